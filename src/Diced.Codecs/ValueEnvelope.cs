@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace Diced.Codecs;
+
+/// <summary>
+/// DVID's stored-value envelope: one header byte <c>(compression &lt;&lt; 5) | (checksum &lt;&lt; 3)</c>, an optional
+/// CRC-32 of the payload, then the payload in that codec. LZ4 payloads carry a uint32 LE uncompressed length.
+/// </summary>
+public static class ValueEnvelope
+{
+    private const int ChecksumFlag = 1;
+
+    /// <summary>Wraps <paramref name="data"/> in the envelope, compressing it with <paramref name="spec"/>.</summary>
+    public static byte[] Encode(ReadOnlySpan<byte> data, CompressionSpec spec, bool checksum = false)
+    {
+        if (data.IsEmpty) return Array.Empty<byte>();
+        byte header = (byte)(((int)spec.Kind << 5) | (checksum ? ChecksumFlag << 3 : 0));
+        int prefix = 1 + (checksum ? 4 : 0);
+        byte[] result;
+        switch (spec.Kind)
+        {
+            case CompressionKind.None:
+                result = new byte[prefix + data.Length];
+                data.CopyTo(result.AsSpan(prefix));
+                break;
+            case CompressionKind.Lz4:
+            {
+                var block = Lz4Block.Encode(data);
+                result = new byte[prefix + 4 + block.Length];
+                BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(prefix), (uint)data.Length);
+                block.CopyTo(result.AsSpan(prefix + 4));
+                break;
+            }
+            case CompressionKind.Gzip:
+                result = Prefixed(prefix, GzipCodec.Compress(data, spec.Level));
+                break;
+            case CompressionKind.Zstd:
+                result = Prefixed(prefix, ZstdCodec.Compress(data, spec.Level));
+                break;
+            default:
+                throw new NotSupportedException($"{spec.Kind} values are encoded by their data type, not the envelope");
+        }
+        result[0] = header;
+        if (checksum)
+            BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(1), Crc32.Compute(result.AsSpan(prefix)));
+        return result;
+    }
+
+    private static byte[] Prefixed(int prefix, byte[] payload)
+    {
+        var r = new byte[prefix + payload.Length];
+        payload.CopyTo(r.AsSpan(prefix));
+        return r;
+    }
+
+    /// <summary>The codec recorded in an envelope's header byte.</summary>
+    public static CompressionKind KindOf(ReadOnlySpan<byte> stored) => stored.IsEmpty ? CompressionKind.None : (CompressionKind)(stored[0] >> 5);
+
+    /// <summary>The payload of an envelope without header and checksum (still compressed).</summary>
+    public static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> stored)
+    {
+        if (stored.IsEmpty) return stored;
+        bool checksum = ((stored[0] >> 3) & 3) == ChecksumFlag;
+        return stored[(checksum ? 5 : 1)..];
+    }
+
+    /// <summary>Unwraps and decompresses an envelope.</summary>
+    /// <exception cref="InvalidDataException">Corrupt data or checksum mismatch.</exception>
+    public static byte[] Decode(ReadOnlySpan<byte> stored)
+    {
+        if (stored.IsEmpty) return Array.Empty<byte>();
+        var kind = (CompressionKind)(stored[0] >> 5);
+        bool checksum = ((stored[0] >> 3) & 3) == ChecksumFlag;
+        var payload = stored[(checksum ? 5 : 1)..];
+        if (checksum && BinaryPrimitives.ReadUInt32LittleEndian(stored[1..]) != Crc32.Compute(payload))
+            throw new InvalidDataException("stored value failed its CRC-32 check");
+        switch (kind)
+        {
+            case CompressionKind.None:
+                return payload.ToArray();
+            case CompressionKind.Lz4:
+            {
+                int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(payload);
+                if (n == 0) return payload[4..].ToArray(); // legacy: length 0 means the payload is raw
+                var output = GC.AllocateUninitializedArray<byte>(n);
+                Lz4Block.Decode(payload[4..], output);
+                return output;
+            }
+            case CompressionKind.Gzip:
+                return GzipCodec.Decompress(payload);
+            case CompressionKind.Zstd:
+                return ZstdCodec.Decompress(payload);
+            default:
+                throw new InvalidDataException($"stored value uses codec {kind}, which this reader cannot decode");
+        }
+    }
+}
+
+/// <summary>gzip (RFC 1952) streams.</summary>
+public static class GzipCodec
+{
+    public static byte[] Compress(ReadOnlySpan<byte> data, int level = -1)
+    {
+        using var ms = new MemoryStream(data.Length / 2 + 64);
+        using (var gz = level > 0
+                   ? new GZipStream(ms, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true)
+                   : new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
+            gz.Write(data);
+        return ms.ToArray();
+    }
+
+    /// <exception cref="InvalidDataException">Not a valid gzip stream, or it inflates past <paramref name="maxBytes"/>.</exception>
+    public static byte[] Decompress(ReadOnlySpan<byte> data, long maxBytes = int.MaxValue)
+    {
+        try
+        {
+            using var input = new MemoryStream(data.ToArray(), writable: false);
+            using var gz = new GZipStream(input, CompressionMode.Decompress);
+            using var output = new MemoryStream();
+            var buffer = new byte[81920];
+            int n;
+            while ((n = gz.Read(buffer)) > 0)
+            {
+                if (output.Length + n > maxBytes)
+                    throw new InvalidDataException($"gzip data inflates to more than {maxBytes} bytes");
+                output.Write(buffer, 0, n);
+            }
+            return output.ToArray();
+        }
+        catch (InvalidDataException) { throw; }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            throw new InvalidDataException($"gzip data does not inflate: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>Zstandard frames.</summary>
+public static class ZstdCodec
+{
+    public static byte[] Compress(ReadOnlySpan<byte> data, int level = -1)
+    {
+        using var c = new ZstdSharp.Compressor(level > 0 ? level : 3);
+        return c.Wrap(data).ToArray();
+    }
+
+    public static byte[] Decompress(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            using var d = new ZstdSharp.Decompressor();
+            return d.Unwrap(data).ToArray();
+        }
+        catch (ZstdSharp.ZstdException e)
+        {
+            throw new InvalidDataException($"zstd data does not decode: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text.Json;
+using Diced.Datastore.Types;
+using Diced.Datastore.Versioning;
+using Diced.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Diced.Datastore;
+
+/// <summary>
+/// The versioned datastore: every repo, its version DAG and data instances, over one ordered key-value store.
+/// Metadata lives in memory as immutable snapshots; each change is persisted (one document per repo) before
+/// the new snapshot becomes visible. Start-up reads only metadata documents, never data.
+/// </summary>
+public sealed partial class Datastore : IAsyncDisposable
+{
+    private const string ServerDocKey = "server";
+    private const string RepoDocPrefix = "repo/";
+    private const string PendingDeletePrefix = "delete/";
+
+    internal static readonly JsonSerializerOptions DocJson = new() { WriteIndented = false };
+
+    private readonly IKeyValueStore _store;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<string, Repo> _repos = new();
+    private readonly ConcurrentDictionary<uint, NodeWriteGate> _gates = new();
+    private readonly SemaphoreSlim _metaLock = new(1, 1);
+    private readonly object _indexLock = new();
+    private ImmutableSortedDictionary<string, (Repo Repo, uint Version)> _uuidIndex =
+        ImmutableSortedDictionary.Create<string, (Repo, uint)>(StringComparer.Ordinal);
+    private ServerDoc _server = new();
+    private readonly List<Task> _background = new();
+
+    private Datastore(IKeyValueStore store, DataTypeRegistry types, ILogger log)
+    {
+        _store = store;
+        Types = types;
+        _log = log;
+    }
+
+    public DataTypeRegistry Types { get; }
+
+    public IKeyValueStore Store => _store;
+
+    public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
+
+    /// <summary>Opens the datastore in <paramref name="store"/>, loading metadata and resuming interrupted deletions.</summary>
+    public static async Task<Datastore> OpenAsync(IKeyValueStore store, DataTypeRegistry types, ILogger? log = null, CancellationToken ct = default)
+    {
+        var ds = new Datastore(store, types, log ?? NullLogger.Instance);
+        await ds.LoadAsync(ct);
+        return ds;
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        var serverBytes = await _store.GetAsync(DataKeys.Metadata(ServerDocKey), ct);
+        if (serverBytes is not null) _server = JsonSerializer.Deserialize<ServerDoc>(serverBytes, DocJson)!;
+        var prefix = DataKeys.Metadata(RepoDocPrefix);
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), false, ct))
+        {
+            var state = JsonSerializer.Deserialize<RepoRecord>(kv.Value, DocJson)!;
+            var repo = new Repo(state);
+            _repos[state.Root] = repo;
+            IndexNodes(repo, state);
+            foreach (var node in state.Nodes.Values.Where(n => n.Locked))
+                CloseGate(node.VersionId);
+        }
+        var pending = DataKeys.Metadata(PendingDeletePrefix);
+        await foreach (var kv in _store.ScanAsync(pending, KeyOrder.PrefixEnd(pending), false, ct))
+            ScheduleDataDeletion(BitConverter.ToUInt32(kv.Value), kv.Key);
+        _log.LogInformation("Opened datastore {Store}: {Repos} repos, {Nodes} versions", _store.Description, _repos.Count, _uuidIndex.Count);
+    }
+
+    /// <summary>All live repos.</summary>
+    public IEnumerable<Repo> Repos => _repos.Values.Where(r => !r.Deleted).OrderBy(r => r.State.Created);
+
+    public int RepoCount => _repos.Count;
+
+    private void IndexNodes(Repo repo, RepoRecord state)
+    {
+        lock (_indexLock)
+        {
+            var b = _uuidIndex.ToBuilder();
+            foreach (var n in state.Nodes.Values) b[n.Uuid] = (repo, n.VersionId);
+            _uuidIndex = b.ToImmutable();
+        }
+    }
+
+    private void UnindexRepo(RepoRecord state)
+    {
+        lock (_indexLock)
+        {
+            var b = _uuidIndex.ToBuilder();
+            foreach (var n in state.Nodes.Values) b.Remove(n.Uuid);
+            _uuidIndex = b.ToImmutable();
+        }
+    }
+
+    private NodeWriteGate GateOf(uint version) => _gates.GetOrAdd(version, _ => new NodeWriteGate());
+
+    private void CloseGate(uint version) => _ = GateOf(version).CloseAsync();
+
+    /// <summary>Whether any node on the server already uses <paramref name="uuid"/>.</summary>
+    public bool UuidExists(string uuid) => _uuidIndex.ContainsKey(uuid);
+
+    /// <summary>
+    /// Resolves a version reference: a unique UUID prefix (server-wide), <c>prefix:branch</c>, <c>:branch</c>
+    /// (single-repo servers) and <c>~N</c> suffixes for the Nth node back from a branch leaf.
+    /// </summary>
+    public VersionRef Resolve(string spec)
+    {
+        int colons = spec.Count(c => c == ':');
+        if (colons > 1) throw DatastoreException.BadRequest($"bad UUID specification \"{spec}\"");
+        if (colons == 0) return ResolvePrefix(spec);
+
+        int colon = spec.IndexOf(':');
+        string prefix = spec[..colon], branchSpec = spec[(colon + 1)..];
+        int back = 0;
+        int tilde = branchSpec.IndexOf('~');
+        if (tilde >= 0)
+        {
+            if (!int.TryParse(branchSpec[(tilde + 1)..], out back) || back < 0)
+                throw DatastoreException.BadRequest($"bad UUID specification \"{spec}\": ~N needs a non-negative integer");
+            branchSpec = branchSpec[..tilde];
+        }
+        Repo repo;
+        if (prefix.Length == 0)
+        {
+            var live = Repos.ToList();
+            if (live.Count != 1) throw DatastoreException.BadRequest("UUID must be specified if more than one repo exists");
+            repo = live[0];
+        }
+        else repo = ResolvePrefix(prefix).Repo;
+        string branch = branchSpec == "master" ? "" : branchSpec;
+        var node = BranchLeaf(repo.State, branch)
+                   ?? throw DatastoreException.BadRequest($"branch \"{branchSpec}\" not found in repo \"{repo.Root}\"");
+        for (int i = 0; i < back; i++)
+        {
+            if (node.Parents.Count == 0)
+                throw DatastoreException.BadRequest($"branch \"{branchSpec}\" has fewer than {back} ancestors of its leaf");
+            node = repo.State.Nodes[node.Parents[^1]];
+        }
+        return new VersionRef(repo, node);
+    }
+
+    private VersionRef ResolvePrefix(string prefix)
+    {
+        var index = _uuidIndex;
+        if (index.TryGetValue(prefix, out var exact) && !exact.Repo.Deleted)
+            return new VersionRef(exact.Repo, exact.Repo.State.Nodes[exact.Version]);
+        (Repo Repo, uint Version)? found = null;
+        if (prefix.Length > 0)
+        {
+            // Sorted keys: the matches are a contiguous run starting at the first key >= prefix.
+            foreach (var (uuid, target) in index.SkipWhile(kv => string.CompareOrdinal(kv.Key, prefix) < 0))
+            {
+                if (!uuid.StartsWith(prefix, StringComparison.Ordinal)) break;
+                if (target.Repo.Deleted) continue;
+                if (found is not null) throw DatastoreException.BadRequest($"more than one UUID matches {prefix}");
+                found = target;
+            }
+        }
+        if (found is not { } f) throw DatastoreException.BadRequest($"could not find UUID with partial match to {prefix}");
+        return new VersionRef(f.Repo, f.Repo.State.Nodes[f.Version]);
+    }
+
+    /// <summary>The newest node of <paramref name="branch"/> (empty = master), or null if no node is on it.</summary>
+    public static NodeRecord? BranchLeaf(RepoRecord state, string branch)
+    {
+        NodeRecord? leaf = null;
+        foreach (var n in state.Nodes.Values)
+        {
+            if (n.Branch != branch) continue;
+            bool hasSameBranchChild = n.Children.Any(c => state.Nodes[c].Branch == branch);
+            if (hasSameBranchChild) continue;
+            if (leaf is not null)
+                throw DatastoreException.BadRequest($"branch \"{branch}\" has more than 1 leaf: {leaf.Uuid}, {n.Uuid}");
+            leaf = n;
+        }
+        return leaf;
+    }
+
+    /// <summary>Access to <paramref name="instance"/> at <paramref name="version"/>.</summary>
+    public VersionedData DataAt(VersionRef version, InstanceRecord instance)
+        => new(_store, version.Repo, instance, version.Node, GateOf(version.Node.VersionId));
+
+    /// <summary>Looks up an instance by name (names are repo-wide).</summary>
+    public InstanceRecord GetInstance(VersionRef version, string name)
+        => version.Repo.State.Instances.TryGetValue(name, out var inst)
+            ? inst
+            : throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
+
+    /// <summary>Applies a change to one repo's metadata under the metadata lock and persists it before publishing.</summary>
+    private async Task<T> UpdateRepoAsync<T>(Repo repo, Func<RepoRecord, MetaChange, (RepoRecord Next, T Result)> change, CancellationToken ct = default)
+    {
+        await _metaLock.WaitAsync(ct);
+        try
+        {
+            if (repo.Deleted) throw DatastoreException.BadRequest($"repo {repo.Root} has been deleted");
+            var mc = new MetaChange(this);
+            var (next, result) = change(repo.State, mc);
+            next = next with { Revision = repo.State.Revision + 1, Updated = DateTimeOffset.Now };
+            var batch = new WriteBatch();
+            batch.PutOwned(DataKeys.Metadata(RepoDocPrefix + next.Root), JsonSerializer.SerializeToUtf8Bytes(next, DocJson));
+            if (mc.ServerChanged) batch.PutOwned(DataKeys.Metadata(ServerDocKey), JsonSerializer.SerializeToUtf8Bytes(_server, DocJson));
+            mc.ExtraWrites?.Invoke(batch);
+            await _store.WriteAsync(batch, ct);
+            repo.State = next;
+            IndexNodes(repo, next);
+            return result;
+        }
+        finally
+        {
+            _metaLock.Release();
+        }
+    }
+
+    /// <summary>Server-wide id allocation and extra writes made by one metadata change.</summary>
+    private sealed class MetaChange(Datastore ds)
+    {
+        public bool ServerChanged { get; private set; }
+        public Action<WriteBatch>? ExtraWrites { get; set; }
+
+        public uint NextVersionId()
+        {
+            ServerChanged = true;
+            return ds._server.NextVersionId++;
+        }
+
+        public uint NextInstanceId()
+        {
+            ServerChanged = true;
+            return ds._server.NextInstanceId++;
+        }
+    }
+
+    /// <summary>Server-wide counters, persisted with the metadata change that advances them.</summary>
+    private sealed class ServerDoc
+    {
+        public uint NextVersionId { get; set; } = 1;
+        public uint NextInstanceId { get; set; } = 1;
+        public int FormatVersion { get; set; } = 1;
+    }
+
+    /// <summary>Waits for background deletions (tests and shutdown).</summary>
+    public async Task DrainBackgroundAsync()
+    {
+        Task[] tasks;
+        lock (_background) tasks = _background.ToArray();
+        await Task.WhenAll(tasks);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await DrainBackgroundAsync().WaitAsync(TimeSpan.FromSeconds(1)); }
+        catch (TimeoutException) { /* resumed at next start from the pending-delete records */ }
+    }
+}
+
+/// <summary>A resolved version: a repo and one of its nodes (snapshot at resolution time).</summary>
+public readonly record struct VersionRef(Repo Repo, NodeRecord Node)
+{
+    public string Uuid => Node.Uuid;
+}

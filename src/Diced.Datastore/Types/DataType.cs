@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using Diced.Codecs;
+
+namespace Diced.Datastore.Types;
+
+/// <summary>A compiled data type (keyvalue, uint8blk, labelmap…): its identity, help, and settings rules.</summary>
+public abstract class DataType
+{
+    /// <summary>DVID's type name, e.g. <c>keyvalue</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>DVID's type URL, reported in <c>Base.TypeURL</c> and <c>/api/server/types</c>.</summary>
+    public abstract string Url { get; }
+
+    public abstract string Version { get; }
+
+    /// <summary>Plain-text help served at <c>/api/help/{type}</c>.</summary>
+    public abstract string Help { get; }
+
+    public virtual CompressionSpec DefaultCompression => CompressionSpec.Lz4;
+
+    /// <summary>Whether values of this type may be stored with <paramref name="kind"/>.</summary>
+    public virtual bool Supports(CompressionKind kind) => kind is CompressionKind.None or CompressionKind.Lz4 or CompressionKind.Gzip or CompressionKind.Zstd;
+
+    /// <summary>
+    /// Validates the type-specific part of a creation config and returns the settings to persist.
+    /// Throws <see cref="DatastoreException"/> for bad values.
+    /// </summary>
+    public virtual ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
+        => ImmutableSortedDictionary<string, string>.Empty;
+}
+
+/// <summary>The data types this server can create, by name.</summary>
+public sealed class DataTypeRegistry
+{
+    private readonly Dictionary<string, DataType> _types = new(StringComparer.Ordinal);
+
+    public DataTypeRegistry(IEnumerable<DataType> types)
+    {
+        foreach (var t in types) _types[t.Name] = t;
+    }
+
+    /// <summary>Every type compiled into this server.</summary>
+    public static DataTypeRegistry Default() => new([new KeyValue.KeyValueType()]);
+
+    public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);
+
+    public DataType? Find(string name) => _types.GetValueOrDefault(name);
+
+    public DataType Get(string name) => _types[name];
+}

@@ -1,0 +1,87 @@
+using System.Text;
+using Diced.Codecs;
+using Diced.Datastore.Versioning;
+
+namespace Diced.Datastore.Types.KeyValue;
+
+/// <summary>Operations of a keyvalue instance at one version. Values are stored in the instance's codec.</summary>
+public sealed class KeyValueData(VersionedData data)
+{
+    private const byte KeyClass = 177; // DVID's keyvalue TKey class
+
+    private readonly CompressionSpec _compression = CompressionSpec.Parse(data.Instance.Compression);
+
+    public VersionedData Data => data;
+
+    public static byte[] TypeKey(string key) => DataKeys.EscapeString(Encoding.UTF8.GetBytes(key), KeyClass);
+
+    private static string KeyOf(byte[] tkey) => Encoding.UTF8.GetString(DataKeys.UnescapeString(tkey));
+
+    /// <summary>The value of <paramref name="key"/>, or null when absent.</summary>
+    public async ValueTask<byte[]?> GetAsync(string key, CancellationToken ct = default)
+    {
+        var stored = await data.GetAsync(TypeKey(key), ct);
+        return stored is null ? null : Decode(stored);
+    }
+
+    public ValueTask<bool> ExistsAsync(string key, CancellationToken ct = default) => data.ExistsAsync(TypeKey(key), ct);
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
+    {
+        using var w = data.BeginWrite();
+        w.Put(TypeKey(key), Encode(value.Span));
+        await w.CommitAsync(ct);
+    }
+
+    /// <summary>Stores several pairs atomically.</summary>
+    public async ValueTask PutManyAsync(IEnumerable<(string Key, byte[] Value)> pairs, CancellationToken ct = default)
+    {
+        using var w = data.BeginWrite();
+        foreach (var (k, v) in pairs) w.Put(TypeKey(k), Encode(v));
+        await w.CommitAsync(ct);
+    }
+
+    public ValueTask DeleteAsync(string key, CancellationToken ct = default) => data.DeleteAsync(TypeKey(key), ct);
+
+    /// <summary>Visible keys with <paramref name="first"/> ≤ key ≤ <paramref name="last"/> (null = unbounded), ascending.</summary>
+    public async IAsyncEnumerable<string> KeysAsync(string? first = null, string? last = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var (tk, _) in data.ScanAsync(RangeStart(first), RangeEnd(last), keysOnly: true, ct))
+            yield return KeyOf(tk);
+    }
+
+    /// <summary>Visible (key, value) pairs with <paramref name="first"/> ≤ key ≤ <paramref name="last"/>, ascending.</summary>
+    public async IAsyncEnumerable<(string Key, byte[] Value)> RangeAsync(string first, string last,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var (tk, v) in data.ScanAsync(RangeStart(first), RangeEnd(last), keysOnly: false, ct))
+            yield return (KeyOf(tk), Decode(v));
+    }
+
+    private static byte[] RangeStart(string? first) => first is null ? [KeyClass] : TypeKey(first);
+
+    // The inclusive end: everything up to and including last's own type key. Escaped keys end 0x00 0x01, and any
+    // longer key with last as prefix continues with a byte >= 0x01 after a 0x00 0xFF escape or a nonzero byte, so
+    // bumping the terminator to 0x00 0x02 bounds exactly the keys <= last.
+    private static byte[] RangeEnd(string? last)
+    {
+        if (last is null) return [KeyClass + 1];
+        var tk = TypeKey(last);
+        tk[^1] = 0x02;
+        return tk;
+    }
+
+    private byte[] Encode(ReadOnlySpan<byte> value)
+    {
+        // An empty value is stored as a one-byte "none" envelope so that it reads back as empty, not absent.
+        if (value.IsEmpty) return [0];
+        return ValueEnvelope.Encode(value, _compression, data.Instance.Checksum);
+    }
+
+    private static byte[] Decode(byte[] stored)
+    {
+        try { return ValueEnvelope.Decode(stored); }
+        catch (InvalidDataException e) { throw new DatastoreException($"stored value is corrupt: {e.Message}", ErrorKind.BadRequest, e); }
+    }
+}

@@ -1,0 +1,220 @@
+using Diced.Storage;
+
+namespace Diced.Datastore.Versioning;
+
+/// <summary>
+/// One data instance seen at one version: reads resolve each type key to the value written by the nearest
+/// ancestor (a tombstone hides it), writes land at this version. Implements DVID's versioning rules (§5.9).
+/// </summary>
+public sealed class VersionedData
+{
+    private readonly IKeyValueStore _store;
+    private readonly Repo _repo;
+    private readonly NodeWriteGate? _gate;
+
+    internal VersionedData(IKeyValueStore store, Repo repo, InstanceRecord instance, NodeRecord node, NodeWriteGate? gate)
+    {
+        _store = store;
+        _repo = repo;
+        Instance = instance;
+        Node = node;
+        WriteVersion = instance.Versioned ? node.VersionId : repo.RootVersion;
+        Ancestry = repo.AncestryOf(WriteVersion);
+        _gate = instance.Versioned ? gate : null;
+    }
+
+    public InstanceRecord Instance { get; }
+
+    /// <summary>The node named in the request (for unversioned instances reads and writes go to the root).</summary>
+    public NodeRecord Node { get; }
+
+    public Repo Repo => _repo;
+
+    /// <summary>The version at which writes land: the node, or the root for unversioned instances.</summary>
+    public uint WriteVersion { get; }
+
+    public Ancestry Ancestry { get; }
+
+    public IKeyValueStore Store => _store;
+
+    /// <summary>The stored value visible here for <paramref name="tkey"/>, or null when absent or deleted.</summary>
+    public async ValueTask<byte[]?> GetAsync(byte[] tkey, CancellationToken ct = default)
+    {
+        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
+        var end = KeyOrder.PrefixEnd(prefix);
+        List<KeyValue>? entries = null;
+        KeyValue single = default;
+        int count = 0;
+        await foreach (var kv in _store.ScanAsync(prefix, end, false, ct))
+        {
+            if (kv.Key.Length != prefix.Length + DataKeys.SuffixLength) continue; // defensive: not this type key
+            if (count == 0) single = kv;
+            else (entries ??= new() { single }).Add(kv);
+            count++;
+        }
+        if (count == 0) return null;
+        var chosen = Resolve(count == 1 ? [single] : entries!);
+        return chosen is { } c && !DataKeys.IsTombstone(c.Key) ? c.Value : null;
+    }
+
+    /// <summary>Whether <paramref name="tkey"/> has a visible value here.</summary>
+    public async ValueTask<bool> ExistsAsync(byte[] tkey, CancellationToken ct = default)
+    {
+        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
+        var entries = new List<KeyValue>(1);
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
+            if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
+        return entries.Count > 0 && Resolve(entries) is { } c && !DataKeys.IsTombstone(c.Key);
+    }
+
+    /// <summary>
+    /// Visible (type key, stored value) pairs with <paramref name="startTKey"/> ≤ type key &lt; <paramref name="endTKey"/>
+    /// in type-key order. An empty end means "to the end of the instance".
+    /// </summary>
+    public async IAsyncEnumerable<(byte[] TKey, byte[] Value)> ScanAsync(byte[] startTKey, byte[] endTKey, bool keysOnly = false,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var start = DataKeys.TypeKeyPrefix(Instance.InstanceId, startTKey);
+        var end = endTKey.Length > 0
+            ? DataKeys.TypeKeyPrefix(Instance.InstanceId, endTKey)
+            : KeyOrder.PrefixEnd(DataKeys.InstancePrefix(Instance.InstanceId));
+        var group = new List<KeyValue>(2);
+        byte[]? groupTKey = null;
+        await foreach (var kv in _store.ScanAsync(start, end, keysOnly, ct))
+        {
+            if (groupTKey is not null && !HasTypeKey(kv.Key, groupTKey))
+            {
+                if (Resolve(group) is { } c && !DataKeys.IsTombstone(c.Key)) yield return (groupTKey, c.Value);
+                group.Clear();
+                groupTKey = null;
+            }
+            groupTKey ??= DataKeys.TypeKeyOf(kv.Key).ToArray();
+            group.Add(kv);
+        }
+        if (groupTKey is not null && Resolve(group) is { } last && !DataKeys.IsTombstone(last.Key))
+            yield return (groupTKey, last.Value);
+    }
+
+    private static bool HasTypeKey(byte[] key, byte[] tkey) => DataKeys.TypeKeyOf(key).SequenceEqual(tkey);
+
+    /// <summary>Picks the entry visible at this version among all stored versions of one type key.</summary>
+    private KeyValue? Resolve(List<KeyValue> entries)
+    {
+        KeyValue? best = null;
+        int bestDistance = int.MaxValue;
+        int visible = 0;
+        foreach (var kv in entries)
+        {
+            int d = Ancestry.DistanceTo(DataKeys.VersionOf(kv.Key));
+            if (d < 0) continue;
+            visible++;
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = kv;
+            }
+        }
+        if (!Ancestry.HasMerge || visible <= 1 || bestDistance == 0) return best;
+        return ResolveAcrossMerge(entries);
+    }
+
+    /// <summary>
+    /// Below a merge the nearest entry is not necessarily the visible one: every ancestor entry not shadowed by a
+    /// nearer one on its own path survives, and the survivors must agree.
+    /// </summary>
+    private KeyValue? ResolveAcrossMerge(List<KeyValue> entries)
+    {
+        var candidates = entries.Where(kv => Ancestry.Contains(DataKeys.VersionOf(kv.Key))).ToList();
+        var survivors = candidates.Where(c =>
+        {
+            uint v = DataKeys.VersionOf(c.Key);
+            return !candidates.Any(o => DataKeys.VersionOf(o.Key) != v && _repo.AncestryOf(DataKeys.VersionOf(o.Key)).Contains(v));
+        }).ToList();
+        var first = survivors[0];
+        foreach (var s in survivors.Skip(1))
+        {
+            bool same = DataKeys.IsTombstone(s.Key) == DataKeys.IsTombstone(first.Key) && s.Value.AsSpan().SequenceEqual(first.Value);
+            if (!same)
+                throw new DatastoreException($"found multiple conflicting values for a key of data \"{Instance.Name}\" across merged versions", ErrorKind.Conflict);
+        }
+        return first;
+    }
+
+    /// <summary>Starts a set of writes at this version; fails if the node is locked.</summary>
+    public Writer BeginWrite()
+    {
+        if (_gate is not null && !_gate.TryEnter())
+            throw new DatastoreException($"Cannot write data \"{Instance.Name}\" at locked node {Node.Uuid}");
+        return new Writer(this);
+    }
+
+    /// <summary>Stores one value at this version.</summary>
+    public async ValueTask PutAsync(byte[] tkey, byte[] value, CancellationToken ct = default)
+    {
+        using var w = BeginWrite();
+        w.Put(tkey, value);
+        await w.CommitAsync(ct);
+    }
+
+    /// <summary>Deletes one type key at this version (a tombstone when an ancestor still holds it).</summary>
+    public async ValueTask DeleteAsync(byte[] tkey, CancellationToken ct = default)
+    {
+        using var w = BeginWrite();
+        await w.DeleteAsync(tkey, ct);
+        await w.CommitAsync(ct);
+    }
+
+    /// <summary>An atomic group of puts and deletes at one version, admitted through the node's write gate.</summary>
+    public sealed class Writer : IDisposable
+    {
+        private readonly VersionedData _data;
+        private readonly WriteBatch _batch = new();
+        private bool _exited;
+
+        internal Writer(VersionedData data) => _data = data;
+
+        public int Count => _batch.Count;
+
+        public void Put(byte[] tkey, byte[] value)
+        {
+            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+            _batch.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value);
+            _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
+        }
+
+        /// <summary>Queues a delete: a tombstone if an ancestor's value would otherwise show through.</summary>
+        public async ValueTask DeleteAsync(byte[] tkey, CancellationToken ct = default)
+        {
+            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+            _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker));
+            if (await _data.AncestorHoldsAsync(tkey, ct))
+                _batch.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), Array.Empty<byte>());
+            else
+                _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
+        }
+
+        public async ValueTask CommitAsync(CancellationToken ct = default)
+        {
+            if (_batch.Count > 0) await _data._store.WriteAsync(_batch, ct);
+        }
+
+        public void Dispose()
+        {
+            if (_exited) return;
+            _exited = true;
+            _data._gate?.Exit();
+        }
+    }
+
+    /// <summary>Whether any proper ancestor of the write version stores a value or tombstone for this key.</summary>
+    private async ValueTask<bool> AncestorHoldsAsync(byte[] tkey, CancellationToken ct)
+    {
+        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
+        {
+            uint v = DataKeys.VersionOf(kv.Key);
+            if (v != WriteVersion && Ancestry.Contains(v)) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,110 @@
+using Diced.Datastore.Types;
+using Diced.Server.Endpoints;
+using Diced.Server.Endpoints.Keyvalue;
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Diced.Storage;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace Diced.Server;
+
+/// <summary>Builds the Diced web application: configuration, storage, middleware and every DVID route.</summary>
+public static class DicedApp
+{
+    /// <summary>Creates a builder with Diced's services; <c>--data DIR</c> sets the store location.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args, Action<WebApplicationBuilder>? customize = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        // The build output carries the repository's appsettings.json and wwwroot: use them as defaults wherever the
+        // server is started from (the content root's own appsettings.json, if any, still overrides).
+        builder.Configuration.Sources.Insert(0, new JsonConfigurationSource
+        {
+            FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory), Path = "appsettings.json", Optional = true,
+        });
+        builder.Configuration.Sources.OfType<JsonConfigurationSource>().ToList().ForEach(s => s.ReloadOnChange = false);
+        var webRoot = Path.Combine(builder.Environment.ContentRootPath, "wwwroot");
+        if (!Directory.Exists(webRoot)) webRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        builder.Environment.WebRootPath = webRoot;
+        builder.Environment.WebRootFileProvider = new PhysicalFileProvider(webRoot);
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+        {
+            ["--data"] = "Diced:Data",
+            ["--note"] = "Diced:Note",
+        });
+        builder.Host.UseSerilog((ctx, services, log) => log
+            .ReadFrom.Configuration(ctx.Configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}"));
+        builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = null; // each endpoint enforces its own limit with a clear message
+            k.AddServerHeader = false;
+        });
+
+        builder.Services.Configure<DicedOptions>(builder.Configuration.GetSection("Diced"));
+        builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name));
+        builder.Services.AddSingleton(DataTypeRegistry.Default());
+        builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
+        builder.Services.AddSingleton(sp => Datastore.Datastore.OpenAsync(
+            sp.GetRequiredService<IKeyValueStore>(), sp.GetRequiredService<DataTypeRegistry>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Diced.Datastore")).GetAwaiter().GetResult());
+        builder.Services.AddSingleton<InstanceInfoWriters>();
+        builder.Services.AddSingleton<RepoJson>();
+        builder.Services.AddCors();
+        builder.Services.AddOpenApi();
+        customize?.Invoke(builder);
+        return builder;
+    }
+
+    /// <summary>Opens the store named by <see cref="DicedOptions.Data"/>.</summary>
+    public static IKeyValueStore OpenStore(DicedOptions options)
+    {
+        if (options.InMemory) return new MemoryKeyValueStore();
+        return new RocksDbKeyValueStore(options.Data, new RocksDbOptions { SyncWrites = options.SyncWrites });
+    }
+
+    /// <summary>Adds middleware and routes.</summary>
+    public static WebApplication Configure(WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<DicedOptions>>().Value;
+        // Open the store now, so start-up failures (locked or unreadable data directory) stop the process at once.
+        var ds = app.Services.GetRequiredService<Datastore.Datastore>();
+        app.Lifetime.ApplicationStopping.Register(() => ds.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1)));
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<IKeyValueStore>().DisposeAsync().AsTask().Wait());
+
+        app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms");
+        app.UseMiddleware<DvidErrorMiddleware>();
+        if (options.CorsOrigins.Length > 0)
+        {
+            app.UseCors(p =>
+            {
+                if (options.CorsOrigins.Contains("*")) p.AllowAnyOrigin();
+                else p.WithOrigins(options.CorsOrigins);
+                p.WithMethods("GET", "POST", "DELETE", "HEAD").AllowAnyHeader();
+            });
+        }
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseNotFoundForWrongMethod();
+
+        app.MapOpenApi("/openapi/v1.json");
+        app.UseSwaggerUI(o =>
+        {
+            o.SwaggerEndpoint("/openapi/v1.json", "Diced (DVID API)");
+            o.RoutePrefix = "swagger";
+        });
+
+        app.MapServerEndpoints();
+        app.MapRepoEndpoints();
+        app.MapNodeEndpoints();
+        app.MapKeyvalueEndpoints();
+        app.MapInstanceEndpoints();
+        app.MapNotFound();
+        return app;
+    }
+}

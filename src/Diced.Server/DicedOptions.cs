@@ -1,0 +1,32 @@
+namespace Diced.Server;
+
+/// <summary>Server settings: section <c>Diced</c> of appsettings.json, overridable on the command line.</summary>
+public sealed class DicedOptions
+{
+    /// <summary>Store location: a directory for the embedded store (<c>--data DIR</c>).</summary>
+    public string Data { get; set; } = "./data";
+
+    /// <summary>fsync every write to the embedded store (power-loss durability); process crashes lose nothing either way.</summary>
+    public bool SyncWrites { get; set; }
+
+    /// <summary>Largest request body for one keyvalue value or batch, in bytes.</summary>
+    public long MaxValueBytes { get; set; } = 1L << 30;
+
+    /// <summary>Largest JSON or protobuf request body other than voxel data, in bytes.</summary>
+    public long MaxJsonBytes { get; set; } = 64L << 20;
+
+    /// <summary>Origins allowed by CORS; <c>*</c> allows any. Empty disables CORS headers.</summary>
+    public string[] CorsOrigins { get; set; } = ["*"];
+
+    /// <summary>Free text returned by <c>/api/server/note</c> and in server info.</summary>
+    public string Note { get; set; } = "";
+
+    /// <summary>Require admin privilege for <c>POST /api/repos</c>, as DVID does since 2026-06 (off: the historical behaviour clients expect).</summary>
+    public bool RequireAdminToCreateRepos { get; set; }
+
+    /// <summary>Admin token for <c>?admintoken=</c>; defaults to the environment variable DVID_ADMIN_TOKEN.</summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>The datastore's in-memory store instead of the embedded database (tests only; nothing persists).</summary>
+    public bool InMemory { get; set; }
+}

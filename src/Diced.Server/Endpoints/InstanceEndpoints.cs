@@ -1,0 +1,65 @@
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Microsoft.Extensions.Options;
+
+namespace Diced.Server.Endpoints;
+
+/// <summary>Routes every data instance has (<c>info</c>, <c>help</c>), and the answer for keywords its type lacks.</summary>
+public static class InstanceEndpoints
+{
+    public static void MapInstanceEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/api/node/{uuid}/{name}/info", ["GET", "HEAD", "POST"], Info);
+        app.MapGetHead("/api/node/{uuid}/{name}/help", Help);
+        // Lowest precedence under /api/node: a bad UUID or name gets DVID's message, a known instance "Bad API call".
+        app.Map("/api/node/{uuid}/{name}/{**rest}", BadApiCall);
+    }
+
+    private static Task Info(HttpContext http, RepoJson json)
+    {
+        var ctx = http.Instance();
+        return DvidJson.WriteAsync(http, w => json.WriteInstanceAsync(w, ctx, http.RequestAborted));
+    }
+
+    private static Task Help(HttpContext http, Datastore.Datastore ds)
+    {
+        var ctx = http.Instance();
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        return http.Response.WriteAsync(ds.Types.Get(ctx.Instance.TypeName).Help);
+    }
+
+    private static Task BadApiCall(HttpContext http)
+    {
+        var ctx = http.Instance();
+        throw Reject.BadRequest($"Bad API call for data \"{ctx.Instance.Name}\".  See API help at http://{http.Request.Host}/api/help/{ctx.Instance.TypeName}");
+    }
+
+    /// <summary>Maps <c>GET/POST …/tags</c> for the types that keep tags (keyvalue, labelmap).</summary>
+    public static void MapTags(this RouteGroupBuilder group)
+    {
+        group.MapGetHead("tags", (HttpContext http) =>
+        {
+            var inst = http.Instance().Instance;
+            return DvidJson.WriteAsync(http, w =>
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("Tags");
+                RepoJson.WriteTags(w, inst);
+                w.WriteEndObject();
+            });
+        });
+        group.MapPost("tags", async (HttpContext http, IOptions<DicedOptions> o) =>
+        {
+            var ctx = http.Instance();
+            var tags = JsonBody.ParseConfig(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+            bool replace = http.Request.Query["replace"] == "true";
+            await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name, inst =>
+            {
+                var current = replace || inst.Tags is null
+                    ? System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal)
+                    : inst.Tags;
+                return inst with { Tags = current.SetItems(tags) };
+            }, http.RequestAborted);
+        });
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Formats.Tar;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Diced.Datastore.Types.KeyValue;
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Diced.Server.Wire;
+using Microsoft.Extensions.Options;
+
+namespace Diced.Server.Endpoints.Keyvalue;
+
+/// <summary>The <c>keyvalue</c> type's routes (§11): single keys, key listings, ranges and batches.</summary>
+public static class KeyvalueEndpoints
+{
+    public static void MapKeyvalueEndpoints(this IEndpointRouteBuilder app)
+    {
+        var kv = app.MapDataType("keyvalue");
+        kv.MapTags();
+        kv.MapMethods("key/{key}", ["GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"], Key);
+        kv.MapMethods("key", ["GET", "HEAD", "POST", "DELETE"], MissingSegment("key endpoint requires a key: …/key/<key>"));
+        kv.MapGetHead("keys", Keys);
+        kv.MapGetHead("keys/{**ignored}", Keys);
+        kv.MapGetHead("keyrange/{first}/{last}/{**ignored}", KeyRange);
+        kv.MapGetHead("keyrange/{**partial}", MissingSegment("keyrange requires two keys: …/keyrange/<key1>/<key2>"));
+        kv.MapGetHead("keyrangevalues/{first}/{last}/{**ignored}", KeyRangeValues);
+        kv.MapGetHead("keyrangevalues/{**partial}", MissingSegment("keyrangevalues requires two keys: …/keyrangevalues/<key1>/<key2>"));
+        kv.MapGetHead("keyvalues", GetKeyValues);
+        kv.MapPost("keyvalues", PostKeyValues);
+    }
+
+    private static RequestDelegate MissingSegment(string message) => _ => throw Reject.BadRequest(message);
+
+    private static KeyValueData Data(HttpContext http) => new(http.Instance().Data);
+
+    private static async Task Key(HttpContext http, string key, IOptions<DicedOptions> o)
+    {
+        var data = Data(http);
+        var ct = http.RequestAborted;
+        switch (http.Request.Method)
+        {
+            case "GET":
+                await GetKey(http, data, key);
+                break;
+            case "HEAD":
+                http.Response.Headers.AcceptRanges = "bytes";
+                if (!await data.ExistsAsync(key, ct)) http.Response.StatusCode = StatusCodes.Status404NotFound;
+                break;
+            case "POST":
+                await data.PutAsync(key, await RequestBody.ReadAsync(http, o.Value.MaxValueBytes), ct);
+                break;
+            case "DELETE":
+                await data.DeleteAsync(key, ct);
+                break;
+            default:
+                throw Reject.BadRequest($"key endpoint does not support \"{http.Request.Method.ToLowerInvariant()}\" HTTP verb");
+        }
+    }
+
+    private static async Task GetKey(HttpContext http, KeyValueData data, string key)
+    {
+        ByteRange.ParseQuery(http); // reject malformed ranges before reading
+        var value = await data.GetAsync(key, http.RequestAborted) ?? throw Reject.NotFound($"Key \"{key}\" not found");
+        http.Response.Headers.AcceptRanges = "bytes";
+        http.Response.ContentType = "application/octet-stream";
+        ByteRange? range;
+        try
+        {
+            range = ByteRange.Select(http, value.Length);
+        }
+        catch (UnsatisfiableRangeException e)
+        {
+            http.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            http.Response.Headers.ContentRange = $"bytes */{e.Length}";
+            return;
+        }
+        if (range is { } r)
+        {
+            if (r.FromHeader)
+            {
+                http.Response.StatusCode = StatusCodes.Status206PartialContent;
+                http.Response.Headers.ContentRange = $"bytes {r.Start}-{r.End}/{value.Length}";
+            }
+            http.Response.ContentLength = r.Length;
+            await http.Response.Body.WriteAsync(value.AsMemory((int)r.Start, (int)r.Length), http.RequestAborted);
+            return;
+        }
+        http.Response.ContentLength = value.Length;
+        await http.Response.Body.WriteAsync(value, http.RequestAborted);
+    }
+
+    private static Task Keys(HttpContext http) => WriteKeys(http, Data(http).KeysAsync(ct: http.RequestAborted));
+
+    private static Task KeyRange(HttpContext http, string first, string last)
+        => WriteKeys(http, Data(http).KeysAsync(first, last, http.RequestAborted));
+
+    private static async Task WriteKeys(HttpContext http, IAsyncEnumerable<string> keys)
+    {
+        http.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(http.Response.BodyWriter, DvidJson.WriterOptions);
+        w.WriteStartArray();
+        await foreach (var k in keys)
+        {
+            w.WriteStringValue(k);
+            if (w.BytesPending > 32 * 1024) await w.FlushAsync(http.RequestAborted);
+        }
+        w.WriteEndArray();
+        await w.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>Output format chosen by <c>json</c>/<c>tar</c>/<c>jsontar</c> (protobuf by default).</summary>
+    private enum BatchFormat { Protobuf, Json, Tar }
+
+    private static BatchFormat FormatOf(HttpContext http)
+    {
+        var q = http.Request.Query;
+        bool json = q["json"] == "true", tar = q["tar"] == "true" || q["jsontar"] == "true";
+        if (json && tar) throw Reject.BadRequest("cannot set both 'json' and 'tar' query strings");
+        return json ? BatchFormat.Json : tar ? BatchFormat.Tar : BatchFormat.Protobuf;
+    }
+
+    private static async Task KeyRangeValues(HttpContext http, string first, string last)
+    {
+        var format = FormatOf(http);
+        bool check = http.Request.Query["check"] == "true";
+        var data = Data(http);
+        var pairs = data.RangeAsync(first, last, http.RequestAborted);
+        if (format == BatchFormat.Json && check)
+        {
+            // Validate every value before the 200 goes out, so bad JSON is a clean 400.
+            var list = new List<(string, byte[])>();
+            await foreach (var p in pairs)
+            {
+                RequireJson(p.Key, p.Value);
+                list.Add(p);
+            }
+            pairs = list.ToAsyncEnumerable();
+        }
+        await WritePairs(http, format, pairs);
+    }
+
+    private static async Task GetKeyValues(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var format = FormatOf(http);
+        bool check = http.Request.Query["check"] == "true";
+        var body = await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes);
+        var requests = format == BatchFormat.Protobuf ? KeyValueMessages.ReadKeys(body) : ParseJsonKeys(body);
+        var data = Data(http);
+        var results = new List<(string, byte[])>(requests.Count);
+        foreach (var req in requests)
+        {
+            var value = await data.GetAsync(req.Key, http.RequestAborted) ?? [];
+            if (req.ByteStart is { } a && req.ByteEnd is { } b && value.Length > 0)
+            {
+                if (a > b || b >= value.Length)
+                    throw Reject.BadRequest($"byte range {a}-{b} of key \"{req.Key}\" is outside its {value.Length} bytes");
+                value = value.AsSpan((int)a, (int)(b - a + 1)).ToArray();
+                if (format == BatchFormat.Json) RequireJson(req.Key, value);
+            }
+            else if (format == BatchFormat.Json && check) RequireJson(req.Key, value);
+            results.Add((req.Key, value));
+        }
+        await WritePairs(http, format, results.ToAsyncEnumerable());
+    }
+
+    private static List<KeyValueMessages.KeyRequest> ParseJsonKeys(byte[] body)
+    {
+        using var doc = JsonBody.Parse(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array) throw Reject.BadRequest("expected a JSON array of keys");
+        var list = new List<KeyValueMessages.KeyRequest>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            if (e.ValueKind == JsonValueKind.String)
+            {
+                list.Add(new(e.GetString()!, null, null));
+                continue;
+            }
+            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("key", out var k) || k.ValueKind != JsonValueKind.String)
+                throw Reject.BadRequest("each requested key must be a string or an object with a string 'key'");
+            bool hasStart = e.TryGetProperty("byte_start", out var s), hasEnd = e.TryGetProperty("byte_end", out var en);
+            if (hasStart != hasEnd) throw Reject.BadRequest($"key \"{k.GetString()}\": byte_start and byte_end must both be given");
+            if (hasStart && (!s.TryGetInt64(out var sv) || !en.TryGetInt64(out var ev) || sv < 0 || ev < 0))
+                throw Reject.BadRequest($"key \"{k.GetString()}\": byte_start and byte_end must be non-negative integers");
+            list.Add(new(k.GetString()!, hasStart ? s.GetInt64() : null, hasStart ? en.GetInt64() : null));
+        }
+        return list;
+    }
+
+    private static void RequireJson(string key, byte[] value)
+    {
+        if (value.Length == 0) return;
+        try
+        {
+            var reader = new Utf8JsonReader(value);
+            while (reader.Read()) { }
+        }
+        catch (JsonException)
+        {
+            throw Reject.BadRequest($"value of key \"{key}\" is not valid JSON");
+        }
+    }
+
+    private static async Task PostKeyValues(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var body = await RequestBody.ReadAsync(http, o.Value.MaxValueBytes);
+        var pairs = KeyValueMessages.ReadKeyValues(body);
+        await Data(http).PutManyAsync(pairs, http.RequestAborted);
+    }
+
+    private static async Task WritePairs(HttpContext http, BatchFormat format, IAsyncEnumerable<(string Key, byte[] Value)> pairs)
+    {
+        var ct = http.RequestAborted;
+        switch (format)
+        {
+            case BatchFormat.Protobuf:
+            {
+                http.Response.ContentType = "application/octet-stream";
+                var pipe = http.Response.BodyWriter;
+                await foreach (var (k, v) in pairs)
+                {
+                    KeyValueMessages.WriteKeyValue(pipe, k, v);
+                    if (pipe.UnflushedBytes > 64 * 1024) await pipe.FlushAsync(ct);
+                }
+                await pipe.FlushAsync(ct);
+                break;
+            }
+            case BatchFormat.Json:
+            {
+                http.Response.ContentType = "application/json";
+                var pipe = http.Response.BodyWriter;
+                pipe.Write("{"u8);
+                bool firstPair = true;
+                await foreach (var (k, v) in pairs)
+                {
+                    if (!firstPair) pipe.Write(","u8);
+                    firstPair = false;
+                    pipe.Write(Encoding.UTF8.GetBytes(DvidJson.Quote(k)));
+                    pipe.Write(":"u8);
+                    pipe.Write(v.Length == 0 ? "{}"u8 : v);
+                    if (pipe.UnflushedBytes > 64 * 1024) await pipe.FlushAsync(ct);
+                }
+                pipe.Write("}"u8);
+                await pipe.FlushAsync(ct);
+                break;
+            }
+            case BatchFormat.Tar:
+            {
+                http.Response.ContentType = "application/tar";
+                await using var tar = new TarWriter(http.Response.Body, TarEntryFormat.Pax, leaveOpen: true);
+                await foreach (var (k, v) in pairs)
+                {
+                    TarEntry entry = k.Length <= 100 && Ascii(k)
+                        ? new UstarTarEntry(TarEntryType.RegularFile, k)
+                        : new PaxTarEntry(TarEntryType.RegularFile, k);
+                    entry.Mode = (UnixFileMode)Convert.ToInt32("755", 8);
+                    entry.ModificationTime = DateTimeOffset.UtcNow;
+                    entry.DataStream = new MemoryStream(v, writable: false);
+                    await tar.WriteEntryAsync(entry, ct);
+                }
+                break;
+            }
+        }
+    }
+
+    private static bool Ascii(string s) => s.All(c => c is > (char)0 and < (char)128);
+}

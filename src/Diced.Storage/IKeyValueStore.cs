@@ -1,0 +1,63 @@
+namespace Diced.Storage;
+
+/// <summary>An ordered key-value backend: point reads and writes, atomic batches and ordered range scans.</summary>
+/// <remarks>
+/// Keys compare bytewise (unsigned, shorter prefix first). Every method is asynchronous so that object
+/// stores (S3, GCS) fit behind the same interface as the embedded database. A completed write is durable.
+/// </remarks>
+public interface IKeyValueStore : IAsyncDisposable
+{
+    /// <summary>Human-readable description, e.g. <c>rocksdb @ /data</c>.</summary>
+    string Description { get; }
+
+    /// <summary>The value stored under <paramref name="key"/>, or null.</summary>
+    ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
+
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>, replacing any value.</summary>
+    ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default);
+
+    /// <summary>Removes <paramref name="key"/>; absent keys are not an error.</summary>
+    ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
+
+    /// <summary>Applies every operation of <paramref name="batch"/> atomically: all or none survive a crash.</summary>
+    ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default);
+
+    /// <summary>Entries with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>, in ascending key order.</summary>
+    IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default);
+
+    /// <summary>Removes every key with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>.</summary>
+    ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default);
+}
+
+/// <summary>One stored entry returned by a scan. <see cref="Value"/> is empty for key-only scans.</summary>
+public readonly record struct KeyValue(byte[] Key, byte[] Value);
+
+/// <summary>A list of puts and deletes applied atomically by <see cref="IKeyValueStore.WriteAsync"/>.</summary>
+public sealed class WriteBatch
+{
+    private readonly List<(byte[] Key, byte[]? Value)> _ops = new();
+
+    /// <summary>Operations in order; a null value is a delete.</summary>
+    public IReadOnlyList<(byte[] Key, byte[]? Value)> Operations => _ops;
+
+    public int Count => _ops.Count;
+
+    public WriteBatch Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        _ops.Add((key.ToArray(), value.ToArray()));
+        return this;
+    }
+
+    /// <summary>Adds a put that takes ownership of both arrays (no copy).</summary>
+    public WriteBatch PutOwned(byte[] key, byte[] value)
+    {
+        _ops.Add((key, value));
+        return this;
+    }
+
+    public WriteBatch Delete(ReadOnlySpan<byte> key)
+    {
+        _ops.Add((key.ToArray(), null));
+        return this;
+    }
+}
