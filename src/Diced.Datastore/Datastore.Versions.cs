@@ -99,13 +99,13 @@ public sealed partial class Datastore
             if (_uuidIndex.ContainsKey(childUuid)) throw DatastoreException.BadRequest($"UUID {childUuid} already exists in datastore");
             bool sameBranchChildExists = parent.Children.Any(c => s.Nodes[c].Branch == parent.Branch);
             string childBranch;
-            if (branch is null || branch == parent.Branch)
+            if (branch is { Length: 0 })
+                childBranch = sameBranchChildExists ? childUuid : parent.Branch;
+            else if (branch is null || branch == parent.Branch)
             {
                 if (sameBranchChildExists) throw DatastoreException.BadRequest("branch already exists with given name");
                 childBranch = parent.Branch;
             }
-            else if (branch.Length == 0)
-                childBranch = sameBranchChildExists ? childUuid : parent.Branch;
             else
             {
                 if (s.Nodes.Values.Any(n => n.Branch == branch)) throw DatastoreException.BadRequest("branch already exists with given name");
