@@ -78,6 +78,7 @@ public static class DicedApp
 
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms");
         app.UseMiddleware<DvidErrorMiddleware>();
+        app.UseHeadWithoutBody();
         if (options.CorsOrigins.Length > 0)
         {
             app.UseCors(p =>

@@ -50,6 +50,21 @@ public static class DvidRouting
         return http.Response.WriteAsync("404 page not found\n");
     }
 
+    /// <summary>HEAD runs the GET handler and sends its headers only (whatever server hosts the app).</summary>
+    public static IApplicationBuilder UseHeadWithoutBody(this IApplicationBuilder app)
+        => app.Use(async (http, next) =>
+        {
+            if (!HttpMethods.IsHead(http.Request.Method))
+            {
+                await next(http);
+                return;
+            }
+            var original = http.Response.Body;
+            http.Response.Body = Stream.Null;
+            try { await next(http); }
+            finally { http.Response.Body = original; }
+        });
+
     /// <summary>Endpoint routing turns a method mismatch into 405; DVID (goji) answers 404.</summary>
     public static IApplicationBuilder UseNotFoundForWrongMethod(this IApplicationBuilder app)
         => app.Use(async (http, next) =>
