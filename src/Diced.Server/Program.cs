@@ -1,7 +1,7 @@
 using Diced.Server;
 using Serilog;
 
-Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
+Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateLogger();
 try
 {
     var app = DicedApp.Configure(DicedApp.CreateBuilder(args).Build());

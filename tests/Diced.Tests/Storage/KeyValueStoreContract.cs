@@ -1,0 +1,127 @@
+using Diced.Storage;
+using Diced.Tests.Infrastructure;
+
+namespace Diced.Tests.Storage;
+
+/// <summary>The behaviour every ordered key-value backend must have; each backend runs this suite.</summary>
+public abstract class KeyValueStoreContract
+{
+    /// <summary>Opens the backend at <paramref name="location"/> (reopening the same location sees the same data, where persistent).</summary>
+    protected abstract IKeyValueStore Open(string location);
+
+    protected abstract bool Persistent { get; }
+
+    private static byte[] B(params byte[] b) => b;
+
+    private static async Task<List<KeyValue>> All(IKeyValueStore s, byte[] start, byte[] end, bool keysOnly = false)
+    {
+        var list = new List<KeyValue>();
+        await foreach (var kv in s.ScanAsync(start, end, keysOnly)) list.Add(kv);
+        return list;
+    }
+
+    [Fact]
+    public async Task Put_get_delete()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = Open(dir);
+            Assert.Null(await s.GetAsync(B(1)));
+            await s.PutAsync(B(1), B(10, 11));
+            Assert.Equal(B(10, 11), await s.GetAsync(B(1)));
+            await s.PutAsync(B(1), B(12));
+            Assert.Equal(B(12), await s.GetAsync(B(1)));
+            await s.PutAsync(B(2), Array.Empty<byte>());
+            Assert.Equal(Array.Empty<byte>(), await s.GetAsync(B(2)));
+            await s.DeleteAsync(B(1));
+            await s.DeleteAsync(B(99));
+            Assert.Null(await s.GetAsync(B(1)));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Scans_are_ordered_bytewise_with_exclusive_end()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = Open(dir);
+            byte[][] keys = [B(0x01), B(0x01, 0x00), B(0x01, 0xFF), B(0x02), B(0x80), B(0xFF, 0xFF)];
+            foreach (var k in keys.Reverse()) await s.PutAsync(k, k);
+            var all = await All(s, [], []);
+            Assert.Equal(keys, all.Select(kv => kv.Key).ToArray());
+            Assert.All(all, kv => Assert.Equal(kv.Key, kv.Value));
+            var mid = await All(s, B(0x01, 0x00), B(0x80));
+            Assert.Equal([B(0x01, 0x00), B(0x01, 0xFF), B(0x02)], mid.Select(kv => kv.Key).ToArray());
+            var keysOnly = await All(s, B(0x01), KeyOrder.PrefixEnd(B(0x01)), keysOnly: true);
+            Assert.Equal(3, keysOnly.Count);
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Batches_apply_puts_and_deletes_in_order()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = Open(dir);
+            await s.PutAsync(B(5), B(5));
+            var batch = new WriteBatch().Put(B(1), B(1)).Put(B(2), B(2)).Delete(B(5)).Put(B(3), B(3)).Delete(B(3));
+            await s.WriteAsync(batch);
+            Assert.Equal([B(1), B(2)], (await All(s, [], [])).Select(kv => kv.Key).ToArray());
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Delete_range_removes_exactly_the_range()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = Open(dir);
+            for (byte i = 0; i < 10; i++) await s.PutAsync(B(1, i), B(i));
+            await s.PutAsync(B(2), B(2));
+            await s.DeleteRangeAsync(B(1, 3), B(1, 7));
+            Assert.Equal(new byte[] { 0, 1, 2, 7, 8, 9 }, (await All(s, B(1), B(2))).Select(kv => kv.Key[1]).ToArray());
+            await s.DeleteRangeAsync(B(1), Array.Empty<byte>());
+            Assert.Empty(await All(s, [], []));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Data_persists_across_reopen()
+    {
+        if (!Persistent) return;
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using (var s = Open(dir))
+            {
+                await s.WriteAsync(new WriteBatch().Put(B(1), B(1)).Put(B(2), new byte[100_000]));
+            }
+            await using (var s = Open(dir))
+            {
+                Assert.Equal(B(1), await s.GetAsync(B(1)));
+                Assert.Equal(100_000, (await s.GetAsync(B(2)))!.Length);
+            }
+        }
+        finally { TempDir.Delete(dir); }
+    }
+}
+
+public class RocksDbStoreTests : KeyValueStoreContract
+{
+    protected override IKeyValueStore Open(string location) => new RocksDbKeyValueStore(location);
+    protected override bool Persistent => true;
+}
+
+public class MemoryStoreTests : KeyValueStoreContract
+{
+    protected override IKeyValueStore Open(string location) => new MemoryKeyValueStore();
+    protected override bool Persistent => false;
+}
