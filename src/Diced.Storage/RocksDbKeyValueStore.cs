@@ -1,4 +1,4 @@
-using RocksDbSharp;
+using static Diced.Storage.RocksDbNative;
 
 namespace Diced.Storage;
 
@@ -8,92 +8,227 @@ namespace Diced.Storage;
 /// nothing it acknowledged. With <see cref="RocksDbOptions.SyncWrites"/> the log is also fsynced, which
 /// covers power loss at the cost of one fsync per write (concurrent writers share it through group commit).
 /// </remarks>
-public sealed class RocksDbKeyValueStore : IKeyValueStore
+public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
 {
-    private readonly RocksDb _db;
-    private readonly WriteOptions _writeOptions;
     private readonly string _path;
-    private int _disposed;
+    private nint _db;
+    private readonly nint _options, _tableOptions, _cache, _writeOptions, _readOptions;
+    private readonly ReaderWriterLockSlim _closing = new(LockRecursionPolicy.SupportsRecursion);
 
     public RocksDbKeyValueStore(string path, RocksDbOptions? options = null)
     {
         options ??= new RocksDbOptions();
         _path = Path.GetFullPath(path);
         Directory.CreateDirectory(_path);
-        var table = new BlockBasedTableOptions()
-            .SetBlockCache(Cache.CreateLru((ulong)options.BlockCacheBytes))
-            .SetFilterPolicy(BloomFilterPolicy.Create(10, false))
-            .SetBlockSize(16 * 1024);
-        var dbOptions = new DbOptions()
-            .SetCreateIfMissing(true)
-            .SetBlockBasedTableFactory(table)
-            .SetCompression(Compression.No) // values arrive compressed by Diced's own codecs
-            .IncreaseParallelism(Math.Max(2, Environment.ProcessorCount))
-            .SetMaxBackgroundCompactions(2)
-            .SetKeepLogFileNum(2)
-            .SetWriteBufferSize((ulong)options.WriteBufferBytes);
-        _db = RocksDb.Open(dbOptions, _path);
-        _writeOptions = new WriteOptions().SetSync(options.SyncWrites);
+        _cache = rocksdb_cache_create_lru((nuint)options.BlockCacheBytes);
+        _tableOptions = rocksdb_block_based_options_create();
+        rocksdb_block_based_options_set_block_cache(_tableOptions, _cache);
+        rocksdb_block_based_options_set_filter_policy(_tableOptions, rocksdb_filterpolicy_create_bloom(10));
+        rocksdb_block_based_options_set_block_size(_tableOptions, 16 * 1024);
+        _options = rocksdb_options_create();
+        rocksdb_options_set_create_if_missing(_options, 1);
+        rocksdb_options_set_block_based_table_factory(_options, _tableOptions);
+        rocksdb_options_set_compression(_options, 0); // values arrive compressed by Diced's own codecs
+        rocksdb_options_increase_parallelism(_options, Math.Max(2, Environment.ProcessorCount));
+        rocksdb_options_set_max_background_jobs(_options, 4);
+        rocksdb_options_set_keep_log_file_num(_options, 2);
+        rocksdb_options_set_write_buffer_size(_options, (nuint)options.WriteBufferBytes);
+        _db = rocksdb_open(_options, _path, out var err);
+        Check(err);
+        _writeOptions = rocksdb_writeoptions_create();
+        rocksdb_writeoptions_set_sync(_writeOptions, (byte)(options.SyncWrites ? 1 : 0));
+        _readOptions = rocksdb_readoptions_create();
     }
 
     public string Description => $"rocksdb @ {_path}";
 
+    /// <summary>Runs a native call while the database is open (closing waits for calls in progress).</summary>
+    private T Use<T>(Func<nint, T> call)
+    {
+        _closing.EnterReadLock();
+        try
+        {
+            if (_db == 0) throw new ObjectDisposedException(nameof(RocksDbKeyValueStore));
+            return call(_db);
+        }
+        finally { _closing.ExitReadLock(); }
+    }
+
     public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
-        => ValueTask.FromResult<byte[]?>(_db.Get(key.Span));
+        => ValueTask.FromResult(Use(db =>
+        {
+            fixed (byte* k = key.Span)
+            {
+                var slice = rocksdb_get_pinned(db, _readOptions, k, (nuint)key.Length, out var err);
+                Check(err);
+                if (slice == 0) return null;
+                try
+                {
+                    var p = rocksdb_pinnableslice_value(slice, out var len);
+                    return new ReadOnlySpan<byte>(p, checked((int)len)).ToArray();
+                }
+                finally { rocksdb_pinnableslice_destroy(slice); }
+            }
+        }));
 
     public ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
     {
-        _db.Put(key.Span, value.Span, null, _writeOptions);
+        Use(db =>
+        {
+            fixed (byte* k = key.Span)
+            fixed (byte* v = value.Span)
+            {
+                rocksdb_put(db, _writeOptions, k, (nuint)key.Length, v, (nuint)value.Length, out var err);
+                Check(err);
+            }
+            return 0;
+        });
         return ValueTask.CompletedTask;
     }
 
     public ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
     {
-        _db.Remove(key.Span, null, _writeOptions);
+        Use(db =>
+        {
+            fixed (byte* k = key.Span)
+            {
+                rocksdb_delete(db, _writeOptions, k, (nuint)key.Length, out var err);
+                Check(err);
+            }
+            return 0;
+        });
         return ValueTask.CompletedTask;
     }
 
     public ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
     {
-        using var wb = new RocksDbSharp.WriteBatch();
-        foreach (var (k, v) in batch.Operations)
+        var wb = rocksdb_writebatch_create();
+        try
         {
-            if (v is null) wb.Delete(k);
-            else wb.Put(k, v);
+            foreach (var (key, value) in batch.Operations)
+            {
+                fixed (byte* k = key)
+                {
+                    if (value is null) rocksdb_writebatch_delete(wb, k, (nuint)key.Length);
+                    else
+                        fixed (byte* v = value)
+                            rocksdb_writebatch_put(wb, k, (nuint)key.Length, v, (nuint)value.Length);
+                }
+            }
+            Use(db =>
+            {
+                rocksdb_write(db, _writeOptions, wb, out var err);
+                Check(err);
+                return 0;
+            });
         }
-        _db.Write(wb, _writeOptions);
+        finally { rocksdb_writebatch_destroy(wb); }
         return ValueTask.CompletedTask;
     }
 
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        var readOptions = new ReadOptions();
-        if (end.Length > 0) readOptions.SetIterateUpperBound(end.ToArray());
-        using var it = _db.NewIterator(null, readOptions);
-        it.Seek(start.ToArray());
-        while (it.Valid())
+        // Read in small batches so no native iterator lives across an await.
+        var from = start.ToArray();
+        bool inclusive = true;
+        while (true)
         {
-            ct.ThrowIfCancellationRequested();
-            yield return new KeyValue(it.Key(), keysOnly ? Array.Empty<byte>() : it.Value());
-            it.Next();
+            var chunk = ReadChunk(from, inclusive, end, keysOnly, 256);
+            foreach (var kv in chunk)
+            {
+                ct.ThrowIfCancellationRequested();
+                yield return kv;
+            }
+            if (chunk.Count < 256) yield break;
+            from = chunk[^1].Key;
+            inclusive = false;
+            await Task.Yield();
         }
-        await Task.CompletedTask;
-        GC.KeepAlive(readOptions);
+    }
+
+    private List<KeyValue> ReadChunk(byte[] from, bool inclusive, ReadOnlyMemory<byte> end, bool keysOnly, int max)
+        => Use(db =>
+        {
+            var result = new List<KeyValue>();
+            var ro = rocksdb_readoptions_create();
+            var endCopy = end.ToArray();
+            fixed (byte* e = endCopy)
+            fixed (byte* f = from)
+            {
+                if (endCopy.Length > 0) rocksdb_readoptions_set_iterate_upper_bound(ro, e, (nuint)endCopy.Length);
+                var it = rocksdb_create_iterator(db, ro);
+                try
+                {
+                    rocksdb_iter_seek(it, f, (nuint)from.Length);
+                    if (!inclusive && rocksdb_iter_valid(it) != 0 && KeyEquals(it, from)) rocksdb_iter_next(it);
+                    while (result.Count < max && rocksdb_iter_valid(it) != 0)
+                    {
+                        var kp = rocksdb_iter_key(it, out var klen);
+                        var key = new ReadOnlySpan<byte>(kp, (int)klen).ToArray();
+                        byte[] value = [];
+                        if (!keysOnly)
+                        {
+                            var vp = rocksdb_iter_value(it, out var vlen);
+                            value = new ReadOnlySpan<byte>(vp, checked((int)vlen)).ToArray();
+                        }
+                        result.Add(new KeyValue(key, value));
+                        rocksdb_iter_next(it);
+                    }
+                    rocksdb_iter_get_error(it, out var err);
+                    Check(err);
+                }
+                finally
+                {
+                    rocksdb_iter_destroy(it);
+                    rocksdb_readoptions_destroy(ro);
+                }
+            }
+            return result;
+        });
+
+    private static bool KeyEquals(nint it, byte[] key)
+    {
+        var kp = rocksdb_iter_key(it, out var klen);
+        return new ReadOnlySpan<byte>(kp, (int)klen).SequenceEqual(key);
     }
 
     public ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default)
     {
         var endKey = end.Length > 0 ? end.ToArray() : Enumerable.Repeat((byte)0xFF, 64).ToArray();
-        using var wb = new RocksDbSharp.WriteBatch();
-        wb.DeleteRange(start.ToArray(), (ulong)start.Length, endKey, (ulong)endKey.Length);
-        _db.Write(wb, _writeOptions);
+        var startKey = start.ToArray();
+        var wb = rocksdb_writebatch_create();
+        try
+        {
+            fixed (byte* s = startKey)
+            fixed (byte* e = endKey)
+                rocksdb_writebatch_delete_range(wb, s, (nuint)startKey.Length, e, (nuint)endKey.Length);
+            Use(db =>
+            {
+                rocksdb_write(db, _writeOptions, wb, out var err);
+                Check(err);
+                return 0;
+            });
+        }
+        finally { rocksdb_writebatch_destroy(wb); }
         return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _db.Dispose();
+        _closing.EnterWriteLock();
+        try
+        {
+            if (_db == 0) return ValueTask.CompletedTask;
+            rocksdb_close(_db);
+            _db = 0;
+            rocksdb_writeoptions_destroy(_writeOptions);
+            rocksdb_readoptions_destroy(_readOptions);
+            rocksdb_options_destroy(_options);
+            rocksdb_block_based_options_destroy(_tableOptions);
+            rocksdb_cache_destroy(_cache);
+        }
+        finally { _closing.ExitWriteLock(); }
         return ValueTask.CompletedTask;
     }
 }

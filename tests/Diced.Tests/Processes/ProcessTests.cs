@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Diced.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Diced.Tests.Processes;
+
+[Collection(ProcessCollection.Name)]
+public class ProcessTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Answers_within_two_seconds_and_exits_within_two_seconds_of_sigterm()
+    {
+        var dir = TempDir.Create("diced-proc");
+        try
+        {
+            // Warm the OS file cache once so the measurement is of the server, not of a cold disk.
+            using (var warm = ServerProcess.Start(dir)) { await warm.WaitUntilServingAsync(TimeSpan.FromSeconds(30)); }
+            for (int round = 0; round < 2; round++)
+            {
+                using var server = ServerProcess.Start(dir);
+                var startup = await server.WaitUntilServingAsync(TimeSpan.FromSeconds(10));
+                output.WriteLine($"round {round}: answered after {startup.TotalMilliseconds:F0} ms");
+                Assert.True(startup < TimeSpan.FromSeconds(2), $"server answered after {startup.TotalMilliseconds:F0} ms");
+                // An idle keep-alive connection must not hold up shutdown.
+                await server.Client.GetAsync("/api/server/info");
+                var sw = Stopwatch.StartNew();
+                server.Signal(ServerProcess.SIGTERM);
+                Assert.True(server.WaitForExit(TimeSpan.FromSeconds(2)), "server still running 2 s after SIGTERM");
+                output.WriteLine($"round {round}: exited {sw.ElapsedMilliseconds} ms after SIGTERM");
+                // The port is free again.
+                var l = new TcpListener(IPAddress.Loopback, server.Port);
+                l.Start();
+                l.Stop();
+            }
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Acknowledged_writes_survive_kill_9_and_startup_does_not_grow_with_data()
+    {
+        var dir = TempDir.Create("diced-crash");
+        try
+        {
+            string uuid;
+            var acknowledged = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+            int next = 0;
+            for (int cycle = 0; cycle < 3; cycle++)
+            {
+                using var server = ServerProcess.Start(dir);
+                var startup = await server.WaitUntilServingAsync(TimeSpan.FromSeconds(10));
+                output.WriteLine($"cycle {cycle}: {acknowledged.Count} keys stored, answered after {startup.TotalMilliseconds:F0} ms");
+                Assert.True(startup < TimeSpan.FromSeconds(2), $"start-up took {startup.TotalMilliseconds:F0} ms with {acknowledged.Count} keys");
+                var c = server.Client;
+                if (cycle == 0)
+                {
+                    uuid = await c.CreateRepoAsync("crash");
+                    await c.CreateInstanceAsync(uuid, "keyvalue", "kv");
+                }
+                using (var repos = await c.GetJsonAsync("/api/repos/info"))
+                    uuid = repos.RootElement.EnumerateObject().Single().Name;
+                // Everything acknowledged before earlier kills is intact.
+                foreach (var (key, seed) in acknowledged)
+                    Assert.Equal(ValueFor(key, seed), await c.GetKeyAsync(uuid, "kv", key));
+
+                using var stop = new CancellationTokenSource();
+                var writers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        int i = Interlocked.Increment(ref next);
+                        var key = $"key{i}";
+                        try
+                        {
+                            var r = await c.PostAsync($"/api/node/{uuid}/kv/key/{key}", new ByteArrayContent(ValueFor(key, i)));
+                            if (r.StatusCode == HttpStatusCode.OK) acknowledged[key] = i;
+                        }
+                        catch (HttpRequestException) { return; }
+                        catch (TaskCanceledException) { return; }
+                    }
+                })).ToArray();
+                await Task.Delay(1500);
+                server.Signal(ServerProcess.SIGKILL); // mid-write
+                stop.Cancel();
+                await Task.WhenAll(writers);
+                Assert.True(server.WaitForExit(TimeSpan.FromSeconds(5)));
+            }
+            using var last = ServerProcess.Start(dir);
+            await last.WaitUntilServingAsync(TimeSpan.FromSeconds(10));
+            using (var repos = await last.Client.GetJsonAsync("/api/repos/info"))
+                uuid = repos.RootElement.EnumerateObject().Single().Name;
+            Assert.True(acknowledged.Count > 100, $"only {acknowledged.Count} writes were acknowledged");
+            foreach (var (key, seed) in acknowledged)
+                Assert.Equal(ValueFor(key, seed), await last.Client.GetKeyAsync(uuid, "kv", key));
+            output.WriteLine($"{acknowledged.Count} acknowledged keys intact after 3 kills");
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    private static byte[] ValueFor(string key, int seed)
+    {
+        var v = new byte[1000 + seed % 3000];
+        new Random(seed).NextBytes(v);
+        return v;
+    }
+}
