@@ -1,0 +1,38 @@
+using System.Diagnostics;
+
+namespace Diced.Bench;
+
+/// <summary>Timing helpers: alternate the measured case and its baseline in rounds, report medians.</summary>
+public static class Measure
+{
+    /// <summary>Seconds per operation of <paramref name="op"/>, run <paramref name="count"/> times.</summary>
+    public static async Task<double> SecondsPerOpAsync(int count, Func<Task> op)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++) await op();
+        return sw.Elapsed.TotalSeconds / count;
+    }
+
+    public static double Median(IEnumerable<double> xs)
+    {
+        var a = xs.OrderBy(x => x).ToArray();
+        return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
+    }
+
+    /// <summary>Runs baseline and candidate alternately for <paramref name="rounds"/> rounds; returns their medians.</summary>
+    public static async Task<(double Baseline, double Candidate)> AlternateAsync(int rounds, Func<Task<double>> baseline, Func<Task<double>> candidate)
+    {
+        var b = new List<double>();
+        var c = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            b.Add(await baseline());
+            c.Add(await candidate());
+        }
+        return (Median(b), Median(c));
+    }
+
+    public static void Progress(string text) => Console.Error.Write($"\r{text,-70}");
+
+    public static void EndProgress() => Console.Error.Write($"\r{"",-70}\r");
+}

@@ -1,0 +1,21 @@
+using Diced.Bench;
+
+// Benchmarks of Diced's hot paths. Every figure is a ratio against a baseline measured in the same run:
+// these machines are noisy, so absolute times mean little.
+var suites = new Dictionary<string, Func<Task>>
+{
+    ["versions"] = VersionDepthBench.RunAsync,
+    ["keyvalue"] = KeyValueThroughputBench.RunAsync,
+};
+var chosen = args.Length == 0 || args[0] == "all" ? suites.Keys.ToArray() : args;
+foreach (var name in chosen)
+{
+    if (!suites.TryGetValue(name, out var run))
+    {
+        Console.Error.WriteLine($"unknown benchmark \"{name}\"; choose from: all, {string.Join(", ", suites.Keys)}");
+        return 2;
+    }
+    Console.WriteLine($"== {name}");
+    await run();
+}
+return 0;
