@@ -1,0 +1,123 @@
+using Diced.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Diced.Tests.Http;
+
+/// <summary>
+/// Every mapped route has a bad-input case here, and each case gets a clear 4xx in DVID's error shape.
+/// A new route without a case fails <see cref="Every_route_has_a_bad_input_case"/>.
+/// </summary>
+public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
+{
+    private readonly HttpClient _c = f.Client;
+
+    /// <summary>Routes that take no input at all (nothing to get wrong).</summary>
+    private static readonly HashSet<string> NoInput =
+    [
+        "GET /api/server/info", "GET /api/server/types", "GET /api/server/compiled-types", "GET /api/server/note",
+        "GET /api/heartbeat", "GET /api/help", "GET /api/repos/info", "GET /openapi/v1.json",
+    ];
+
+    private const string Unknown = "ffffffffffffffffffffffffffff0000";
+
+    /// <summary>For each "METHOD pattern": a bad request (relative URL, body) and the error text it must produce.</summary>
+    private static Dictionary<string, Func<string, (string Url, string? Body, string Expect)>> Cases() => new()
+    {
+        ["GET /api/help/{typename}"] = _ => ("/api/help/nosuchtype", null, "not supported"),
+        ["POST /api/repos"] = _ => ("/api/repos", "{\"alias\": 5}", "was not a string"),
+        ["HEAD /api/repo/{uuid}"] = _ => ($"/api/repo/{Unknown}", null, ""),
+        ["DELETE /api/repo/{uuid}"] = u => ($"/api/repo/{u}", null, "imsure=true"),
+        ["GET /api/repo/{uuid}/info"] = _ => ($"/api/repo/{Unknown}/info", null, "could not find UUID"),
+        ["POST /api/repo/{uuid}/info"] = u => ($"/api/repo/{u}/info", "{\"alias\": [1]}", "was not a string"),
+        ["POST /api/repo/{uuid}/instance"] = u => ($"/api/repo/{u}/instance", "{\"typename\": \"nosuch\", \"dataname\": \"x\"}", "not supported"),
+        ["GET /api/repo/{uuid}/log"] = _ => ($"/api/repo/{Unknown}/log", null, "could not find UUID"),
+        ["POST /api/repo/{uuid}/log"] = u => ($"/api/repo/{u}/log", "{\"log\": \"not a list\"}", "array of strings"),
+        ["GET /api/repo/{uuid}/branch-versions/{branch}"] = _ => ($"/api/repo/{Unknown}/branch-versions/master", null, "could not find UUID"),
+        ["DELETE /api/repo/{uuid}/{name}"] = u => ($"/api/repo/{u}/nosuch?imsure=true", null, "invalid data instance name"),
+        ["GET /api/node/{uuid}/commit"] = _ => ($"/api/node/{Unknown}/commit", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/status"] = _ => ($"/api/node/{Unknown}/status", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/commit"] = u => ($"/api/node/{u}/commit", "{\"note\": ", "Malformed JSON"),
+        ["POST /api/node/{uuid}/newversion"] = u => ($"/api/node/{u}/newversion", "", "can't branch an unlocked node"),
+        ["POST /api/node/{uuid}/branch"] = u => ($"/api/node/{u}/branch", "{\"branch\": \"b\"}", "can't branch an unlocked node"),
+        ["POST /api/node/{uuid}/tag"] = u => ($"/api/node/{u}/tag", "{}", "'tag'"),
+        ["GET /api/node/{uuid}/note"] = _ => ($"/api/node/{Unknown}/note", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/note"] = u => ($"/api/node/{u}/note", "{\"note\": 3}", "must be a string"),
+        ["GET /api/node/{uuid}/log"] = _ => ($"/api/node/{Unknown}/log", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/log"] = u => ($"/api/node/{u}/log", "{}", "'log'"),
+        ["GET /api/node/{uuid}/{name}/info"] = u => ($"/api/node/{u}/nosuch/info", null, "invalid data instance name"),
+        ["POST /api/node/{uuid}/{name}/info"] = u => ($"/api/node/{u}/nosuch/info", null, "invalid data instance name"),
+        ["GET /api/node/{uuid}/{name}/help"] = u => ($"/api/node/{u}/nosuch/help", null, "invalid data instance name"),
+        ["GET /api/node/{uuid}/{name}/{**rest}"] = u => ($"/api/node/{u}/kv/nosuchkeyword", null, "Bad API call"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/tags"] = _ => ($"/api/node/{Unknown}/kv/tags", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(keyvalue)}/tags"] = u => ($"/api/node/{u}/kv/tags", "{\"a\": 1}", "was not a string"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/key/{key}"] = u => ($"/api/node/{u}/kv/key/k?byte_start=1", null, "both"),
+        ["POST /api/node/{uuid}/{name:datatype(keyvalue)}/key/{key}"] = u => ($"/api/node/{u}/nosuch/key/k", "x", "invalid data instance name"),
+        ["DELETE /api/node/{uuid}/{name:datatype(keyvalue)}/key/{key}"] = u => ($"/api/node/{u}/nosuch/key/k", null, "invalid data instance name"),
+        ["PUT /api/node/{uuid}/{name:datatype(keyvalue)}/key/{key}"] = u => ($"/api/node/{u}/kv/key/k", "x", "does not support \"put\""),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/key"] = u => ($"/api/node/{u}/kv/key", null, "requires a key"),
+        ["POST /api/node/{uuid}/{name:datatype(keyvalue)}/key"] = u => ($"/api/node/{u}/kv/key", "x", "requires a key"),
+        ["DELETE /api/node/{uuid}/{name:datatype(keyvalue)}/key"] = u => ($"/api/node/{u}/kv/key", null, "requires a key"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keys"] = _ => ($"/api/node/{Unknown}/kv/keys", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keys/{**ignored}"] = _ => ($"/api/node/{Unknown}/kv/keys/0/z", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyrange/{first}/{last}/{**ignored}"] = _ => ($"/api/node/{Unknown}/kv/keyrange/a/b", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyrange/{**partial}"] = u => ($"/api/node/{u}/kv/keyrange/a", null, "two keys"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyrangevalues/{first}/{last}/{**ignored}"] = u => ($"/api/node/{u}/kv/keyrangevalues/a/b?json=true&tar=true", null, "both"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyrangevalues/{**partial}"] = u => ($"/api/node/{u}/kv/keyrangevalues/a", null, "two keys"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyvalues"] = u => ($"/api/node/{u}/kv/keyvalues?json=true", "{\"not\": \"an array\"}", "JSON array"),
+        ["POST /api/node/{uuid}/{name:datatype(keyvalue)}/keyvalues"] = u => ($"/api/node/{u}/kv/keyvalues", "\u000a\u00ff", "protobuf"),
+    };
+
+    /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
+    private IEnumerable<string> MappedRoutes()
+    {
+        var sources = f.Factory.Services.GetRequiredService<IEnumerable<EndpointDataSource>>();
+        foreach (var e in sources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>())
+        {
+            var pattern = "/" + e.RoutePattern.RawText!.TrimStart('/');
+            if (pattern.StartsWith("/swagger") || e.Metadata.GetMetadata<IHttpMethodMetadata>() is not { } m)
+            {
+                if (pattern == "/{**path}") continue; // the 404 fallback
+                if (pattern.StartsWith("/swagger")) continue;
+                if (e.RoutePattern.RawText == "/api/node/{uuid}/{name}/{**rest}") { yield return "GET " + pattern; continue; }
+                throw new InvalidOperationException($"route {pattern} has no method metadata");
+            }
+            foreach (var method in m.HttpMethods.Where(x => x != "HEAD" || m.HttpMethods.Count == 1).Where(x => x != "PATCH").Select(x => x == "HEAD" && m.HttpMethods.Contains("GET") ? "GET" : x).Distinct())
+                yield return $"{method} {pattern}";
+        }
+    }
+
+    [Fact]
+    public void Every_route_has_a_bad_input_case()
+    {
+        var cases = Cases();
+        var missing = MappedRoutes().Distinct().Where(r => !cases.ContainsKey(r) && !NoInput.Contains(r)).ToList();
+        Assert.True(missing.Count == 0, "routes without a bad-input case:\n" + string.Join("\n", missing));
+    }
+
+    [Fact]
+    public async Task Every_bad_input_case_gets_a_clear_4xx_and_the_server_keeps_serving()
+    {
+        var uuid = await _c.CreateRepoAsync("coverage");
+        await _c.CreateInstanceAsync(uuid, "keyvalue", "kv");
+        var failures = new List<string>();
+        foreach (var (route, make) in Cases())
+        {
+            var method = new HttpMethod(route.Split(' ')[0]);
+            var (url, body, expect) = make(uuid);
+            var req = new HttpRequestMessage(method, url) { Content = body is null ? null : DvidClient.Text(body) };
+            var r = await _c.SendAsync(req);
+            var text = await r.Content.ReadAsStringAsync();
+            int status = (int)r.StatusCode;
+            bool ok = status is >= 400 and < 500 && (method == HttpMethod.Head || (text.Contains(expect) && text.EndsWith(").\n")));
+            if (!ok) failures.Add($"{route}: {method} {url} -> {status} {text.Trim()}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        // Nothing was stored by any of them.
+        Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
+        using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
+        Assert.Single(info.RootElement.GetProperty("DataInstances").EnumerateObject());
+        Assert.Single(info.RootElement.GetProperty("DAG").GetProperty("Nodes").EnumerateObject());
+        Assert.False(info.RootElement.GetProperty("DAG").GetProperty("Nodes").GetProperty(uuid).GetProperty("Locked").GetBoolean());
+    }
+}
