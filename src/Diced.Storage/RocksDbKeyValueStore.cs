@@ -115,16 +115,18 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
                             rocksdb_writebatch_put(wb, k, (nuint)key.Length, v, (nuint)value.Length);
                 }
             }
-            Use(db =>
-            {
-                rocksdb_write(db, _writeOptions, wb, out var err);
-                Check(err);
-                return 0;
-            });
+            Commit(wb);
         }
         finally { rocksdb_writebatch_destroy(wb); }
         return ValueTask.CompletedTask;
     }
+
+    private void Commit(nint writeBatch) => Use(db =>
+    {
+        rocksdb_write(db, _writeOptions, writeBatch, out var err);
+        Check(err);
+        return 0;
+    });
 
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
@@ -203,12 +205,7 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
             fixed (byte* s = startKey)
             fixed (byte* e = endKey)
                 rocksdb_writebatch_delete_range(wb, s, (nuint)startKey.Length, e, (nuint)endKey.Length);
-            Use(db =>
-            {
-                rocksdb_write(db, _writeOptions, wb, out var err);
-                Check(err);
-                return 0;
-            });
+            Commit(wb);
         }
         finally { rocksdb_writebatch_destroy(wb); }
         return ValueTask.CompletedTask;
