@@ -97,6 +97,55 @@ public static class ValueEnvelope
     }
 }
 
+/// <summary>Decoding of stored values straight into a caller's buffer (hot paths: volume blocks).</summary>
+public static class ValueEnvelopeInto
+{
+    /// <summary>Decodes an envelope into <paramref name="destination"/>, which must be exactly the decoded size.</summary>
+    /// <exception cref="InvalidDataException">Corrupt, of another size, or a codec that needs its data type (JPEG).</exception>
+    public static void Decode(ReadOnlySpan<byte> stored, Span<byte> destination)
+    {
+        if (stored.IsEmpty)
+        {
+            if (!destination.IsEmpty) throw new InvalidDataException($"empty stored value, expected {destination.Length} bytes");
+            return;
+        }
+        var kind = ValueEnvelope.KindOf(stored);
+        var payload = ValueEnvelope.Payload(stored);
+        switch (kind)
+        {
+            case CompressionKind.None:
+                if (payload.Length != destination.Length) throw SizeMismatch(payload.Length, destination.Length);
+                payload.CopyTo(destination);
+                return;
+            case CompressionKind.Lz4:
+            {
+                int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(payload);
+                if (n != destination.Length) throw SizeMismatch(n, destination.Length);
+                Lz4Block.Decode(payload[4..], destination);
+                return;
+            }
+            case CompressionKind.Zstd:
+            {
+                using var d = new ZstdSharp.Decompressor();
+                int n;
+                try { n = d.Unwrap(payload, destination); }
+                catch (ZstdSharp.ZstdException e) { throw new InvalidDataException($"zstd data does not decode: {e.Message}", e); }
+                if (n != destination.Length) throw SizeMismatch(n, destination.Length);
+                return;
+            }
+            default:
+            {
+                var all = ValueEnvelope.Decode(stored);
+                if (all.Length != destination.Length) throw SizeMismatch(all.Length, destination.Length);
+                all.CopyTo(destination);
+                return;
+            }
+        }
+    }
+
+    private static InvalidDataException SizeMismatch(int got, int expected) => new($"stored value decodes to {got} bytes, expected {expected}");
+}
+
 /// <summary>gzip (RFC 1952) streams.</summary>
 public static class GzipCodec
 {

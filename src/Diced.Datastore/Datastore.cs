@@ -42,6 +42,9 @@ public sealed partial class Datastore : IAsyncDisposable
 
     public DataTypeRegistry Types { get; }
 
+    /// <summary>Block locks and cached per-version records shared by the volume types.</summary>
+    public VolumeCoordination Volumes { get; } = new();
+
     public IKeyValueStore Store => _store;
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;

@@ -1,5 +1,6 @@
 using Diced.Datastore.Types;
 using Diced.Server.Endpoints;
+using Diced.Server.Endpoints.Imageblk;
 using Diced.Server.Endpoints.Keyvalue;
 using Diced.Server.Http;
 using Diced.Server.Json;
@@ -53,7 +54,13 @@ public static class DicedApp
         builder.Services.AddSingleton(sp => Datastore.Datastore.OpenAsync(
             sp.GetRequiredService<IKeyValueStore>(), sp.GetRequiredService<DataTypeRegistry>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Diced.Datastore")).GetAwaiter().GetResult());
-        builder.Services.AddSingleton<InstanceInfoWriters>();
+        builder.Services.AddSingleton(_ =>
+        {
+            var writers = new InstanceInfoWriters();
+            VolumeMetadataEndpoints.RegisterImageInfo(writers);
+            return writers;
+        });
+        builder.Services.AddSingleton<Throttle>();
         builder.Services.AddSingleton<RepoJson>();
         builder.Services.AddCors();
         builder.Services.AddOpenApi();
@@ -105,6 +112,7 @@ public static class DicedApp
         app.MapRepoEndpoints();
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();
+        app.MapImageblkEndpoints();
         app.MapInstanceEndpoints();
         app.MapNotFound();
         return app;

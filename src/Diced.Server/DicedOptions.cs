@@ -15,6 +15,15 @@ public sealed class DicedOptions
     /// <summary>Largest JSON or protobuf request body other than voxel data, in bytes.</summary>
     public long MaxJsonBytes { get; set; } = 64L << 20;
 
+    /// <summary>Largest voxel request (bytes of voxels) for one GET or POST; DVID's MaxDataRequest.</summary>
+    public long MaxDataRequestBytes { get; set; } = 3L << 30;
+
+    /// <summary>Voxel POST bodies up to this size are read whole before anything is stored; larger ones are stored slab by slab.</summary>
+    public long MaxBufferedWriteBytes { get; set; } = 256L << 20;
+
+    /// <summary>Concurrent <c>throttle=on</c> operations before 503 (DVID's maxThrottledOps).</summary>
+    public int MaxThrottledOps { get; set; } = 1;
+
     /// <summary>Origins allowed by CORS; <c>*</c> allows any. Empty disables CORS headers.</summary>
     public string[] CorsOrigins { get; set; } = ["*"];
 

@@ -41,7 +41,10 @@ public sealed class DataTypeRegistry
     }
 
     /// <summary>Every type compiled into this server.</summary>
-    public static DataTypeRegistry Default() => new([new KeyValue.KeyValueType()]);
+    public static DataTypeRegistry Default() => new([
+        new KeyValue.KeyValueType(),
+        .. Enum.GetValues<ImageBlock.VoxelType>().Select(v => new ImageBlock.ImageBlockType(v)),
+    ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);
 

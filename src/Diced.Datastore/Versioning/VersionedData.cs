@@ -193,6 +193,16 @@ public sealed class VersionedData
                 _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
         }
 
+        /// <summary>Stores one value at once (outside the batch), for writes made under a per-key lock.</summary>
+        public async ValueTask PutNowAsync(byte[] tkey, byte[] value, CancellationToken ct = default)
+        {
+            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+            var b = new WriteBatch()
+                .PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value)
+                .Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
+            await _data._store.WriteAsync(b, ct);
+        }
+
         public async ValueTask CommitAsync(CancellationToken ct = default)
         {
             if (_batch.Count > 0) await _data._store.WriteAsync(_batch, ct);

@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+using Diced.Codecs;
+using Diced.Datastore.Geometry;
+
+namespace Diced.Datastore.Types.ImageBlock;
+
+/// <summary>The imageblk family: <c>uint8blk</c>, <c>uint16blk</c>, <c>uint32blk</c>, <c>uint64blk</c>, <c>float32blk</c>.</summary>
+public sealed class ImageBlockType(VoxelType voxel) : DataType
+{
+    /// <summary>Largest block (voxels) an instance may declare: 1024³ / 4 keeps a block value under 2 GiB for 8-byte voxels.</summary>
+    public const long MaxBlockVoxels = 1L << 28;
+
+    public static readonly Point3 DefaultBlockSize = new(64, 64, 64);
+
+    public VoxelType Voxel { get; } = voxel;
+
+    public override string Name => Voxel.DataTypeName() + "blk";
+    public override string Url => $"github.com/janelia-flyem/dvid/datatype/imageblk/{Voxel.DataTypeName()}.go";
+    public override string Version => Voxel == VoxelType.Uint8 ? "0.2" : "0.1";
+
+    public override bool Supports(CompressionKind kind) => base.Supports(kind) || (kind == CompressionKind.Jpeg && Voxel == VoxelType.Uint8);
+
+    public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
+    {
+        var settings = ImageSettings.Normalize(config, DefaultBlockSize, MaxBlockVoxels);
+        if (compression.Kind == CompressionKind.Jpeg)
+        {
+            var bs = ImageSettings.ParseBlockSize(settings[ImageSettings.BlockSizeKey]);
+            if (bs.X > 65535 || (long)bs.Y * bs.Z > 65535)
+                throw DatastoreException.BadRequest($"JPEG blocks are stored as {bs.X}x{(long)bs.Y * bs.Z} images; JPEG allows at most 65535 a side");
+        }
+        return settings;
+    }
+
+    public override string Help => $$"""
+        API for datatype "{{Name}}" (block-stored {{Voxel.DataTypeName()}} volumes)
+        ===========================================================
+
+        POST /api/repo/<UUID>/instance  {"typename": "{{Name}}", "dataname": "<name>", "BlockSize": "64,64,64",
+              "VoxelSize": "8,8,8", "VoxelUnits": "nanometers", "Background": "0", "Compression": "lz4"}
+              Compression: none, lz4 (default), gzip[:1-9], zstd[:1-22]{{(Voxel == VoxelType.Uint8 ? ", jpeg[:quality]" : "")}}.
+
+        GET  /api/node/<UUID>/<name>/info | metadata
+        POST /api/node/<UUID>/<name>/extents      {"MinPoint": [x,y,z], "MaxPoint": [x,y,z]}
+        POST /api/node/<UUID>/<name>/resolution   [x, y, z]
+
+        GET  /api/node/<UUID>/<name>/raw/0_1_2/<size>/<offset>[/jpeg][?compression=lz4&throttle=on&roi=<roi>]
+        POST /api/node/<UUID>/<name>/raw/0_1_2/<size>/<offset>[?compression=lz4&throttle=on&roi=<roi>]
+            Packed voxels, x fastest, then y, then z, little-endian. Any offset and size; unwritten voxels read as 0.
+            A POST that covers part of a block keeps the block's other voxels.
+        GET  /api/node/<UUID>/<name>/raw/<0_1|0_2|1_2>/<w_h>/<offset>[/png|jpg[:quality]|binary]
+        GET  /api/node/<UUID>/<name>/subvolblocks/<size>/<offset>[?compression=jpeg|uncompressed]
+        GET  /api/node/<UUID>/<name>/specificblocks?blocks=x,y,z,...[&compression=...]
+        GET  /api/node/<UUID>/<name>/blocks/<bx_by_bz>/<spanX>
+        POST /api/node/<UUID>/<name>/blocks/<bx_by_bz>/<spanX>
+        """;
+}

@@ -1,0 +1,332 @@
+using System.Buffers;
+using System.Text.Json;
+using Diced.Codecs;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Versioning;
+
+namespace Diced.Datastore.Types.ImageBlock;
+
+/// <summary>Voxel extents of everything written at or above a version: inclusive, block-aligned voxel bounds.</summary>
+public sealed record Extents(Point3 MinPoint, Point3 MaxPoint);
+
+/// <summary>
+/// A block-stored volume at one version: subvolume reads streamed in z-slabs, writes at any alignment (partial
+/// blocks are read-modify-written under a per-block lock), block-level access, and versioned extents.
+/// </summary>
+public sealed class ImageVolume
+{
+    public const byte BlockClass = 23, ExtentsClass = 24;
+    private const string ExtentsRecord = "extents";
+
+    private readonly VersionedData _data;
+    private readonly VolumeCoordination _coord;
+    private readonly BlockCodec _codec;
+
+    public ImageVolume(VersionedData data, VolumeCoordination coord, VoxelType voxel)
+    {
+        _data = data;
+        _coord = coord;
+        Voxel = voxel;
+        Settings = ImageSettings.From(data.Instance);
+        BytesPerVoxel = voxel.BytesPerVoxel();
+        _codec = new BlockCodec(CompressionSpec.Parse(data.Instance.Compression), Settings.BlockSize, data.Instance.Checksum);
+    }
+
+    public ImageSettings Settings { get; }
+    public VoxelType Voxel { get; }
+    public int BytesPerVoxel { get; }
+    public Point3 BlockSize => Settings.BlockSize;
+    public int BlockBytes => Settings.BlockVoxels * BytesPerVoxel;
+    public BlockCodec Codec => _codec;
+    public VersionedData Data => _data;
+
+    public static byte[] BlockKey(Point3 block)
+    {
+        var k = new byte[13];
+        k[0] = BlockClass;
+        block.WriteZyxIndex(k.AsSpan(1));
+        return k;
+    }
+
+    public static Point3 BlockOfKey(ReadOnlySpan<byte> tkey) => Point3.ReadZyxIndex(tkey[1..]);
+
+    private static long BlockHash(Point3 b) => ((long)b.Z * 73856093) ^ ((long)b.Y * 19349663) ^ ((long)b.X * 83492791);
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>
+    /// Reads <paramref name="box"/> as packed voxels (x fastest) and hands it to <paramref name="sink"/> one z-slab
+    /// (one layer of blocks) at a time, building the next slab while the previous one is being sent.
+    /// Missing blocks read as zeros.
+    /// </summary>
+    public async Task ReadAsync(Box box, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default)
+    {
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        Task pending = Task.CompletedTask;
+        byte[]? pendingSlab = null;
+        try
+        {
+            for (int bz = first.Z; bz <= last.Z; bz++)
+            {
+                int z0 = Math.Max(box.Offset.Z, bz * bs.Z), z1 = Math.Min(box.End.Z, (bz + 1) * bs.Z);
+                var layer = new Box(new Point3(box.Offset.X, box.Offset.Y, z0), new Point3(box.Size.X, box.Size.Y, z1 - z0));
+                long bytes = layer.VoxelCount * BytesPerVoxel;
+                if (bytes > Array.MaxLength) throw DatastoreException.BadRequest($"a single z-slab of {bytes} bytes is too large; request fewer voxels in x and y");
+                var slab = ArrayPool<byte>.Shared.Rent((int)bytes);
+                try { await FillAsync(layer, slab.AsMemory(0, (int)bytes), ct); }
+                catch { ArrayPool<byte>.Shared.Return(slab); throw; }
+                await pending;
+                if (pendingSlab is not null) ArrayPool<byte>.Shared.Return(pendingSlab);
+                pendingSlab = slab;
+                pending = sink(slab.AsMemory(0, (int)bytes), ct).AsTask();
+            }
+            await pending;
+        }
+        finally
+        {
+            if (pendingSlab is not null && pending.IsCompleted) ArrayPool<byte>.Shared.Return(pendingSlab);
+        }
+    }
+
+    /// <summary>Reads <paramref name="box"/> into one buffer (small requests: slices, JPEG volumes).</summary>
+    public async Task<byte[]> ReadAllAsync(Box box, CancellationToken ct = default)
+    {
+        long bytes = box.VoxelCount * BytesPerVoxel;
+        if (bytes > Array.MaxLength) throw DatastoreException.BadRequest($"{bytes} bytes is too large for one image");
+        var result = GC.AllocateUninitializedArray<byte>((int)bytes);
+        int offset = 0;
+        await ReadAsync(box, (m, _) =>
+        {
+            m.Span.CopyTo(result.AsSpan(offset));
+            offset += m.Length;
+            return ValueTask.CompletedTask;
+        }, ct);
+        return result;
+    }
+
+    /// <summary>Fills <paramref name="dest"/> with the voxels of <paramref name="box"/>, which lies in one layer of blocks.</summary>
+    private async Task FillAsync(Box box, Memory<byte> dest, CancellationToken ct)
+    {
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        int rows = last.Y - first.Y + 1;
+        await Parallel.ForEachAsync(Enumerable.Range(first.Y, rows),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
+            async (by, token) =>
+            {
+                var found = new Dictionary<int, byte[]>();
+                var start = BlockKey(new Point3(first.X, by, first.Z));
+                var end = BlockKey(new Point3(last.X + 1, by, first.Z));
+                if (last.X == int.MaxValue) end = BlockKey(new Point3(int.MinValue, by + 1, first.Z));
+                await foreach (var (tk, stored) in _data.ScanAsync(start, end, false, token))
+                    found[BlockOfKey(tk).X] = stored;
+                var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+                try
+                {
+                    for (int bx = first.X; bx <= last.X; bx++)
+                    {
+                        var block = new Point3(bx, by, first.Z);
+                        var blockBox = new Box(block.BlockOrigin(bs), bs);
+                        var part = blockBox.Intersect(box)!.Value;
+                        if (found.TryGetValue(bx, out var stored))
+                        {
+                            _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
+                            Copy(buffer, blockBox, dest.Span, box, part, BytesPerVoxel);
+                        }
+                        else Zero(dest.Span, box, part, BytesPerVoxel);
+                    }
+                }
+                finally { ArrayPool<byte>.Shared.Return(buffer); }
+            });
+    }
+
+    /// <summary>Copies the voxels of <paramref name="part"/> from a packed <paramref name="srcBox"/> to a packed <paramref name="dstBox"/>.</summary>
+    public static void Copy(ReadOnlySpan<byte> src, Box srcBox, Span<byte> dst, Box dstBox, Box part, int bpv)
+    {
+        int rowBytes = part.Size.X * bpv;
+        for (int z = part.Offset.Z; z < part.End.Z; z++)
+        {
+            for (int y = part.Offset.Y; y < part.End.Y; y++)
+            {
+                long s = (((long)(z - srcBox.Offset.Z) * srcBox.Size.Y + (y - srcBox.Offset.Y)) * srcBox.Size.X + (part.Offset.X - srcBox.Offset.X)) * bpv;
+                long d = (((long)(z - dstBox.Offset.Z) * dstBox.Size.Y + (y - dstBox.Offset.Y)) * dstBox.Size.X + (part.Offset.X - dstBox.Offset.X)) * bpv;
+                src.Slice((int)s, rowBytes).CopyTo(dst.Slice((int)d, rowBytes));
+            }
+        }
+    }
+
+    private static void Zero(Span<byte> dst, Box dstBox, Box part, int bpv)
+    {
+        int rowBytes = part.Size.X * bpv;
+        for (int z = part.Offset.Z; z < part.End.Z; z++)
+        {
+            for (int y = part.Offset.Y; y < part.End.Y; y++)
+            {
+                long d = (((long)(z - dstBox.Offset.Z) * dstBox.Size.Y + (y - dstBox.Offset.Y)) * dstBox.Size.X + (part.Offset.X - dstBox.Offset.X)) * bpv;
+                dst.Slice((int)d, rowBytes).Clear();
+            }
+        }
+    }
+
+    /// <summary>The stored (encoded) blocks among <paramref name="blocks"/> that exist here, in completion order.</summary>
+    public async IAsyncEnumerable<(Point3 Block, byte[] Stored)> ReadStoredAsync(IEnumerable<Point3> blocks,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        foreach (var b in blocks)
+        {
+            var stored = await _data.GetAsync(BlockKey(b), ct);
+            if (stored is not null) yield return (b, stored);
+        }
+    }
+
+    /// <summary>Stored blocks of a block-aligned box in z, y, x order (one range scan per block row).</summary>
+    public async IAsyncEnumerable<(Point3 Block, byte[] Stored)> ReadStoredBoxAsync(Point3 firstBlock, Point3 lastBlock,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        for (int z = firstBlock.Z; z <= lastBlock.Z; z++)
+            for (int y = firstBlock.Y; y <= lastBlock.Y; y++)
+            {
+                var end = lastBlock.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, y + 1, z)) : BlockKey(new Point3(lastBlock.X + 1, y, z));
+                await foreach (var (tk, stored) in _data.ScanAsync(BlockKey(new Point3(firstBlock.X, y, z)), end, false, ct))
+                    yield return (BlockOfKey(tk), stored);
+            }
+    }
+
+    /// <summary>Decodes one stored block into <paramref name="dest"/>.</summary>
+    public void DecodeBlock(ReadOnlySpan<byte> stored, Span<byte> dest) => _codec.Decode(stored, dest);
+
+    // ---------------------------------------------------------------- writes
+
+    /// <summary>
+    /// Writes packed voxels covering <paramref name="box"/> at any alignment. Blocks wholly inside are replaced;
+    /// partly covered blocks keep their other voxels (read-modify-write, atomic per block).
+    /// </summary>
+    public async Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)
+    {
+        if (voxels.Length != box.VoxelCount * BytesPerVoxel)
+            throw DatastoreException.BadRequest($"voxels data was {voxels.Length} bytes, expected {box.VoxelCount * BytesPerVoxel} bytes for {box}");
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        var blocks = new List<Point3>();
+        for (int z = first.Z; z <= last.Z; z++)
+            for (int y = first.Y; y <= last.Y; y++)
+                for (int x = first.X; x <= last.X; x++)
+                    blocks.Add(new Point3(x, y, z));
+        using var writer = _data.BeginWrite();
+        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            async (block, token) => await WriteBlockPartAsync(writer, block, box, voxels, token));
+        await GrowExtentsAsync(writer, box, ct);
+    }
+
+    private async ValueTask WriteBlockPartAsync(VersionedData.Writer writer, Point3 block, Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct)
+    {
+        var bs = BlockSize;
+        var blockBox = new Box(block.BlockOrigin(bs), bs);
+        var part = blockBox.Intersect(box)!.Value;
+        var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+        try
+        {
+            var key = BlockKey(block);
+            if (part == blockBox)
+            {
+                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
+                await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
+                return;
+            }
+            var gate = _coord.BlockLock(_data.Instance.InstanceId, _data.WriteVersion, BlockHash(block));
+            await gate.WaitAsync(ct);
+            try
+            {
+                var stored = await _data.GetAsync(key, ct);
+                if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
+                else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
+                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
+                await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
+            }
+            finally { gate.Release(); }
+        }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+    }
+
+    /// <summary>Replaces <paramref name="span"/> consecutive blocks along x, from packed block data.</summary>
+    public async Task WriteBlocksAsync(Point3 firstBlock, int span, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        if (data.Length != (long)span * BlockBytes)
+            throw DatastoreException.BadRequest($"block data was {data.Length} bytes, expected {span} blocks of {BlockBytes} bytes");
+        using var writer = _data.BeginWrite();
+        for (int i = 0; i < span; i++)
+        {
+            var block = new Point3(firstBlock.X + i, firstBlock.Y, firstBlock.Z);
+            await writer.PutNowAsync(BlockKey(block), _codec.Encode(data.Span.Slice(i * BlockBytes, BlockBytes)), ct);
+        }
+        var bs = BlockSize;
+        await GrowExtentsAsync(writer, new Box(firstBlock.BlockOrigin(bs), new Point3(bs.X * span, bs.Y, bs.Z)), ct);
+    }
+
+    // ---------------------------------------------------------------- extents
+
+    private static byte[] ExtentsKey => [ExtentsClass];
+
+    /// <summary>The extents visible at this version, or null before any write.</summary>
+    public async ValueTask<Extents?> GetExtentsAsync(CancellationToken ct = default)
+    {
+        uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+        if (_coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;
+        var stored = await _data.GetAsync(ExtentsKey, ct);
+        var extents = stored is null ? null : ParseExtents(stored);
+        // Only an open node's own record can still change, and only through this process's writes, so caching is safe.
+        _coord.SetRecord(id, v, ExtentsRecord, extents);
+        return extents;
+    }
+
+    /// <summary>Replaces the extents at this version (<c>POST …/extents</c>).</summary>
+    public async Task SetExtentsAsync(Extents extents, CancellationToken ct = default)
+    {
+        using var writer = _data.BeginWrite();
+        var gate = _coord.RecordLock(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord);
+        await gate.WaitAsync(ct);
+        try
+        {
+            await writer.PutNowAsync(ExtentsKey, FormatExtents(extents), ct);
+            _coord.SetRecord(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord, extents);
+        }
+        finally { gate.Release(); }
+    }
+
+    private async Task GrowExtentsAsync(VersionedData.Writer writer, Box written, CancellationToken ct)
+    {
+        var bs = BlockSize;
+        var lo = written.FirstBlock(bs).BlockOrigin(bs);
+        var lastBlock = written.LastBlock(bs);
+        var hi = new Point3(lastBlock.X + 1, lastBlock.Y + 1, lastBlock.Z + 1).BlockOrigin(bs) - new Point3(1, 1, 1);
+        var gate = _coord.RecordLock(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord);
+        await gate.WaitAsync(ct);
+        try
+        {
+            var current = await GetExtentsAsync(ct);
+            var next = current is null ? new Extents(lo, hi) : new Extents(Point3.Min(current.MinPoint, lo), Point3.Max(current.MaxPoint, hi));
+            if (next == current) return;
+            await writer.PutNowAsync(ExtentsKey, FormatExtents(next), ct);
+            _coord.SetRecord(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord, next);
+        }
+        finally { gate.Release(); }
+    }
+
+    private static byte[] FormatExtents(Extents e)
+        => JsonSerializer.SerializeToUtf8Bytes(new { MinPoint = new[] { e.MinPoint.X, e.MinPoint.Y, e.MinPoint.Z }, MaxPoint = new[] { e.MaxPoint.X, e.MaxPoint.Y, e.MaxPoint.Z } });
+
+    private static Extents ParseExtents(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        Point3 P(string name)
+        {
+            var a = doc.RootElement.GetProperty(name);
+            return new Point3(a[0].GetInt32(), a[1].GetInt32(), a[2].GetInt32());
+        }
+        return new Extents(P("MinPoint"), P("MaxPoint"));
+    }
+}

@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using Diced.Codecs;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Server.Http;
+using Microsoft.Extensions.Options;
+
+namespace Diced.Server.Endpoints.Imageblk;
+
+/// <summary>Block-level routes of the imageblk family (§8.4–8.6): subvolblocks, specificblocks, blocks spans.</summary>
+public static class BlockEndpoints
+{
+    public static void MapBlockEndpoints(this RouteGroupBuilder g)
+    {
+        g.MapGetHead("subvolblocks/{size}/{offset}", SubvolBlocks);
+        g.MapGetHead("specificblocks", SpecificBlocks);
+        g.MapGetHead("blocks/{block}/{span}", GetBlocks);
+        g.MapPost("blocks/{block}/{span}", PostBlocks);
+    }
+
+    /// <summary>What a framed block record carries: the stored payload, or decoded voxels.</summary>
+    private enum Payload { Stored, Uncompressed }
+
+    private static Payload ParsePayload(HttpContext http, ImageVolume vol)
+    {
+        var c = http.Request.Query["compression"].ToString();
+        switch (c)
+        {
+            case "": return Payload.Stored;
+            case "uncompressed": return Payload.Uncompressed;
+            case "jpeg":
+                if (vol.Codec.Spec.Kind != CompressionKind.Jpeg)
+                    throw Reject.BadRequest($"data \"{vol.Data.Instance.Name}\" is not stored as JPEG; compression=jpeg is not available");
+                return Payload.Stored;
+            default:
+                throw Reject.BadRequest($"don't understand 'compression' query string value: {c}");
+        }
+    }
+
+    private static async Task SubvolBlocks(HttpContext http, string size, string offset, IOptions<DicedOptions> o, Throttle throttle)
+    {
+        var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
+        var vol = http.Instance().Volume();
+        ImageblkEndpoints.CheckRequestSize(box, vol.BytesPerVoxel, o.Value);
+        if (!box.IsBlockAligned(vol.BlockSize))
+            throw Reject.BadRequest($"subvolblocks needs a block-aligned box; {box} is not aligned to blocks of {vol.BlockSize}");
+        var payload = ParsePayload(http, vol);
+        using var slot = throttle.Enter(http);
+        http.Response.ContentType = "application/octet-stream";
+        await WriteFramed(http, vol, vol.ReadStoredBoxAsync(box.FirstBlock(vol.BlockSize), box.LastBlock(vol.BlockSize), http.RequestAborted), payload);
+    }
+
+    private static async Task SpecificBlocks(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var vol = http.Instance().Volume();
+        var payload = ParsePayload(http, vol);
+        var text = http.Request.Query["blocks"].ToString();
+        var numbers = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+                throw Reject.BadRequest($"blocks must be comma-separated integers; \"{part}\" is not");
+            numbers.Add(n);
+        }
+        if (numbers.Count % 3 != 0) throw Reject.BadRequest($"blocks needs x,y,z triples; got {numbers.Count} numbers");
+        if ((long)numbers.Count / 3 * vol.BlockBytes > o.Value.MaxDataRequestBytes)
+            throw Reject.BadRequest($"Requested payload ({(long)numbers.Count / 3 * vol.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
+        http.Response.ContentType = "application/octet-stream";
+        if (http.Request.Query["prefetch"] is var p && (p == "on" || p == "true")) return;
+        var blocks = Enumerable.Range(0, numbers.Count / 3).Select(i => new Point3(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2])).ToList();
+        await WriteFramed(http, vol, vol.ReadStoredAsync(blocks, http.RequestAborted), payload);
+    }
+
+    /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block.</summary>
+    private static async Task WriteFramed(HttpContext http, ImageVolume vol, IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, Payload payload)
+    {
+        var pipe = http.Response.BodyWriter;
+        byte[]? decoded = payload == Payload.Uncompressed ? new byte[vol.BlockBytes] : null;
+        await foreach (var (b, stored) in blocks)
+        {
+            ReadOnlySpan<byte> data;
+            if (decoded is not null)
+            {
+                vol.DecodeBlock(stored, decoded);
+                data = decoded;
+            }
+            else data = ValueEnvelope.Payload(stored);
+            var header = pipe.GetSpan(16);
+            BinaryPrimitives.WriteInt32LittleEndian(header, b.X);
+            BinaryPrimitives.WriteInt32LittleEndian(header[4..], b.Y);
+            BinaryPrimitives.WriteInt32LittleEndian(header[8..], b.Z);
+            BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
+            pipe.Advance(16);
+            pipe.Write(data);
+            if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
+        }
+        await pipe.FlushAsync(http.RequestAborted);
+    }
+
+    private static (Point3 Block, int Span) ParseSpan(string block, string span, ImageVolume vol, DicedOptions o)
+    {
+        var b = GeometryStrings.ParsePoint(block, "block coordinate");
+        if (!int.TryParse(span, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+            throw Reject.BadRequest($"span \"{span}\" must be a positive integer");
+        if ((long)b.X + n - 1 > int.MaxValue) throw Reject.BadRequest("block span runs past the coordinate range");
+        if ((long)n * vol.BlockBytes > o.MaxDataRequestBytes)
+            throw Reject.BadRequest($"Requested payload ({(long)n * vol.BlockBytes} bytes) exceeds this DVID server's set limit ({o.MaxDataRequestBytes})");
+        return (b, n);
+    }
+
+    private static async Task GetBlocks(HttpContext http, string block, string span, IOptions<DicedOptions> o)
+    {
+        var vol = http.Instance().Volume();
+        var (first, n) = ParseSpan(block, span, vol, o.Value);
+        var result = GC.AllocateUninitializedArray<byte>(n * vol.BlockBytes);
+        result.AsSpan().Fill(vol.Settings.Background); // missing blocks are the Background byte, as DVID
+        var blocks = Enumerable.Range(0, n).Select(i => new Point3(first.X + i, first.Y, first.Z));
+        await foreach (var (b, stored) in vol.ReadStoredAsync(blocks, http.RequestAborted))
+            vol.DecodeBlock(stored, result.AsSpan((b.X - first.X) * vol.BlockBytes, vol.BlockBytes));
+        await ImageblkEndpoints.Send(http, "application/octet-stream", result);
+    }
+
+    private static async Task PostBlocks(HttpContext http, string block, string span, IOptions<DicedOptions> o)
+    {
+        var vol = http.Instance().Volume();
+        var (first, n) = ParseSpan(block, span, vol, o.Value);
+        long expected = (long)n * vol.BlockBytes;
+        if (http.Request.ContentLength is { } declared && declared != expected)
+            throw Reject.BadRequest($"block data was {declared} bytes, expected {n} blocks of {vol.BlockBytes} bytes");
+        var body = await RequestBody.ReadAsync(http, expected);
+        if (body.Length != expected) throw Reject.BadRequest($"block data ceased before all block data read: {body.Length} of {expected} bytes");
+        await vol.WriteBlocksAsync(first, n, body, http.RequestAborted);
+    }
+}
