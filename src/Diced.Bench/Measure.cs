@@ -19,6 +19,24 @@ public static class Measure
         return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
     }
 
+    /// <summary>
+    /// Runs baseline and candidate back to back in each of <paramref name="rounds"/> rounds and returns the median
+    /// baseline, the median candidate and the median of the per-round ratios candidate/baseline (robust to drift).
+    /// </summary>
+    public static async Task<(double Baseline, double Candidate, double Ratio)> RatioAsync(int rounds, Func<Task<double>> baseline, Func<Task<double>> candidate)
+    {
+        var b = new List<double>();
+        var c = new List<double>();
+        var r = new List<double>();
+        for (int i = 0; i < rounds; i++)
+        {
+            b.Add(await baseline());
+            c.Add(await candidate());
+            r.Add(c[^1] / b[^1]);
+        }
+        return (Median(b), Median(c), Median(r));
+    }
+
     /// <summary>Runs baseline and candidate alternately for <paramref name="rounds"/> rounds; returns their medians.</summary>
     public static async Task<(double Baseline, double Candidate)> AlternateAsync(int rounds, Func<Task<double>> baseline, Func<Task<double>> candidate)
     {

@@ -13,6 +13,23 @@ public interface IKeyValueStore : IAsyncDisposable
     /// <summary>The value stored under <paramref name="key"/>, or null.</summary>
     ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
 
+    /// <summary>
+    /// Calls <paramref name="reader"/> with the value of <paramref name="key"/> without copying it where the backend
+    /// allows (the span is valid only during the call). Returns false when the key is absent.
+    /// </summary>
+    ValueTask<bool> ReadAsync<TState>(ReadOnlyMemory<byte> key, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct = default)
+        => ReadByCopyAsync(this, key, state, reader, ct);
+
+    /// <summary>The copying fallback of <see cref="ReadAsync{TState}"/>.</summary>
+    protected static async ValueTask<bool> ReadByCopyAsync<TState>(IKeyValueStore store, ReadOnlyMemory<byte> key, TState state,
+        System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct)
+    {
+        var value = await store.GetAsync(key, ct);
+        if (value is null) return false;
+        reader(value, state);
+        return true;
+    }
+
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>, replacing any value.</summary>
     ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default);
 

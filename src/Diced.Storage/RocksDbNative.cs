@@ -63,6 +63,7 @@ internal static partial class RocksDbNative
     [LibraryImport(Lib)] public static partial void rocksdb_iter_get_error(nint it, out nint err);
 
     [LibraryImport(Lib)] public static partial void rocksdb_free(nint p);
+    [LibraryImport(Lib)] public static unsafe partial void rocksdb_compact_range(nint db, byte* start, nuint startLen, byte* limit, nuint limitLen);
 
     /// <summary>Throws if a C API call reported an error (and frees the message).</summary>
     public static void Check(nint err)

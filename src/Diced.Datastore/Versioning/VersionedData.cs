@@ -95,6 +95,34 @@ public sealed class VersionedData
             yield return (groupTKey, last.Value);
     }
 
+    /// <summary>
+    /// Calls <paramref name="reader"/> for every visible type key in [<paramref name="startTKey"/>, <paramref name="endTKey"/>)
+    /// with its stored value, read in place where the backend allows (one key-only scan, then one read per key).
+    /// </summary>
+    public async ValueTask ReadVisibleAsync<TState>(byte[] startTKey, byte[] endTKey, TState state,
+        System.Buffers.ReadOnlySpanAction<byte, (byte[] TKey, TState State)> reader, CancellationToken ct = default)
+    {
+        var visible = new List<byte[]>();
+        var start = DataKeys.TypeKeyPrefix(Instance.InstanceId, startTKey);
+        var end = DataKeys.TypeKeyPrefix(Instance.InstanceId, endTKey);
+        var group = new List<KeyValue>(2);
+        await foreach (var kv in _store.ScanAsync(start, end, keysOnly: true, ct))
+        {
+            if (group.Count > 0 && !SameTypeKey(group[0].Key, kv.Key))
+            {
+                if (Resolve(group) is { } c && !DataKeys.IsTombstone(c.Key)) visible.Add(c.Key);
+                group.Clear();
+            }
+            group.Add(kv);
+        }
+        if (group.Count > 0 && Resolve(group) is { } last && !DataKeys.IsTombstone(last.Key)) visible.Add(last.Key);
+        foreach (var key in visible)
+            await _store.ReadAsync(key, (DataKeys.TypeKeyOf(key).ToArray(), state), reader, ct);
+    }
+
+    private static bool SameTypeKey(byte[] a, byte[] b)
+        => a.Length == b.Length && a.AsSpan(0, a.Length - DataKeys.SuffixLength).SequenceEqual(b.AsSpan(0, b.Length - DataKeys.SuffixLength));
+
     private static bool HasTypeKey(byte[] key, byte[] tkey) => DataKeys.TypeKeyOf(key).SequenceEqual(tkey);
 
     /// <summary>Picks the entry visible at this version among all stored versions of one type key.</summary>

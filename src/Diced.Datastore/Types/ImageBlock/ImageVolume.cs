@@ -117,31 +117,35 @@ public sealed class ImageVolume
             new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
             async (by, token) =>
             {
-                var found = new Dictionary<int, byte[]>();
                 var start = BlockKey(new Point3(first.X, by, first.Z));
-                var end = BlockKey(new Point3(last.X + 1, by, first.Z));
-                if (last.X == int.MaxValue) end = BlockKey(new Point3(int.MinValue, by + 1, first.Z));
-                await foreach (var (tk, stored) in _data.ScanAsync(start, end, false, token))
-                    found[BlockOfKey(tk).X] = stored;
+                var end = last.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, by + 1, first.Z)) : BlockKey(new Point3(last.X + 1, by, first.Z));
                 var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+                var present = new bool[last.X - first.X + 1];
                 try
                 {
+                    // Each stored block is decoded straight from the store's memory into a cache-sized buffer,
+                    // then its rows are copied into the slab.
+                    await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, buffer, present, first.X), static (stored, s) =>
+                    {
+                        var f = s.State;
+                        var block = BlockOfKey(s.TKey);
+                        var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
+                        f.Volume._codec.Decode(stored, f.Buffer.AsSpan(0, f.Volume.BlockBytes));
+                        Copy(f.Buffer, blockBox, f.Dest.Span, f.Box, blockBox.Intersect(f.Box)!.Value, f.Volume.BytesPerVoxel);
+                        f.Present[block.X - f.FirstX] = true;
+                    }, token);
                     for (int bx = first.X; bx <= last.X; bx++)
                     {
-                        var block = new Point3(bx, by, first.Z);
-                        var blockBox = new Box(block.BlockOrigin(bs), bs);
-                        var part = blockBox.Intersect(box)!.Value;
-                        if (found.TryGetValue(bx, out var stored))
-                        {
-                            _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
-                            Copy(buffer, blockBox, dest.Span, box, part, BytesPerVoxel);
-                        }
-                        else Zero(dest.Span, box, part, BytesPerVoxel);
+                        if (present[bx - first.X]) continue;
+                        var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
+                        Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
                     }
                 }
                 finally { ArrayPool<byte>.Shared.Return(buffer); }
             });
     }
+
+    private readonly record struct RowFill(ImageVolume Volume, Box Box, Memory<byte> Dest, byte[] Buffer, bool[] Present, int FirstX);
 
     /// <summary>Copies the voxels of <paramref name="part"/> from a packed <paramref name="srcBox"/> to a packed <paramref name="dstBox"/>.</summary>
     public static void Copy(ReadOnlySpan<byte> src, Box srcBox, Span<byte> dst, Box dstBox, Box part, int bpv)
