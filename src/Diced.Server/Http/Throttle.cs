@@ -8,7 +8,7 @@ namespace Diced.Server.Http;
 /// </summary>
 public sealed class Throttle(IOptions<DicedOptions> options)
 {
-    private readonly SemaphoreSlim _slots = new(options.Value.MaxThrottledOps, options.Value.MaxThrottledOps);
+    private readonly SemaphoreSlim _slots = new(Math.Max(0, options.Value.MaxThrottledOps), Math.Max(1, options.Value.MaxThrottledOps));
 
     /// <summary>A slot for this request if it asked to be throttled, else a no-op; dispose to release.</summary>
     public IDisposable Enter(HttpContext http)
