@@ -2,6 +2,7 @@ using Diced.Datastore.Types;
 using Diced.Server.Endpoints;
 using Diced.Server.Endpoints.Imageblk;
 using Diced.Server.Endpoints.Keyvalue;
+using Diced.Server.Endpoints.Roi;
 using Diced.Server.Http;
 using Diced.Server.Json;
 using Diced.Storage;
@@ -58,6 +59,7 @@ public static class DicedApp
         {
             var writers = new InstanceInfoWriters();
             VolumeMetadataEndpoints.RegisterImageInfo(writers);
+            RoiEndpoints.RegisterRoiInfo(writers);
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();
@@ -113,6 +115,7 @@ public static class DicedApp
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();
+        app.MapRoiEndpoints();
         app.MapInstanceEndpoints();
         app.MapNotFound();
         return app;

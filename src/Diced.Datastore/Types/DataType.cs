@@ -44,6 +44,7 @@ public sealed class DataTypeRegistry
     public static DataTypeRegistry Default() => new([
         new KeyValue.KeyValueType(),
         .. Enum.GetValues<ImageBlock.VoxelType>().Select(v => new ImageBlock.ImageBlockType(v)),
+        new Roi.RoiType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

@@ -35,30 +35,31 @@ public static class ImageblkEndpoints
             throw Reject.BadRequest($"Requested payload ({bytes} bytes) exceeds this DVID server's set limit ({o.MaxDataRequestBytes})");
     }
 
-    private static void RejectRoi(HttpContext http)
-    {
-        if (http.Request.Query.ContainsKey("roi"))
-            throw Reject.BadRequest("roi masking of voxel requests is not supported by this server yet; fetch the ROI mask with …/mask/0_1_2/…");
-    }
-
     private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
     {
         var shape = GeometryStrings.ParseShape(dims);
         var box = GeometryStrings.ParseBox(shape, size, offset);
-        var vol = http.Instance().Volume();
+        var ctx = http.Instance();
+        var vol = ctx.Volume();
         CheckRequestSize(box, vol.BytesPerVoxel, o);
-        RejectRoi(http);
+        var roi = await RoiMasking.FromRequestAsync(http, ctx, vol.Voxel == VoxelType.Uint8);
         var ct = http.RequestAborted;
+        async Task<byte[]> ReadAll()
+        {
+            var all = await vol.ReadAllAsync(box, ct);
+            roi?.Apply(all, box, vol.BytesPerVoxel);
+            return all;
+        }
         if (shape != DataShape.Volume)
         {
-            await WriteSlice(http, vol, shape, box, format ?? "");
+            await WriteSlice(http, vol, shape, box, format ?? "", await ReadAll());
             return;
         }
         using var slot = throttle.Enter(http);
         if (format is "jpeg" or "jpg")
         {
             if (vol.Voxel != VoxelType.Uint8) throw Reject.BadRequest("only uint8 volumes can be returned as JPEG");
-            var pixels = await vol.ReadAllAsync(box, ct);
+            var pixels = await ReadAll();
             var (w, h) = GeometryStrings.SliceSize(shape, box);
             await Send(http, "image/jpeg", EncodeJpeg(w, h, pixels, JpegCodec.DefaultQuality));
             return;
@@ -66,13 +67,25 @@ public static class ImageblkEndpoints
         var compression = http.Request.Query["compression"].ToString();
         if (compression == "lz4")
         {
-            await Send(http, "application/octet-stream", Lz4Block.Encode(await vol.ReadAllAsync(box, ct)));
+            await Send(http, "application/octet-stream", Lz4Block.Encode(await ReadAll()));
             return;
         }
         if (compression.Length > 0) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
         http.Response.ContentType = "application/octet-stream";
         http.Response.ContentLength = box.VoxelCount * vol.BytesPerVoxel;
-        await vol.ReadAsync(box, async (slab, token) => await http.Response.Body.WriteAsync(slab, token), ct);
+        var bs = vol.BlockSize;
+        int firstLayer = box.FirstBlock(bs).Z;
+        await vol.ReadAsync(box, async (slab, token) =>
+        {
+            if (roi is not null)
+            {
+                // Slabs arrive in z order; recover this slab's box from its size.
+                int depth = slab.Length / (box.Size.X * box.Size.Y * vol.BytesPerVoxel);
+                int z0 = Math.Max(box.Offset.Z, firstLayer++ * bs.Z);
+                roi.Apply(RoiMasking.Writable(slab), new Box(box.Offset with { Z = z0 }, box.Size with { Z = depth }), vol.BytesPerVoxel);
+            }
+            await http.Response.Body.WriteAsync(slab, token);
+        }, ct);
     }
 
     private static byte[] EncodeJpeg(int w, int h, byte[] pixels, int quality)
@@ -88,7 +101,7 @@ public static class ImageblkEndpoints
         await http.Response.Body.WriteAsync(body, http.RequestAborted);
     }
 
-    private static async Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format)
+    private static async Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format, byte[] voxels)
     {
         var (w, h) = GeometryStrings.SliceSize(shape, box);
         var f = format.ToLowerInvariant();
@@ -102,7 +115,6 @@ public static class ImageblkEndpoints
             throw Reject.BadRequest(name is "tif" or "tiff" or "bmp"
                 ? $"Image format {name} is not supported by this server; use png or jpg"
                 : $"Illegal image format requested: {format}");
-        var voxels = await vol.ReadAllAsync(box, http.RequestAborted);
         switch (name)
         {
             case "binary" or "raw":
@@ -139,12 +151,24 @@ public static class ImageblkEndpoints
         var shape = GeometryStrings.ParseShape(dims);
         if (shape != DataShape.Volume) throw Reject.BadRequest("DVID does not permit 2d mutations, only 3d stores");
         var box = GeometryStrings.ParseBox(shape, size, offset);
-        var vol = http.Instance().Volume();
+        var ctx = http.Instance();
+        var vol = ctx.Volume();
         CheckRequestSize(box, vol.BytesPerVoxel, o);
-        RejectRoi(http);
+        var roi = await RoiMasking.FromRequestAsync(http, ctx, vol.Voxel == VoxelType.Uint8);
+        var ct = http.RequestAborted;
+        if (roi is not null && box.VoxelCount * vol.BytesPerVoxel > o.MaxBufferedWriteBytes)
+            throw Reject.BadRequest($"roi-restricted writes are limited to {o.MaxBufferedWriteBytes} bytes per request");
+        async Task Store(byte[] voxels)
+        {
+            if (roi is not null)
+            {
+                var existing = await vol.ReadAllAsync(box, ct);
+                roi.KeepOutside(voxels, existing, box, vol.BytesPerVoxel);
+            }
+            await vol.WriteAsync(box, voxels, ct);
+        }
         long expected = box.VoxelCount * vol.BytesPerVoxel;
         var compression = http.Request.Query["compression"].ToString();
-        var ct = http.RequestAborted;
         using var slot = throttle.Enter(http);
         if (compression == "lz4")
         {
@@ -152,7 +176,7 @@ public static class ImageblkEndpoints
             var voxels = GC.AllocateUninitializedArray<byte>((int)expected);
             try { Lz4Block.Decode(packed, voxels); }
             catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
-            await vol.WriteAsync(box, voxels, ct);
+            await Store(voxels);
             return;
         }
         if (compression.Length > 0) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
@@ -162,7 +186,7 @@ public static class ImageblkEndpoints
         {
             var body = await RequestBody.ReadAsync(http, Math.Min(expected, o.MaxBufferedWriteBytes));
             if (body.Length != expected) throw Reject.BadRequest($"voxels data was {body.Length} bytes, expected {expected} bytes for {box}");
-            await vol.WriteAsync(box, body, ct);
+            await Store(body);
             return;
         }
         await WriteBySlabs(http, vol, box, ct);
