@@ -66,6 +66,22 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyrangevalues/{**partial}"] = u => ($"/api/node/{u}/kv/keyrangevalues/a", null, "two keys"),
         ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/keyvalues"] = u => ($"/api/node/{u}/kv/keyvalues?json=true", "{\"not\": \"an array\"}", "JSON array"),
         ["POST /api/node/{uuid}/{name:datatype(keyvalue)}/keyvalues"] = u => ($"/api/node/{u}/kv/keyvalues", "\u000a\u00ff", "protobuf"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/img/raw/0_1_2/10_10/0_0_0", null, "3 underscore-separated"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/raw/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/img/raw/0_1/8_8/0_0_0/gif", null, "Illegal image format"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/img/raw/0_1_2/8_8_8/0_0_0", "short", "expected 512 bytes"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/metadata"] = _ => ($"/api/node/{Unknown}/img/metadata", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/extents"] = u => ($"/api/node/{u}/img/extents", "{\"MinPoint\": [1]}", "MinPoint"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/resolution"] = u => ($"/api/node/{u}/img/resolution", "[1, 2]", "3 positive numbers"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/subvolblocks/{size}/{offset}"] = u => ($"/api/node/{u}/img/subvolblocks/7_8_8/0_0_0", null, "block-aligned"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/specificblocks"] = u => ($"/api/node/{u}/img/specificblocks?blocks=1,2", null, "triples"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/-1", null, "span"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/1", "short", "expected 1 blocks"),
+        ["GET /api/node/{uuid}/{name:datatype(roi)}/roi"] = _ => ($"/api/node/{Unknown}/r/roi", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(roi)}/roi"] = u => ($"/api/node/{u}/r/roi", "[[0,0,2,1]]", "ends before it starts"),
+        ["DELETE /api/node/{uuid}/{name:datatype(roi)}/roi"] = u => ($"/api/node/{u}/nosuch/roi", null, "invalid data instance name"),
+        ["POST /api/node/{uuid}/{name:datatype(roi)}/ptquery"] = u => ($"/api/node/{u}/r/ptquery", "[[1,2]]", "3 integers"),
+        ["GET /api/node/{uuid}/{name:datatype(roi)}/mask/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/r/mask/0_1_2/0_1_1/0_0_0", null, "positive"),
+        ["GET /api/node/{uuid}/{name:datatype(roi)}/partition"] = u => ($"/api/node/{u}/r/partition?batchsize=0", null, "batchsize"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -100,6 +116,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
     {
         var uuid = await _c.CreateRepoAsync("coverage");
         await _c.CreateInstanceAsync(uuid, "keyvalue", "kv");
+        await _c.CreateInstanceAsync(uuid, "uint8blk", "img", new { BlockSize = "8,8,8" });
+        await _c.CreateInstanceAsync(uuid, "roi", "r");
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -116,7 +134,9 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Single(info.RootElement.GetProperty("DataInstances").EnumerateObject());
+        Assert.Equal(3, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
+        Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));
         Assert.Single(info.RootElement.GetProperty("DAG").GetProperty("Nodes").EnumerateObject());
         Assert.False(info.RootElement.GetProperty("DAG").GetProperty("Nodes").GetProperty(uuid).GetProperty("Locked").GetBoolean());
     }

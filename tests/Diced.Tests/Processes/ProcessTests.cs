@@ -100,6 +100,52 @@ public class ProcessTests(ITestOutputHelper output)
         finally { TempDir.Delete(dir); }
     }
 
+    private static long PeakRssBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:"));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    [Fact]
+    public async Task A_one_gib_voxel_get_streams_in_bounded_memory()
+    {
+        var dir = TempDir.Create("diced-rss");
+        try
+        {
+            using var server = ServerProcess.Start(dir);
+            await server.WaitUntilServingAsync(TimeSpan.FromSeconds(10));
+            var c = server.Client;
+            var uuid = await c.CreateRepoAsync("rss");
+            await c.CreateInstanceAsync(uuid, "uint8blk", "grey", new { BlockSize = "64,64,64" });
+            var slab = new byte[1024 * 1024 * 64];
+            new Random(1).NextBytes(slab);
+            await (await c.PostAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_64/0_0_0", new ByteArrayContent(slab))).ExpectAsync(200);
+            slab = null;
+            // Warm the read path, then take the peak so far as the baseline.
+            for (int i = 0; i < 2; i++)
+                await (await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_128/0_0_0")).ExpectAsync(200);
+            long before = PeakRssBytes(server.Pid);
+            using var r = await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_1024/0_0_0", HttpCompletionOption.ResponseHeadersRead);
+            await r.ExpectAsync(200);
+            Assert.Equal(1L << 30, r.Content.Headers.ContentLength);
+            await using var body = await r.Content.ReadAsStreamAsync();
+            var buffer = new byte[1 << 20];
+            long total = 0, nonZero = 0;
+            int n;
+            while ((n = await body.ReadAsync(buffer)) > 0)
+            {
+                if (total < 1024L * 1024 * 64) nonZero += buffer.AsSpan(0, n).Length - buffer.AsSpan(0, n).Count((byte)0);
+                total += n;
+            }
+            long after = PeakRssBytes(server.Pid);
+            output.WriteLine($"peak RSS {before >> 20} MiB before, {after >> 20} MiB after a 1 GiB GET");
+            Assert.Equal(1L << 30, total);
+            Assert.True(nonZero > 60_000_000, "the written slab comes back");
+            Assert.True(after - before < 256L << 20, $"peak RSS grew by {(after - before) >> 20} MiB");
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
     private static byte[] ValueFor(string key, int seed)
     {
         var v = new byte[1000 + seed % 3000];
