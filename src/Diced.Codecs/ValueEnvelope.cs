@@ -143,6 +143,19 @@ public static class ValueEnvelopeInto
         }
     }
 
+    /// <summary>The decoded size an envelope declares (none, LZ4), or -1 when only decoding tells (gzip, zstd).</summary>
+    public static int DeclaredLength(ReadOnlySpan<byte> stored)
+    {
+        if (stored.IsEmpty) return 0;
+        var payload = ValueEnvelope.Payload(stored);
+        return ValueEnvelope.KindOf(stored) switch
+        {
+            CompressionKind.None => payload.Length,
+            CompressionKind.Lz4 when payload.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(payload) is var n && n > 0 && n <= int.MaxValue => (int)n,
+            _ => -1,
+        };
+    }
+
     private static InvalidDataException SizeMismatch(int got, int expected) => new($"stored value decodes to {got} bytes, expected {expected}");
 }
 

@@ -24,6 +24,37 @@ public sealed class KeyValueData(VersionedData data)
         return stored is null ? null : Decode(stored);
     }
 
+    /// <summary>
+    /// The value of <paramref name="key"/> decoded straight from the store into a pooled buffer (no intermediate
+    /// copies for uncompressed and LZ4 values), or null when absent. Dispose the result to return the buffer.
+    /// </summary>
+    public async ValueTask<PooledValue?> GetPooledAsync(string key, CancellationToken ct = default)
+    {
+        var tkey = TypeKey(key);
+        var end = (byte[])tkey.Clone();
+        end[^1] = 0x02; // escaped keys end 0x00 0x01: this bounds exactly this key
+        PooledValue? result = null;
+        await data.ReadVisibleAsync(tkey, end, 0, (stored, _) =>
+        {
+            int n = ValueEnvelopeInto.DeclaredLength(stored);
+            if (n < 0)
+            {
+                var all = Decode(stored.ToArray());
+                result = new PooledValue(all, all.Length, pooled: false);
+                return;
+            }
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(n, 1));
+            try { ValueEnvelopeInto.Decode(stored, buffer.AsSpan(0, n)); }
+            catch (InvalidDataException e)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                throw new DatastoreException($"stored value is corrupt: {e.Message}", ErrorKind.BadRequest, e);
+            }
+            result = new PooledValue(buffer, n, pooled: true);
+        }, ct);
+        return result;
+    }
+
     public ValueTask<bool> ExistsAsync(string key, CancellationToken ct = default) => data.ExistsAsync(TypeKey(key), ct);
 
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
@@ -76,6 +107,7 @@ public sealed class KeyValueData(VersionedData data)
     {
         // An empty value is stored as a one-byte "none" envelope so that it reads back as empty, not absent.
         if (value.IsEmpty) return [0];
+
         return ValueEnvelope.Encode(value, _compression, data.Instance.Checksum);
     }
 
@@ -83,5 +115,21 @@ public sealed class KeyValueData(VersionedData data)
     {
         try { return ValueEnvelope.Decode(stored); }
         catch (InvalidDataException e) { throw new DatastoreException($"stored value is corrupt: {e.Message}", ErrorKind.BadRequest, e); }
+    }
+}
+
+/// <summary>A decoded value in a (usually pooled) buffer; dispose to return the buffer.</summary>
+public sealed class PooledValue(byte[] buffer, int length, bool pooled) : IDisposable
+{
+    private byte[]? _buffer = buffer;
+
+    public int Length { get; } = length;
+
+    public ReadOnlyMemory<byte> Memory => (_buffer ?? throw new ObjectDisposedException(nameof(PooledValue))).AsMemory(0, Length);
+
+    public void Dispose()
+    {
+        var b = Interlocked.Exchange(ref _buffer, null);
+        if (b is not null && pooled) System.Buffers.ArrayPool<byte>.Shared.Return(b);
     }
 }

@@ -61,7 +61,7 @@ public static class KeyvalueEndpoints
     private static async Task GetKey(HttpContext http, KeyValueData data, string key)
     {
         ByteRange.ParseQuery(http); // reject malformed ranges before reading
-        var value = await data.GetAsync(key, http.RequestAborted) ?? throw Reject.NotFound($"Key \"{key}\" not found");
+        using var value = await data.GetPooledAsync(key, http.RequestAborted) ?? throw Reject.NotFound($"Key \"{key}\" not found");
         http.Response.Headers.AcceptRanges = "bytes";
         http.Response.ContentType = "application/octet-stream";
         ByteRange? range;
@@ -75,6 +75,7 @@ public static class KeyvalueEndpoints
             http.Response.Headers.ContentRange = $"bytes */{e.Length}";
             return;
         }
+        var body = value.Memory;
         if (range is { } r)
         {
             if (r.FromHeader)
@@ -82,12 +83,10 @@ public static class KeyvalueEndpoints
                 http.Response.StatusCode = StatusCodes.Status206PartialContent;
                 http.Response.Headers.ContentRange = $"bytes {r.Start}-{r.End}/{value.Length}";
             }
-            http.Response.ContentLength = r.Length;
-            await http.Response.Body.WriteAsync(value.AsMemory((int)r.Start, (int)r.Length), http.RequestAborted);
-            return;
+            body = body.Slice((int)r.Start, (int)r.Length);
         }
-        http.Response.ContentLength = value.Length;
-        await http.Response.Body.WriteAsync(value, http.RequestAborted);
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, http.RequestAborted);
     }
 
     private static Task Keys(HttpContext http) => WriteKeys(http, Data(http).KeysAsync(ct: http.RequestAborted));
