@@ -35,14 +35,20 @@ public static class ImageblkEndpoints
             throw Reject.BadRequest($"Requested payload ({bytes} bytes) exceeds this DVID server's set limit ({o.MaxDataRequestBytes})");
     }
 
-    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
+    /// <summary>The volume, box and ROI mask a raw request addresses, validated before any work.</summary>
+    private static async Task<(ImageVolume Volume, Box Box, RoiMasking? Roi)> ParseVoxelRequest(HttpContext http, DataShape shape, string size, string offset, DicedOptions o)
     {
-        var shape = GeometryStrings.ParseShape(dims);
         var box = GeometryStrings.ParseBox(shape, size, offset);
         var ctx = http.Instance();
         var vol = ctx.Volume();
         CheckRequestSize(box, vol.BytesPerVoxel, o);
-        var roi = await RoiMasking.FromRequestAsync(http, ctx, vol.Voxel == VoxelType.Uint8);
+        return (vol, box, await RoiMasking.FromRequestAsync(http, ctx, vol.Voxel == VoxelType.Uint8));
+    }
+
+    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
+    {
+        var shape = GeometryStrings.ParseShape(dims);
+        var (vol, box, roi) = await ParseVoxelRequest(http, shape, size, offset, o);
         var ct = http.RequestAborted;
         async Task<byte[]> ReadAll()
         {
@@ -150,11 +156,7 @@ public static class ImageblkEndpoints
         var o = options.Value;
         var shape = GeometryStrings.ParseShape(dims);
         if (shape != DataShape.Volume) throw Reject.BadRequest("DVID does not permit 2d mutations, only 3d stores");
-        var box = GeometryStrings.ParseBox(shape, size, offset);
-        var ctx = http.Instance();
-        var vol = ctx.Volume();
-        CheckRequestSize(box, vol.BytesPerVoxel, o);
-        var roi = await RoiMasking.FromRequestAsync(http, ctx, vol.Voxel == VoxelType.Uint8);
+        var (vol, box, roi) = await ParseVoxelRequest(http, shape, size, offset, o);
         var ct = http.RequestAborted;
         if (roi is not null && box.VoxelCount * vol.BytesPerVoxel > o.MaxBufferedWriteBytes)
             throw Reject.BadRequest($"roi-restricted writes are limited to {o.MaxBufferedWriteBytes} bytes per request");
