@@ -74,7 +74,25 @@ public static class DicedApp
     public static IKeyValueStore OpenStore(DicedOptions options)
     {
         if (options.InMemory) return new MemoryKeyValueStore();
-        return new RocksDbKeyValueStore(options.Data, new RocksDbOptions { SyncWrites = options.SyncWrites });
+        var data = options.Data;
+        if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = data["s3://".Length..];
+            int slash = rest.IndexOf('/');
+            var bucket = slash < 0 ? rest : rest[..slash];
+            var prefix = slash < 0 ? "" : rest[(slash + 1)..];
+            if (bucket.Length == 0) throw new ArgumentException($"store location \"{data}\" names no bucket");
+            var s = options.S3;
+            var credentials = s.AccessKey is not null && s.SecretKey is not null ? new Amazon.Runtime.BasicAWSCredentials(s.AccessKey, s.SecretKey) : null;
+            return S3KeyValueStore.OpenAsync(bucket, prefix, new S3StoreOptions
+            {
+                Endpoint = s.Endpoint, Region = s.Region, ForcePathStyle = s.ForcePathStyle, CreateBucket = s.CreateBucket,
+                CompatibleChecksums = s.CompatibleChecksums, Parallelism = s.Parallelism,
+            }, credentials).GetAwaiter().GetResult();
+        }
+        if (data.Contains("://"))
+            throw new ArgumentException($"store location \"{data}\" is not supported; use a directory or s3://bucket/prefix");
+        return new RocksDbKeyValueStore(data, new RocksDbOptions { SyncWrites = options.SyncWrites });
     }
 
     /// <summary>Adds middleware and routes.</summary>

@@ -3,8 +3,11 @@ namespace Diced.Server;
 /// <summary>Server settings: section <c>Diced</c> of appsettings.json, overridable on the command line.</summary>
 public sealed class DicedOptions
 {
-    /// <summary>Store location: a directory for the embedded store (<c>--data DIR</c>).</summary>
+    /// <summary>Store location (<c>--data</c>): a directory for the embedded store, or <c>s3://bucket/prefix</c>.</summary>
     public string Data { get; set; } = "./data";
+
+    /// <summary>S3 settings used when <see cref="Data"/> is an <c>s3://</c> location.</summary>
+    public S3Settings S3 { get; set; } = new();
 
     /// <summary>fsync every write to the embedded store (power-loss durability); process crashes lose nothing either way.</summary>
     public bool SyncWrites { get; set; }
@@ -38,4 +41,20 @@ public sealed class DicedOptions
 
     /// <summary>The datastore's in-memory store instead of the embedded database (tests only; nothing persists).</summary>
     public bool InMemory { get; set; }
+}
+
+/// <summary>Section <c>Diced:S3</c>. Credentials, region and endpoint default to the standard AWS environment
+/// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3, profiles).</summary>
+public sealed class S3Settings
+{
+    public string? Endpoint { get; set; }
+    public string? Region { get; set; }
+    public bool? ForcePathStyle { get; set; }
+    /// <summary>Create the bucket if it is missing (otherwise a missing bucket stops the server with a clear error).</summary>
+    public bool CreateBucket { get; set; }
+    /// <summary>Plain payloads and only required checksums, for services that reject the SDK's newer defaults (Ceph, GCS).</summary>
+    public bool CompatibleChecksums { get; set; } = true;
+    public int Parallelism { get; set; } = 16;
+    public string? AccessKey { get; set; }
+    public string? SecretKey { get; set; }
 }

@@ -7,9 +7,16 @@ using SkiaSharp;
 
 namespace Diced.Tests.Http;
 
-public class ImageblkTests(ServerFixture f) : IClassFixture<ServerFixture>
+public class ImageblkTests(ServerFixture f) : ImageblkSpec(f.Client), IClassFixture<ServerFixture>;
+
+/// <summary>The same behaviour with the server's store in S3 (Ceph radosgw).</summary>
+[Collection(RadosGwCollection.Name)]
+public class ImageblkTestsOnS3(RadosGwFixture rgw) : ImageblkSpec(rgw.Server.Client);
+
+/// <summary>What every backend must do; run by <see cref="ImageblkTests"/> and <see cref="ImageblkTestsOnS3"/>.</summary>
+public abstract class ImageblkSpec(HttpClient client)
 {
-    private readonly HttpClient _c = f.Client;
+    private readonly HttpClient _c = client;
 
     private async Task<string> RepoWith(string type, string name, object? extra = null)
     {

@@ -8,9 +8,16 @@ using Diced.Tests.Infrastructure;
 
 namespace Diced.Tests.Http;
 
-public class KeyvalueTests(ServerFixture f) : IClassFixture<ServerFixture>
+public class KeyvalueTests(ServerFixture f) : KeyvalueSpec(f.Client), IClassFixture<ServerFixture>;
+
+/// <summary>The same behaviour with the server's store in S3 (Ceph radosgw).</summary>
+[Collection(RadosGwCollection.Name)]
+public class KeyvalueTestsOnS3(RadosGwFixture rgw) : KeyvalueSpec(rgw.Server.Client);
+
+/// <summary>What every backend must do; run by <see cref="KeyvalueTests"/> and <see cref="KeyvalueTestsOnS3"/>.</summary>
+public abstract class KeyvalueSpec(HttpClient client)
 {
-    private readonly HttpClient _c = f.Client;
+    private readonly HttpClient _c = client;
 
     private async Task<string> RepoWith(string name = "kv", object? extra = null)
     {

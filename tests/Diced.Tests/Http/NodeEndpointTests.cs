@@ -3,9 +3,16 @@ using Diced.Tests.Infrastructure;
 
 namespace Diced.Tests.Http;
 
-public class NodeEndpointTests(ServerFixture f) : IClassFixture<ServerFixture>
+public class NodeEndpointTests(ServerFixture f) : NodeEndpointSpec(f.Client), IClassFixture<ServerFixture>;
+
+/// <summary>The same behaviour with the server's store in S3 (Ceph radosgw).</summary>
+[Collection(RadosGwCollection.Name)]
+public class NodeEndpointTestsOnS3(RadosGwFixture rgw) : NodeEndpointSpec(rgw.Server.Client);
+
+/// <summary>What every backend must do; run by <see cref="NodeEndpointTests"/> and <see cref="NodeEndpointTestsOnS3"/>.</summary>
+public abstract class NodeEndpointSpec(HttpClient client)
 {
-    private readonly HttpClient _c = f.Client;
+    private readonly HttpClient _c = client;
 
     [Fact]
     public async Task Commit_locks_node_and_rejects_later_writes()

@@ -3,9 +3,16 @@ using Diced.Tests.Infrastructure;
 
 namespace Diced.Tests.Http;
 
-public class RepoEndpointTests(ServerFixture f) : IClassFixture<ServerFixture>
+public class RepoEndpointTests(ServerFixture f) : RepoEndpointSpec(f.Client), IClassFixture<ServerFixture>;
+
+/// <summary>The same behaviour with the server's store in S3 (Ceph radosgw).</summary>
+[Collection(RadosGwCollection.Name)]
+public class RepoEndpointTestsOnS3(RadosGwFixture rgw) : RepoEndpointSpec(rgw.Server.Client);
+
+/// <summary>What every backend must do; run by <see cref="RepoEndpointTests"/> and <see cref="RepoEndpointTestsOnS3"/>.</summary>
+public abstract class RepoEndpointSpec(HttpClient client)
 {
-    private readonly HttpClient _c = f.Client;
+    private readonly HttpClient _c = client;
 
     [Fact]
     public async Task Repo_info_has_dvid_fields_in_order_with_integer_parents_and_children()

@@ -9,6 +9,11 @@ namespace Diced.Tests.Infrastructure;
 /// <summary>The real server over the in-memory test transport, with a fresh RocksDB store in a temp directory.</summary>
 public sealed class DicedFactory : WebApplicationFactory<Program>
 {
+    private HttpClient? _client;
+
+    /// <summary>One client for the factory's server, made on first use.</summary>
+    public HttpClient Client => _client ??= CreateClient();
+
     public string DataDir { get; } = TempDir.Create("diced-http");
 
     /// <summary>Extra settings applied before the host starts.</summary>

@@ -7,7 +7,7 @@ namespace Diced.Tests.Storage;
 public abstract class KeyValueStoreContract
 {
     /// <summary>Opens the backend at <paramref name="location"/> (reopening the same location sees the same data, where persistent).</summary>
-    protected abstract IKeyValueStore Open(string location);
+    protected abstract Task<IKeyValueStore> OpenAsync(string location);
 
     protected abstract bool Persistent { get; }
 
@@ -26,7 +26,7 @@ public abstract class KeyValueStoreContract
         var dir = TempDir.Create("kvc");
         try
         {
-            await using var s = Open(dir);
+            await using var s = await OpenAsync(dir);
             Assert.Null(await s.GetAsync(B(1)));
             await s.PutAsync(B(1), B(10, 11));
             Assert.Equal(B(10, 11), await s.GetAsync(B(1)));
@@ -47,7 +47,7 @@ public abstract class KeyValueStoreContract
         var dir = TempDir.Create("kvc");
         try
         {
-            await using var s = Open(dir);
+            await using var s = await OpenAsync(dir);
             byte[][] keys = [B(0x01), B(0x01, 0x00), B(0x01, 0xFF), B(0x02), B(0x80), B(0xFF, 0xFF)];
             foreach (var k in keys.Reverse()) await s.PutAsync(k, k);
             var all = await All(s, [], []);
@@ -67,7 +67,7 @@ public abstract class KeyValueStoreContract
         var dir = TempDir.Create("kvc");
         try
         {
-            await using var s = Open(dir);
+            await using var s = await OpenAsync(dir);
             await s.PutAsync(B(5), B(5));
             var batch = new WriteBatch().Put(B(1), B(1)).Put(B(2), B(2)).Delete(B(5)).Put(B(3), B(3)).Delete(B(3));
             await s.WriteAsync(batch);
@@ -82,7 +82,7 @@ public abstract class KeyValueStoreContract
         var dir = TempDir.Create("kvc");
         try
         {
-            await using var s = Open(dir);
+            await using var s = await OpenAsync(dir);
             for (byte i = 0; i < 10; i++) await s.PutAsync(B(1, i), B(i));
             await s.PutAsync(B(2), B(2));
             await s.DeleteRangeAsync(B(1, 3), B(1, 7));
@@ -100,11 +100,11 @@ public abstract class KeyValueStoreContract
         var dir = TempDir.Create("kvc");
         try
         {
-            await using (var s = Open(dir))
+            await using (var s = await OpenAsync(dir))
             {
                 await s.WriteAsync(new WriteBatch().Put(B(1), B(1)).Put(B(2), new byte[100_000]));
             }
-            await using (var s = Open(dir))
+            await using (var s = await OpenAsync(dir))
             {
                 Assert.Equal(B(1), await s.GetAsync(B(1)));
                 Assert.Equal(100_000, (await s.GetAsync(B(2)))!.Length);
@@ -116,12 +116,61 @@ public abstract class KeyValueStoreContract
 
 public class RocksDbStoreTests : KeyValueStoreContract
 {
-    protected override IKeyValueStore Open(string location) => new RocksDbKeyValueStore(location);
+    protected override Task<IKeyValueStore> OpenAsync(string location) => Task.FromResult<IKeyValueStore>(new RocksDbKeyValueStore(location));
     protected override bool Persistent => true;
 }
 
 public class MemoryStoreTests : KeyValueStoreContract
 {
-    protected override IKeyValueStore Open(string location) => new MemoryKeyValueStore();
+    protected override Task<IKeyValueStore> OpenAsync(string location) => Task.FromResult<IKeyValueStore>(new MemoryKeyValueStore());
     protected override bool Persistent => false;
+}
+
+/// <summary>The same contract against a real S3 service (Ceph radosgw); the location names a prefix in the test bucket.</summary>
+[Collection(RadosGwCollection.Name)]
+public class S3StoreTests(RadosGwFixture rgw) : KeyValueStoreContract
+{
+    protected override async Task<IKeyValueStore> OpenAsync(string location) => await rgw.OpenStoreAsync(Path.GetFileName(location));
+    protected override bool Persistent => true;
+
+    [Fact]
+    public async Task Interrupted_batches_are_completed_when_the_store_opens()
+    {
+        var prefix = $"journal-{Guid.NewGuid():N}";
+        await using (var s = await rgw.OpenStoreAsync(prefix))
+        {
+            await s.PutAsync(new byte[] { 1 }, new byte[] { 1 });
+            // A journal written by a process that died before applying it.
+            await rgw.PutRawAsync($"{prefix}/t/00000000000000000-dead",
+                System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new[]
+                {
+                    new { K = Convert.ToBase64String(new byte[] { 1 }), V = (string?)null },
+                    new { K = Convert.ToBase64String(new byte[] { 2 }), V = (string?)Convert.ToBase64String(new byte[] { 22 }) },
+                }));
+        }
+        await using (var s = await rgw.OpenStoreAsync(prefix))
+        {
+            Assert.Null(await s.GetAsync(new byte[] { 1 }));
+            Assert.Equal(new byte[] { 22 }, await s.GetAsync(new byte[] { 2 }));
+        }
+    }
+
+    [Fact]
+    public async Task Scans_page_through_more_than_one_listing()
+    {
+        await using var s = await rgw.OpenStoreAsync($"paging-{Guid.NewGuid():N}");
+        var batch = new WriteBatch();
+        for (int i = 0; i < 2100; i++) batch.Put(BitConverter.GetBytes(i).Reverse().ToArray(), [(byte)i]);
+        await s.WriteAsync(batch);
+        int n = 0, last = -1;
+        await foreach (var kv in s.ScanAsync(BitConverter.GetBytes(5).Reverse().ToArray(), BitConverter.GetBytes(2050).Reverse().ToArray()))
+        {
+            int k = BitConverter.ToInt32(kv.Key.Reverse().ToArray());
+            Assert.Equal(last + 1 == 0 ? 5 : last + 1, k);
+            Assert.Equal((byte)k, kv.Value[0]);
+            last = k;
+            n++;
+        }
+        Assert.Equal(2045, n);
+    }
 }
