@@ -10,6 +10,21 @@ public interface IKeyValueStore : IAsyncDisposable
     /// <summary>Human-readable description, e.g. <c>rocksdb @ /data</c>.</summary>
     string Description { get; }
 
+    /// <summary>
+    /// True when other processes may write the same store (object stores shared by several servers): cached
+    /// metadata must then be refreshed and written with <see cref="PutIfAsync"/>.
+    /// </summary>
+    bool IsShared => false;
+
+    /// <summary>The value of <paramref name="key"/> with its version tag, or null when absent.</summary>
+    ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
+
+    /// <summary>
+    /// Stores <paramref name="value"/> only if the key's current tag is <paramref name="expectedTag"/> (null: only if
+    /// the key is absent). Returns the new tag, or null when the precondition failed and nothing was written.
+    /// </summary>
+    ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default);
+
     /// <summary>The value stored under <paramref name="key"/>, or null.</summary>
     ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
 
@@ -46,8 +61,51 @@ public interface IKeyValueStore : IAsyncDisposable
     ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default);
 }
 
-/// <summary>One stored entry returned by a scan. <see cref="Value"/> is empty for key-only scans.</summary>
-public readonly record struct KeyValue(byte[] Key, byte[] Value);
+/// <summary>One stored entry returned by a scan. <see cref="Value"/> is empty for key-only scans; <see cref="Tag"/> is set
+/// where the backend reports version tags in listings (object stores).</summary>
+public readonly record struct KeyValue(byte[] Key, byte[] Value, string? Tag = null);
+
+/// <summary>A value and its version tag: an opaque string that identifies the stored content.</summary>
+public sealed record TaggedValue(byte[] Value, string Tag);
+
+/// <summary>Conditional writes for stores owned by one process: striped locks and content-hash tags.</summary>
+public sealed class LocalConditionalWrites
+{
+    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    public static string TagOf(ReadOnlySpan<byte> value) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(value)[..16]);
+
+    public async ValueTask<TaggedValue?> GetTaggedAsync(IKeyValueStore store, ReadOnlyMemory<byte> key, CancellationToken ct)
+    {
+        var v = await store.GetAsync(key, ct);
+        return v is null ? null : new TaggedValue(v, TagOf(v));
+    }
+
+    public async ValueTask<string?> PutIfAsync(IKeyValueStore store, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct)
+    {
+        var gate = _locks[(int)((uint)key.Span.GetHashCode(key.Length) % _locks.Length)];
+        await gate.WaitAsync(ct);
+        try
+        {
+            var current = await store.GetAsync(key, ct);
+            var currentTag = current is null ? null : TagOf(current);
+            if (currentTag != expectedTag) return null;
+            await store.PutAsync(key, value, ct);
+            return TagOf(value.Span);
+        }
+        finally { gate.Release(); }
+    }
+}
+
+internal static class SpanHash
+{
+    public static int GetHashCode(this ReadOnlySpan<byte> span, int _)
+    {
+        var h = new HashCode();
+        h.AddBytes(span);
+        return h.ToHashCode();
+    }
+}
 
 /// <summary>A list of puts and deletes applied atomically by <see cref="IKeyValueStore.WriteAsync"/>.</summary>
 public sealed class WriteBatch

@@ -6,6 +6,13 @@ public sealed class MemoryKeyValueStore : IKeyValueStore
     private readonly SortedList<byte[], byte[]> _data = new(KeyOrder.Comparer);
     private readonly ReaderWriterLockSlim _lock = new();
 
+    private readonly LocalConditionalWrites _conditional = new();
+
+    public ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default) => _conditional.GetTaggedAsync(this, key, ct);
+
+    public ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
+        => _conditional.PutIfAsync(this, key, value, expectedTag, ct);
+
     public string Description => "memory";
 
     public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)

@@ -40,6 +40,13 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         _readOptions = rocksdb_readoptions_create();
     }
 
+    private readonly LocalConditionalWrites _conditional = new();
+
+    public ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default) => _conditional.GetTaggedAsync(this, key, ct);
+
+    public ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
+        => _conditional.PutIfAsync(this, key, value, expectedTag, ct);
+
     public string Description => $"rocksdb @ {_path}";
 
     /// <summary>Runs a native call while the database is open (closing waits for calls in progress).</summary>

@@ -51,6 +51,66 @@ public sealed class S3KeyValueStore : IKeyValueStore
 
     public string Description => $"s3 @ s3://{_bucket}/{_prefix}";
 
+    public bool IsShared => true;
+
+    public async ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        return await Limit(async () =>
+        {
+            try
+            {
+                using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = name }, ct);
+                var buffer = GC.AllocateUninitializedArray<byte>(checked((int)r.ContentLength));
+                await r.ResponseStream.ReadExactlyAsync(buffer, ct);
+                return new TaggedValue(buffer, r.ETag);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                return (TaggedValue?)null;
+            }
+        }, ct);
+    }
+
+    public async ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        var body = value.ToArray();
+        var writeId = Guid.NewGuid().ToString("N"); // tells our own write apart from an identical one by another writer
+        try
+        {
+            return await Limit(async () =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = _bucket, Key = name, InputStream = new MemoryStream(body, writable: false),
+                    UseChunkEncoding = !_options.CompatibleChecksums, AutoCloseStream = true,
+                };
+                request.Metadata[WriteIdHeader] = writeId;
+                if (expectedTag is null) request.IfNoneMatch = "*";
+                else request.IfMatch = expectedTag.Trim('"'); // Ceph compares the bare ETag; AWS accepts it too
+                var r = await _s3.PutObjectAsync(request, ct);
+                return r.ETag;
+            }, ct);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
+        {
+            // A retried request whose first attempt succeeded (its response was lost) fails its precondition
+            // against our own write: if the stored object carries our write id, the write did happen.
+            try
+            {
+                var head = await Limit(() => _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = name }, ct), ct);
+                return head.Metadata[WriteIdHeader] == writeId ? head.ETag : null;
+            }
+            catch (AmazonS3Exception h) when (h.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        }
+    }
+
+    private const string WriteIdHeader = "x-amz-meta-diced-write";
+
     /// <summary>Connects to <c>s3://bucket/prefix</c> with the standard AWS credential chain, checks the bucket, replays journals.</summary>
     public static async Task<S3KeyValueStore> OpenAsync(string bucket, string prefix, S3StoreOptions options, AWSCredentials? credentials = null, CancellationToken ct = default)
     {
@@ -197,7 +257,7 @@ public sealed class S3KeyValueStore : IKeyValueStore
         var names = new List<string>();
         await foreach (var page in ListPagesAsync(prefix, startAfter, ct))
         {
-            foreach (var n in page)
+            foreach (var (n, _) in page)
             {
                 if (stop?.Invoke(n) == true) return names;
                 names.Add(n);
@@ -206,7 +266,7 @@ public sealed class S3KeyValueStore : IKeyValueStore
         return names;
     }
 
-    private async IAsyncEnumerable<List<string>> ListPagesAsync(string prefix, string? startAfter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    private async IAsyncEnumerable<List<(string Name, string ETag)>> ListPagesAsync(string prefix, string? startAfter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         string? token = null;
         do
@@ -214,7 +274,7 @@ public sealed class S3KeyValueStore : IKeyValueStore
             var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix, MaxKeys = 1000, ContinuationToken = token };
             if (token is null && startAfter is not null) request.StartAfter = startAfter;
             var r = await Limit(() => _s3.ListObjectsV2Async(request, ct), ct);
-            yield return (r.S3Objects ?? []).Select(o => o.Key).ToList();
+            yield return (r.S3Objects ?? []).Select(o => (o.Key, o.ETag)).ToList();
             token = r.IsTruncated == true ? r.NextContinuationToken : null;
         } while (token is not null);
     }
@@ -229,16 +289,18 @@ public sealed class S3KeyValueStore : IKeyValueStore
         await foreach (var page in ListPagesAsync(_dataPrefix, startAfter, ct))
         {
             var names = new List<string>(page.Count);
+            var tags = new List<string>(page.Count);
             bool done = false;
-            foreach (var n in page)
+            foreach (var (n, etag) in page)
             {
                 if (string.CompareOrdinal(n, startName) < 0) continue;
                 if (endName is not null && string.CompareOrdinal(n, endName) >= 0) { done = true; break; }
                 names.Add(n);
+                tags.Add(etag);
             }
             if (keysOnly)
             {
-                foreach (var n in names) yield return new KeyValue(KeyOf(n), Array.Empty<byte>());
+                for (int i = 0; i < names.Count; i++) yield return new KeyValue(KeyOf(names[i]), Array.Empty<byte>(), tags[i]);
             }
             else
             {

@@ -94,6 +94,54 @@ public abstract class KeyValueStoreContract
     }
 
     [Fact]
+    public async Task Conditional_puts_succeed_only_against_the_expected_tag()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            var tag1 = await s.PutIfAsync(B(7), B(1), null);
+            Assert.NotNull(tag1);
+            Assert.Null(await s.PutIfAsync(B(7), B(2), null));       // exists already
+            Assert.Null(await s.PutIfAsync(B(7), B(2), "\"bogus\"")); // wrong tag
+            var tag2 = await s.PutIfAsync(B(7), B(2), tag1);
+            Assert.NotNull(tag2);
+            Assert.Equal(B(2), await s.GetAsync(B(7)));
+            var tagged = await s.GetTaggedAsync(B(7));
+            Assert.Equal(tag2, tagged!.Tag);
+            Assert.Null(await s.PutIfAsync(B(7), B(3), tag1));       // stale tag
+            Assert.Equal(B(2), await s.GetAsync(B(7)));
+            Assert.Null(await s.GetTaggedAsync(B(8)));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Concurrent_conditional_increments_never_lose_an_update()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            await s.PutIfAsync(B(9), BitConverter.GetBytes(0), null);
+            await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    while (true)
+                    {
+                        var cur = await s.GetTaggedAsync(B(9));
+                        var next = BitConverter.GetBytes(BitConverter.ToInt32(cur!.Value) + 1);
+                        if (await s.PutIfAsync(B(9), next, cur.Tag) is not null) break;
+                    }
+                }
+            })));
+            Assert.Equal(48, BitConverter.ToInt32((await s.GetAsync(B(9)))!));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
     public async Task Data_persists_across_reopen()
     {
         if (!Persistent) return;
