@@ -77,7 +77,7 @@ public sealed partial class Datastore
             };
             var logLine = TimeFormat.LogLine(now, $"New data instance \"{name}\" of type \"{type.Name}\" with config {FormatConfig(config)}");
             return (s with { Instances = s.Instances.Add(name, inst), Log = s.Log.Add(logLine) }, inst);
-        }, ct);
+        }, ct, needsInstanceId: true);
     }
 
     private static string FormatConfig(IReadOnlyDictionary<string, string> config)

@@ -11,15 +11,16 @@ public sealed partial class Datastore
     /// <summary>Creates a repo with one open root node on the master branch.</summary>
     public async Task<Repo> CreateRepoAsync(string alias, string description, string? rootUuid = null, string? passcode = null, CancellationToken ct = default)
     {
+        var root = rootUuid ?? Uuids.New();
+        if (root.Length == 0 || root.Length > 64 || !root.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            throw DatastoreException.BadRequest($"invalid root UUID \"{root}\"");
+        if (_uuidIndex.ContainsKey(root)) throw DatastoreException.BadRequest("UUID already exists in datastore");
+        uint vid = await AllocateIdAsync(isVersion: true, ct);
         await _metaLock.WaitAsync(ct);
         try
         {
-            var root = rootUuid ?? Uuids.New();
-            if (root.Length == 0 || root.Length > 64 || !root.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-                throw DatastoreException.BadRequest($"invalid root UUID \"{root}\"");
             if (_uuidIndex.ContainsKey(root)) throw DatastoreException.BadRequest("UUID already exists in datastore");
             var now = DateTimeOffset.Now;
-            uint vid = _server.NextVersionId++;
             var node = new NodeRecord { Uuid = root, VersionId = vid, Created = now, Updated = now };
             var props = ImmutableSortedDictionary<string, string>.Empty;
             if (!string.IsNullOrEmpty(passcode)) props = props.Add("passcode", passcode);
@@ -29,11 +30,10 @@ public sealed partial class Datastore
                 Nodes = ImmutableSortedDictionary<uint, NodeRecord>.Empty.Add(vid, node),
                 Properties = props, Revision = 1,
             };
-            var batch = new WriteBatch();
-            batch.PutOwned(DataKeys.Metadata(RepoDocPrefix + root), JsonSerializer.SerializeToUtf8Bytes(state, DocJson));
-            batch.PutOwned(DataKeys.Metadata(ServerDocKey), JsonSerializer.SerializeToUtf8Bytes(_server, DocJson));
-            await _store.WriteAsync(batch, ct);
-            var repo = new Repo(state);
+            // Conditional on absence: two servers choosing the same root cannot both succeed.
+            var tag = await _store.PutIfAsync(DataKeys.Metadata(RepoDocPrefix + root), JsonSerializer.SerializeToUtf8Bytes(state, DocJson), null, ct)
+                      ?? throw DatastoreException.BadRequest("UUID already exists in datastore");
+            var repo = new Repo(state, tag);
             _repos[root] = repo;
             IndexNodes(repo, state);
             return repo;
@@ -112,7 +112,7 @@ public sealed partial class Datastore
                 childBranch = branch;
             }
             return AddChild(s, mc, [parent], childUuid, childBranch, note ?? "", locked: false);
-        }, ct);
+        }, ct, needsVersionId: true);
     }
 
     private static (RepoRecord, string) AddChild(RepoRecord s, MetaChange mc, IReadOnlyList<NodeRecord> parents, string uuid, string branch, string note, bool locked)
@@ -141,7 +141,7 @@ public sealed partial class Datastore
             if (!parent.Locked) throw DatastoreException.BadRequest("can't branch an unlocked node");
             if (_uuidIndex.ContainsKey(tag)) throw DatastoreException.BadRequest($"UUID {tag} already exists in datastore");
             return AddChild(s, mc, [parent], tag, "tag-" + tag, string.IsNullOrEmpty(note) ? $"Tag of version {parent.Uuid} with \"{tag}\"" : note, locked: true);
-        }, ct);
+        }, ct, needsVersionId: true);
         CloseGate(Resolve(uuid).Node.VersionId);
         return uuid;
     }

@@ -30,7 +30,6 @@ public sealed partial class Datastore : IAsyncDisposable
     private readonly object _indexLock = new();
     private ImmutableSortedDictionary<string, (Repo Repo, uint Version)> _uuidIndex =
         ImmutableSortedDictionary.Create<string, (Repo, uint)>(StringComparer.Ordinal);
-    private ServerDoc _server = new();
     private readonly List<Task> _background = new();
 
     private Datastore(IKeyValueStore store, DataTypeRegistry types, ILogger log)
@@ -59,22 +58,82 @@ public sealed partial class Datastore : IAsyncDisposable
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        var serverBytes = await _store.GetAsync(DataKeys.Metadata(ServerDocKey), ct);
-        if (serverBytes is not null) _server = JsonSerializer.Deserialize<ServerDoc>(serverBytes, DocJson)!;
         var prefix = DataKeys.Metadata(RepoDocPrefix);
-        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), false, ct))
-        {
-            var state = JsonSerializer.Deserialize<RepoRecord>(kv.Value, DocJson)!;
-            var repo = new Repo(state);
-            _repos[state.Root] = repo;
-            IndexNodes(repo, state);
-            foreach (var node in state.Nodes.Values.Where(n => n.Locked))
-                CloseGate(node.VersionId);
-        }
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), keysOnly: true, ct))
+            await LoadRepoAsync(kv.Key, ct);
         var pending = DataKeys.Metadata(PendingDeletePrefix);
         await foreach (var kv in _store.ScanAsync(pending, KeyOrder.PrefixEnd(pending), false, ct))
             ScheduleDataDeletion(BitConverter.ToUInt32(kv.Value), kv.Key);
         _log.LogInformation("Opened datastore {Store}: {Repos} repos, {Nodes} versions", _store.Description, _repos.Count, _uuidIndex.Count);
+        if (_store.IsShared) _refresh = Task.Run(() => RefreshLoopAsync(_stopping.Token));
+    }
+
+    /// <summary>Reads one repo document and publishes it (new, or newer than what this process holds).</summary>
+    private async Task<Repo?> LoadRepoAsync(byte[] key, CancellationToken ct)
+    {
+        var tagged = await _store.GetTaggedAsync(key, ct);
+        if (tagged is null) return null;
+        var state = JsonSerializer.Deserialize<RepoRecord>(tagged.Value, DocJson)!;
+        var repo = _repos.GetOrAdd(state.Root, _ => new Repo(state, tagged.Tag));
+        lock (repo)
+        {
+            if (repo.Tag != tagged.Tag && state.Revision >= repo.State.Revision)
+            {
+                repo.State = state;
+                repo.Tag = tagged.Tag;
+            }
+        }
+        IndexNodes(repo, repo.State);
+        foreach (var node in repo.State.Nodes.Values.Where(n => n.Locked))
+            CloseGate(node.VersionId);
+        return repo;
+    }
+
+    /// <summary>How often a server sharing its store re-reads metadata written by other servers.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _refresh;
+
+    /// <summary>
+    /// Picks up repos created, changed or deleted by other servers on the same store: one listing of the repo
+    /// documents (with their tags) per interval, and a read of each document whose tag changed.
+    /// </summary>
+    private async Task RefreshLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RefreshInterval, ct);
+                await RefreshAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                _log.LogWarning(e, "Refreshing metadata from {Store} failed; retrying", _store.Description);
+            }
+        }
+    }
+
+    /// <summary>One refresh pass (see <see cref="RefreshLoopAsync"/>).</summary>
+    public async Task RefreshAsync(CancellationToken ct = default)
+    {
+        var prefix = DataKeys.Metadata(RepoDocPrefix);
+        var seen = new HashSet<string>();
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), keysOnly: true, ct))
+        {
+            var root = System.Text.Encoding.UTF8.GetString(kv.Key.AsSpan(prefix.Length));
+            seen.Add(root);
+            if (_repos.TryGetValue(root, out var known) && kv.Tag is not null && known.Tag == kv.Tag) continue;
+            await LoadRepoAsync(kv.Key, ct);
+        }
+        foreach (var repo in _repos.Values.Where(r => !seen.Contains(r.Root)).ToList())
+        {
+            repo.Deleted = true;
+            _repos.TryRemove(repo.Root, out _);
+            UnindexRepo(repo.State);
+        }
     }
 
     /// <summary>All live repos.</summary>
@@ -196,24 +255,52 @@ public sealed partial class Datastore : IAsyncDisposable
             ? inst
             : throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
 
-    /// <summary>Applies a change to one repo's metadata under the metadata lock and persists it before publishing.</summary>
-    private async Task<T> UpdateRepoAsync<T>(Repo repo, Func<RepoRecord, MetaChange, (RepoRecord Next, T Result)> change, CancellationToken ct = default)
+    /// <summary>
+    /// Applies a change to one repo's metadata and persists it with a conditional write before publishing it. When
+    /// another server changed the document first, the current one is read back and the change applied again, so
+    /// concurrent changes never overwrite each other. <paramref name="change"/> must be a pure function of the state.
+    /// </summary>
+    private async Task<T> UpdateRepoAsync<T>(Repo repo, Func<RepoRecord, MetaChange, (RepoRecord Next, T Result)> change, CancellationToken ct = default,
+        bool needsVersionId = false, bool needsInstanceId = false)
     {
+        // Ids come from server-wide counters, allocated before the change; a failed change leaves an unused id.
+        var mc = new MetaChange(needsVersionId ? await AllocateIdAsync(isVersion: true, ct) : 0,
+                                needsInstanceId ? await AllocateIdAsync(isVersion: false, ct) : 0);
+        var key = DataKeys.Metadata(RepoDocPrefix + repo.Root);
         await _metaLock.WaitAsync(ct);
         try
         {
-            if (repo.Deleted) throw DatastoreException.BadRequest($"repo {repo.Root} has been deleted");
-            var mc = new MetaChange(this);
-            var (next, result) = change(repo.State, mc);
-            next = next with { Revision = repo.State.Revision + 1, Updated = DateTimeOffset.Now };
-            var batch = new WriteBatch();
-            batch.PutOwned(DataKeys.Metadata(RepoDocPrefix + next.Root), JsonSerializer.SerializeToUtf8Bytes(next, DocJson));
-            if (mc.ServerChanged) batch.PutOwned(DataKeys.Metadata(ServerDocKey), JsonSerializer.SerializeToUtf8Bytes(_server, DocJson));
-            mc.ExtraWrites?.Invoke(batch);
-            await _store.WriteAsync(batch, ct);
-            repo.State = next;
-            IndexNodes(repo, next);
-            return result;
+            for (int attempt = 0; ; attempt++)
+            {
+                if (repo.Deleted) throw DatastoreException.BadRequest($"repo {repo.Root} has been deleted");
+                var (next, result) = change(repo.State, mc);
+                next = next with { Revision = repo.State.Revision + 1, Updated = DateTimeOffset.Now };
+                var tag = await _store.PutIfAsync(key, JsonSerializer.SerializeToUtf8Bytes(next, DocJson), repo.Tag, ct);
+                if (tag is not null)
+                {
+                    lock (repo)
+                    {
+                        repo.State = next;
+                        repo.Tag = tag;
+                    }
+                    IndexNodes(repo, next);
+                    if (mc.ExtraWrites is { } extra)
+                    {
+                        var batch = new WriteBatch();
+                        extra(batch);
+                        await _store.WriteAsync(batch, ct);
+                    }
+                    return result;
+                }
+                if (attempt >= 50) throw new DatastoreException($"repo {repo.Root} is changing too fast to update; try again", ErrorKind.Conflict);
+                // Someone else wrote the document: adopt theirs and apply the change again.
+                if (await LoadRepoAsync(key, ct) is null)
+                {
+                    repo.Deleted = true;
+                    _repos.TryRemove(repo.Root, out _);
+                    UnindexRepo(repo.State);
+                }
+            }
         }
         finally
         {
@@ -221,26 +308,32 @@ public sealed partial class Datastore : IAsyncDisposable
         }
     }
 
-    /// <summary>Server-wide id allocation and extra writes made by one metadata change.</summary>
-    private sealed class MetaChange(Datastore ds)
+    /// <summary>Takes the next version or instance id from the server-wide counters (a conditional increment).</summary>
+    private async Task<uint> AllocateIdAsync(bool isVersion, CancellationToken ct)
     {
-        public bool ServerChanged { get; private set; }
-        public Action<WriteBatch>? ExtraWrites { get; set; }
-
-        public uint NextVersionId()
+        var key = DataKeys.Metadata(ServerDocKey);
+        for (int attempt = 0; ; attempt++)
         {
-            ServerChanged = true;
-            return ds._server.NextVersionId++;
-        }
-
-        public uint NextInstanceId()
-        {
-            ServerChanged = true;
-            return ds._server.NextInstanceId++;
+            var current = await _store.GetTaggedAsync(key, ct);
+            var doc = current is null ? new ServerDoc() : JsonSerializer.Deserialize<ServerDoc>(current.Value, DocJson)!;
+            uint id = isVersion ? doc.NextVersionId++ : doc.NextInstanceId++;
+            if (await _store.PutIfAsync(key, JsonSerializer.SerializeToUtf8Bytes(doc, DocJson), current?.Tag, ct) is not null) return id;
+            if (attempt >= 100) throw new DatastoreException("could not allocate an id: the server counters are contended", ErrorKind.Conflict);
+            await Task.Delay(Random.Shared.Next(1, 5 + attempt), ct);
         }
     }
 
-    /// <summary>Server-wide counters, persisted with the metadata change that advances them.</summary>
+    /// <summary>Ids allocated for one metadata change, and writes to make after it lands.</summary>
+    private sealed class MetaChange(uint versionId, uint instanceId)
+    {
+        public Action<WriteBatch>? ExtraWrites { get; set; }
+
+        public uint NextVersionId() => versionId != 0 ? versionId : throw new InvalidOperationException("this change did not reserve a version id");
+
+        public uint NextInstanceId() => instanceId != 0 ? instanceId : throw new InvalidOperationException("this change did not reserve an instance id");
+    }
+
+    /// <summary>Server-wide counters, advanced by conditional writes.</summary>
     private sealed class ServerDoc
     {
         public uint NextVersionId { get; set; } = 1;
@@ -258,6 +351,8 @@ public sealed partial class Datastore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopping.Cancel();
+        if (_refresh is not null) await _refresh.ContinueWith(_ => { });
         try { await DrainBackgroundAsync().WaitAsync(TimeSpan.FromSeconds(1)); }
         catch (TimeoutException) { /* resumed at next start from the pending-delete records */ }
     }

@@ -9,7 +9,14 @@ public sealed class Repo
     private volatile RepoRecord _state;
     private readonly ConcurrentDictionary<uint, Ancestry> _ancestry = new();
 
-    internal Repo(RepoRecord state) => _state = state;
+    internal Repo(RepoRecord state, string? tag)
+    {
+        _state = state;
+        Tag = tag;
+    }
+
+    /// <summary>Version tag of the stored document this state was read from or written as (for conditional writes).</summary>
+    internal string? Tag { get; set; }
 
     /// <summary>The current immutable snapshot; replaced atomically by every metadata change.</summary>
     public RepoRecord State { get => _state; internal set => _state = value; }

@@ -231,6 +231,19 @@ public sealed class VersionedData
             await _data._store.WriteAsync(b, ct);
         }
 
+        /// <summary>This version's own stored value of <paramref name="tkey"/> with its tag (ancestors not consulted).</summary>
+        public ValueTask<TaggedValue?> GetOwnTaggedAsync(byte[] tkey, CancellationToken ct = default)
+            => _data._store.GetTaggedAsync(DataKeys.Versioned(_data.Instance.InstanceId, tkey, _data.WriteVersion, DataKeys.ValueMarker), ct);
+
+        /// <summary>Stores this version's value only if its own value still has <paramref name="expectedTag"/> (null: none).</summary>
+        public async ValueTask<bool> PutIfAsync(byte[] tkey, byte[] value, string? expectedTag, CancellationToken ct = default)
+        {
+            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+            if (await _data._store.PutIfAsync(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value, expectedTag, ct) is null) return false;
+            await _data._store.DeleteAsync(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), ct);
+            return true;
+        }
+
         public async ValueTask CommitAsync(CancellationToken ct = default)
         {
             if (_batch.Count > 0) await _data._store.WriteAsync(_batch, ct);

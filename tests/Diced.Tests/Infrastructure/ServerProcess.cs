@@ -47,7 +47,7 @@ public sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts the server; does not wait for it to answer.</summary>
-    public static ServerProcess Start(string dataDir, int? port = null)
+    public static ServerProcess Start(string dataDir, int? port = null, params string[] extraArgs)
     {
         int p = port ?? FreePort();
         var psi = new ProcessStartInfo("dotnet")
@@ -57,7 +57,7 @@ public sealed class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { ServerDll, "--urls", $"http://127.0.0.1:{p}", "--data", dataDir, "--Serilog:MinimumLevel:Default", "Warning" })
+        foreach (var a in new[] { ServerDll, "--urls", $"http://127.0.0.1:{p}", "--data", dataDir, "--Serilog:MinimumLevel:Default", "Warning" }.Concat(extraArgs))
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };

@@ -245,15 +245,33 @@ public sealed class ImageVolume
             await gate.WaitAsync(ct);
             try
             {
-                var stored = await _data.GetAsync(key, ct);
-                if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
-                else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
-                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
-                await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
+                if (!_data.Store.IsShared)
+                {
+                    // One process owns the store: the block lock alone makes the read-modify-write atomic.
+                    Merge(await _data.GetAsync(key, ct), buffer, voxels, box, blockBox, part);
+                    await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
+                    return;
+                }
+                // Other servers may write the same block: write only if the block is still what we merged into.
+                for (int attempt = 0; ; attempt++)
+                {
+                    var own = await writer.GetOwnTaggedAsync(key, ct);
+                    Merge(own?.Value ?? await _data.GetAsync(key, ct), buffer, voxels, box, blockBox, part);
+                    if (await writer.PutIfAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), own?.Tag, ct)) break;
+                    if (attempt >= 100) throw new DatastoreException($"block {block} of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
+                    await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
+                }
             }
             finally { gate.Release(); }
         }
         finally { ArrayPool<byte>.Shared.Return(buffer); }
+    }
+
+    private void Merge(byte[]? stored, byte[] buffer, ReadOnlyMemory<byte> voxels, Box box, Box blockBox, Box part)
+    {
+        if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
+        else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
+        Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
     }
 
     /// <summary>Replaces <paramref name="span"/> consecutive blocks along x, from packed block data.</summary>
@@ -279,7 +297,7 @@ public sealed class ImageVolume
     public async ValueTask<Extents?> GetExtentsAsync(CancellationToken ct = default)
     {
         uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-        if (_coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;
+        if (!_data.Store.IsShared && _coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;
         var stored = await _data.GetAsync(ExtentsKey, ct);
         var extents = stored is null ? null : ParseExtents(stored);
         // Only an open node's own record can still change, and only through this process's writes, so caching is safe.
@@ -311,6 +329,18 @@ public sealed class ImageVolume
         await gate.WaitAsync(ct);
         try
         {
+            if (_data.Store.IsShared)
+            {
+                // Another server may have grown the extents: merge into the stored record conditionally.
+                while (true)
+                {
+                    var own = await writer.GetOwnTaggedAsync(ExtentsKey, ct);
+                    var basis = own is not null ? ParseExtents(own.Value) : (await _data.GetAsync(ExtentsKey, ct) is { } inherited ? ParseExtents(inherited) : null);
+                    var grown = basis is null ? new Extents(lo, hi) : new Extents(Point3.Min(basis.MinPoint, lo), Point3.Max(basis.MaxPoint, hi));
+                    if (grown == basis && own is not null) return;
+                    if (await writer.PutIfAsync(ExtentsKey, FormatExtents(grown), own?.Tag, ct)) return;
+                }
+            }
             var current = await GetExtentsAsync(ct);
             var next = current is null ? new Extents(lo, hi) : new Extents(Point3.Min(current.MinPoint, lo), Point3.Max(current.MaxPoint, hi));
             if (next == current) return;
