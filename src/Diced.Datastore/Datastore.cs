@@ -317,6 +317,7 @@ public sealed partial class Datastore : IAsyncDisposable
             var current = await _store.GetTaggedAsync(key, ct);
             var doc = current is null ? new ServerDoc() : JsonSerializer.Deserialize<ServerDoc>(current.Value, DocJson)!;
             uint id = isVersion ? doc.NextVersionId++ : doc.NextInstanceId++;
+            doc.Writer = Guid.NewGuid().ToString("N");
             if (await _store.PutIfAsync(key, JsonSerializer.SerializeToUtf8Bytes(doc, DocJson), current?.Tag, ct) is not null) return id;
             if (attempt >= 100) throw new DatastoreException("could not allocate an id: the server counters are contended", ErrorKind.Conflict);
             await Task.Delay(Random.Shared.Next(1, 5 + attempt), ct);
@@ -339,6 +340,8 @@ public sealed partial class Datastore : IAsyncDisposable
         public uint NextVersionId { get; set; } = 1;
         public uint NextInstanceId { get; set; } = 1;
         public int FormatVersion { get; set; } = 1;
+        /// <summary>Makes every write's content unique, so a write whose response was lost can recognise itself.</summary>
+        public string Writer { get; set; } = "";
     }
 
     /// <summary>Waits for background deletions (tests and shutdown).</summary>

@@ -84,11 +84,11 @@ public static class DicedApp
             if (bucket.Length == 0) throw new ArgumentException($"store location \"{data}\" names no bucket");
             var s = options.S3;
             var credentials = s.AccessKey is not null && s.SecretKey is not null ? new Amazon.Runtime.BasicAWSCredentials(s.AccessKey, s.SecretKey) : null;
-            return S3KeyValueStore.OpenAsync(bucket, prefix, new S3StoreOptions
+            return new RetryingKeyValueStore(S3KeyValueStore.OpenAsync(bucket, prefix, new S3StoreOptions
             {
                 Endpoint = s.Endpoint, Region = s.Region, ForcePathStyle = s.ForcePathStyle, CreateBucket = s.CreateBucket,
                 CompatibleChecksums = s.CompatibleChecksums, Parallelism = s.Parallelism,
-            }, credentials).GetAwaiter().GetResult();
+            }, credentials).GetAwaiter().GetResult());
         }
         if (data.Contains("://"))
             throw new ArgumentException($"store location \"{data}\" is not supported; use a directory or s3://bucket/prefix");

@@ -40,6 +40,7 @@ public sealed class DvidErrorMiddleware(RequestDelegate next, ILogger<DvidErrorM
         InvalidDataException i => (400, i.Message),
         OperationCanceledException => (400, "request cancelled"),
         IOException io when io.InnerException is BadHttpRequestException or ConnectionResetException => (400, $"request body could not be read: {io.Message}"),
+        Storage.TransientStoreException t => (503, $"storage backend unavailable, try again: {t.Message}"),
         ConnectionResetException => (400, "connection reset while reading the request"),
         _ => null,
     };
