@@ -28,11 +28,12 @@ public sealed class BenchServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<BenchServer> StartAsync()
+    /// <summary>Starts a server on the embedded store in a temp directory, or on <paramref name="data"/> with <paramref name="extraArgs"/>.</summary>
+    public static async Task<BenchServer> StartAsync(string? data = null, params string[] extraArgs)
     {
         var dir = Path.Combine(Path.GetTempPath(), $"diced-bench-{Guid.NewGuid():N}");
-        var app = DicedApp.Configure(DicedApp.CreateBuilder(["--urls", "http://127.0.0.1:0", "--data", dir, "--Serilog:MinimumLevel:Default", "Warning",
-            "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime", "Warning"]).Build());
+        var app = DicedApp.Configure(DicedApp.CreateBuilder(["--urls", "http://127.0.0.1:0", "--data", data ?? dir, "--Serilog:MinimumLevel:Default", "Warning",
+            "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime", "Warning", .. extraArgs]).Build());
         var payload = new byte[1 << 30 >> 4]; // 64 MiB of noise
         Random.Shared.NextBytes(payload);
         app.MapGet("/bench/memory/{n:int}", (HttpContext http, int n) =>

@@ -16,6 +16,9 @@ public interface IKeyValueStore : IAsyncDisposable
     /// </summary>
     bool IsShared => false;
 
+    /// <summary>How many point reads a caller should have in flight at once (1 for local stores: they are CPU-bound).</summary>
+    int ReadParallelism => 1;
+
     /// <summary>The value of <paramref name="key"/> with its version tag, or null when absent.</summary>
     ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
 

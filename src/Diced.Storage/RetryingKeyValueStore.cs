@@ -17,6 +17,7 @@ public sealed class RetryingKeyValueStore(IKeyValueStore inner, int maxAttempts 
     public IKeyValueStore Inner => inner;
     public string Description => inner.Description;
     public bool IsShared => inner.IsShared;
+    public int ReadParallelism => inner.ReadParallelism;
 
     /// <summary>Whether <paramref name="e"/> is worth retrying.</summary>
     public static bool IsTransient(Exception e) => e switch

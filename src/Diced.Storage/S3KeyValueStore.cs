@@ -53,6 +53,13 @@ public sealed class S3KeyValueStore : IKeyValueStore
 
     public bool IsShared => true;
 
+    public int ReadParallelism => _options.Parallelism;
+
+    /// <summary>Object requests made so far (for benchmarks).</summary>
+    public long RequestCount => Interlocked.Read(ref _requestCount);
+
+    private long _requestCount;
+
     public async ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
     {
         var name = ObjectName(key.Span);
@@ -163,6 +170,7 @@ public sealed class S3KeyValueStore : IKeyValueStore
     private async Task<T> Limit<T>(Func<Task<T>> request, CancellationToken ct)
     {
         await _requests.WaitAsync(ct);
+        Interlocked.Increment(ref _requestCount);
         try { return await request(); }
         finally { _requests.Release(); }
     }

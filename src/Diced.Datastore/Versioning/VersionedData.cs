@@ -97,7 +97,8 @@ public sealed class VersionedData
 
     /// <summary>
     /// Calls <paramref name="reader"/> for every visible type key in [<paramref name="startTKey"/>, <paramref name="endTKey"/>)
-    /// with its stored value, read in place where the backend allows (one key-only scan, then one read per key).
+    /// with its stored value, read in place where the backend allows (one key-only scan, then one read per key; on
+    /// remote stores several reads run at once, so <paramref name="reader"/> may be called concurrently).
     /// </summary>
     public async ValueTask ReadVisibleAsync<TState>(byte[] startTKey, byte[] endTKey, TState state,
         System.Buffers.ReadOnlySpanAction<byte, (byte[] TKey, TState State)> reader, CancellationToken ct = default)
@@ -116,8 +117,15 @@ public sealed class VersionedData
             group.Add(kv);
         }
         if (group.Count > 0 && Resolve(group) is { } last && !DataKeys.IsTombstone(last.Key)) visible.Add(last.Key);
-        foreach (var key in visible)
-            await _store.ReadAsync(key, (DataKeys.TypeKeyOf(key).ToArray(), state), reader, ct);
+        if (_store.ReadParallelism <= 1 || visible.Count <= 1)
+        {
+            foreach (var key in visible)
+                await _store.ReadAsync(key, (DataKeys.TypeKeyOf(key).ToArray(), state), reader, ct);
+            return;
+        }
+        // Remote stores: many reads in flight (the reader must then tolerate concurrent calls).
+        await Parallel.ForEachAsync(visible, new ParallelOptions { MaxDegreeOfParallelism = _store.ReadParallelism, CancellationToken = ct },
+            async (key, token) => await _store.ReadAsync(key, (DataKeys.TypeKeyOf(key).ToArray(), state), reader, token));
     }
 
     private static bool SameTypeKey(byte[] a, byte[] b)

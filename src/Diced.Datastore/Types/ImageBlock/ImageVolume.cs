@@ -64,29 +64,55 @@ public sealed class ImageVolume
         var bs = BlockSize;
         var first = box.FirstBlock(bs);
         var last = box.LastBlock(bs);
+        var layers = new List<Box>();
+        for (int bz = first.Z; bz <= last.Z; bz++)
+        {
+            int z0 = Math.Max(box.Offset.Z, bz * bs.Z), z1 = Math.Min(box.End.Z, (bz + 1) * bs.Z);
+            var layer = new Box(new Point3(box.Offset.X, box.Offset.Y, z0), new Point3(box.Size.X, box.Size.Y, z1 - z0));
+            if (layer.VoxelCount * BytesPerVoxel > Array.MaxLength)
+                throw DatastoreException.BadRequest($"a single z-slab of {layer.VoxelCount * BytesPerVoxel} bytes is too large; request fewer voxels in x and y");
+            layers.Add(layer);
+        }
+        // Remote stores have latency to hide: fill the next layers while the current one is sent.
+        int lookahead = _data.Store.ReadParallelism > 1 ? 2 : 0;
+        var filling = new Queue<(byte[] Slab, int Bytes, Task Fill)>();
+        int next = 0;
         Task pending = Task.CompletedTask;
         byte[]? pendingSlab = null;
         try
         {
-            for (int bz = first.Z; bz <= last.Z; bz++)
+            while (next < layers.Count || filling.Count > 0)
             {
-                int z0 = Math.Max(box.Offset.Z, bz * bs.Z), z1 = Math.Min(box.End.Z, (bz + 1) * bs.Z);
-                var layer = new Box(new Point3(box.Offset.X, box.Offset.Y, z0), new Point3(box.Size.X, box.Size.Y, z1 - z0));
-                long bytes = layer.VoxelCount * BytesPerVoxel;
-                if (bytes > Array.MaxLength) throw DatastoreException.BadRequest($"a single z-slab of {bytes} bytes is too large; request fewer voxels in x and y");
-                var slab = ArrayPool<byte>.Shared.Rent((int)bytes);
-                try { await FillAsync(layer, slab.AsMemory(0, (int)bytes), ct); }
-                catch { ArrayPool<byte>.Shared.Return(slab); throw; }
+                while (next < layers.Count && filling.Count <= lookahead)
+                {
+                    var layer = layers[next++];
+                    int bytes = (int)(layer.VoxelCount * BytesPerVoxel);
+                    var slab = ArrayPool<byte>.Shared.Rent(bytes);
+                    filling.Enqueue((slab, bytes, FillAsync(layer, slab.AsMemory(0, bytes), ct)));
+                }
+                var (current, currentBytes, fill) = filling.Dequeue();
+                try { await fill; }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(current);
+                    throw;
+                }
                 await pending;
                 if (pendingSlab is not null) ArrayPool<byte>.Shared.Return(pendingSlab);
-                pendingSlab = slab;
-                pending = sink(slab.AsMemory(0, (int)bytes), ct).AsTask();
+                pendingSlab = current;
+                pending = sink(current.AsMemory(0, currentBytes), ct).AsTask();
             }
             await pending;
         }
         finally
         {
             if (pendingSlab is not null && pending.IsCompleted) ArrayPool<byte>.Shared.Return(pendingSlab);
+            while (filling.Count > 0)
+            {
+                var (slab, _, fill) = filling.Dequeue();
+                try { await fill; } catch { /* the first failure is already propagating */ }
+                ArrayPool<byte>.Shared.Return(slab);
+            }
         }
     }
 
@@ -114,38 +140,38 @@ public sealed class ImageVolume
         var last = box.LastBlock(bs);
         int rows = last.Y - first.Y + 1;
         await Parallel.ForEachAsync(Enumerable.Range(first.Y, rows),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
+            new ParallelOptions { MaxDegreeOfParallelism = _data.Store.ReadParallelism > 1 ? rows : Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
             async (by, token) =>
             {
                 var start = BlockKey(new Point3(first.X, by, first.Z));
                 var end = last.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, by + 1, first.Z)) : BlockKey(new Point3(last.X + 1, by, first.Z));
-                var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
                 var present = new bool[last.X - first.X + 1];
-                try
+                // Each stored block is decoded straight from the store's memory into a cache-sized buffer, then its
+                // rows are copied into the slab (blocks of one row may arrive concurrently from remote stores).
+                await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, present, first.X), static (stored, s) =>
                 {
-                    // Each stored block is decoded straight from the store's memory into a cache-sized buffer,
-                    // then its rows are copied into the slab.
-                    await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, buffer, present, first.X), static (stored, s) =>
+                    var f = s.State;
+                    var block = BlockOfKey(s.TKey);
+                    var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
+                    var buffer = ArrayPool<byte>.Shared.Rent(f.Volume.BlockBytes);
+                    try
                     {
-                        var f = s.State;
-                        var block = BlockOfKey(s.TKey);
-                        var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
-                        f.Volume._codec.Decode(stored, f.Buffer.AsSpan(0, f.Volume.BlockBytes));
-                        Copy(f.Buffer, blockBox, f.Dest.Span, f.Box, blockBox.Intersect(f.Box)!.Value, f.Volume.BytesPerVoxel);
-                        f.Present[block.X - f.FirstX] = true;
-                    }, token);
-                    for (int bx = first.X; bx <= last.X; bx++)
-                    {
-                        if (present[bx - first.X]) continue;
-                        var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
-                        Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
+                        f.Volume._codec.Decode(stored, buffer.AsSpan(0, f.Volume.BlockBytes));
+                        Copy(buffer, blockBox, f.Dest.Span, f.Box, blockBox.Intersect(f.Box)!.Value, f.Volume.BytesPerVoxel);
                     }
+                    finally { ArrayPool<byte>.Shared.Return(buffer); }
+                    f.Present[block.X - f.FirstX] = true;
+                }, token);
+                for (int bx = first.X; bx <= last.X; bx++)
+                {
+                    if (present[bx - first.X]) continue;
+                    var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
+                    Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
                 }
-                finally { ArrayPool<byte>.Shared.Return(buffer); }
             });
     }
 
-    private readonly record struct RowFill(ImageVolume Volume, Box Box, Memory<byte> Dest, byte[] Buffer, bool[] Present, int FirstX);
+    private readonly record struct RowFill(ImageVolume Volume, Box Box, Memory<byte> Dest, bool[] Present, int FirstX);
 
     /// <summary>Copies the voxels of <paramref name="part"/> from a packed <paramref name="srcBox"/> to a packed <paramref name="dstBox"/>.</summary>
     public static void Copy(ReadOnlySpan<byte> src, Box srcBox, Span<byte> dst, Box dstBox, Box part, int bpv)
