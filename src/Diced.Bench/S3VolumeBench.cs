@@ -72,7 +72,7 @@ public static class S3VolumeBench
             Console.WriteLine($"(median of {rounds} rounds; ratio = median of per-round ratios; {parallelism} requests in flight)");
             Console.WriteLine($"plain S3 GETs of 64 x 256 KiB objects:      {plain,7:F0} MB/s");
             Console.WriteLine($"GET raw 256^3 uint8 through Diced from S3: {diced,7:F0} MB/s  ratio {ratio:F2}x (bar >= 0.8x)");
-            Console.WriteLine($"object requests per 256^3 read: {perRead} (64 block GETs + one listing per block row)");
+            Console.WriteLine($"object requests per 256^3 read: {perRead} (64 block GETs + one listing per layer of blocks)");
         }
         finally
         {

@@ -121,6 +121,7 @@ public sealed partial class Datastore : IAsyncDisposable
     {
         var prefix = DataKeys.Metadata(RepoDocPrefix);
         var seen = new HashSet<string>();
+        var knownBefore = _repos.Keys.ToHashSet(); // repos created during the listing must not look deleted
         await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), keysOnly: true, ct))
         {
             var root = System.Text.Encoding.UTF8.GetString(kv.Key.AsSpan(prefix.Length));
@@ -128,8 +129,10 @@ public sealed partial class Datastore : IAsyncDisposable
             if (_repos.TryGetValue(root, out var known) && kv.Tag is not null && known.Tag == kv.Tag) continue;
             await LoadRepoAsync(kv.Key, ct);
         }
-        foreach (var repo in _repos.Values.Where(r => !seen.Contains(r.Root)).ToList())
+        foreach (var repo in _repos.Values.Where(r => knownBefore.Contains(r.Root) && !seen.Contains(r.Root)).ToList())
         {
+            // A listing can lag a write: only a document that is really gone means the repo was deleted.
+            if (await _store.GetTaggedAsync(DataKeys.Metadata(RepoDocPrefix + repo.Root), ct) is not null) continue;
             repo.Deleted = true;
             _repos.TryRemove(repo.Root, out _);
             UnindexRepo(repo.State);

@@ -135,6 +135,11 @@ public sealed class ImageVolume
     /// <summary>Fills <paramref name="dest"/> with the voxels of <paramref name="box"/>, which lies in one layer of blocks.</summary>
     private async Task FillAsync(Box box, Memory<byte> dest, CancellationToken ct)
     {
+        if (_data.Store.ReadParallelism > 1)
+        {
+            await FillRemoteAsync(box, dest, ct);
+            return;
+        }
         var bs = BlockSize;
         var first = box.FirstBlock(bs);
         var last = box.LastBlock(bs);
@@ -169,6 +174,44 @@ public sealed class ImageVolume
                     Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
                 }
             });
+    }
+
+    /// <summary>
+    /// The layer from a remote store: one listing for the whole layer (block keys of one z are contiguous from the
+    /// first row to the last), then every block read in parallel.
+    /// </summary>
+    private async Task FillRemoteAsync(Box box, Memory<byte> dest, CancellationToken ct)
+    {
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        int cols = last.X - first.X + 1;
+        var present = new bool[(last.Y - first.Y + 1) * cols];
+        var start = BlockKey(first);
+        var end = last.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, last.Y + 1, first.Z)) : BlockKey(new Point3(last.X + 1, last.Y, first.Z));
+        await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, present, first.X), static (stored, s) =>
+        {
+            var f = s.State;
+            var block = BlockOfKey(s.TKey);
+            var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
+            if (blockBox.Intersect(f.Box) is not { } part) return; // a block of a middle row outside the box in x
+            var buffer = ArrayPool<byte>.Shared.Rent(f.Volume.BlockBytes);
+            try
+            {
+                f.Volume._codec.Decode(stored, buffer.AsSpan(0, f.Volume.BlockBytes));
+                Copy(buffer, blockBox, f.Dest.Span, f.Box, part, f.Volume.BytesPerVoxel);
+            }
+            finally { ArrayPool<byte>.Shared.Return(buffer); }
+            var firstBlock = f.Box.FirstBlock(f.Volume.BlockSize);
+            f.Present[(block.Y - firstBlock.Y) * (f.Box.LastBlock(f.Volume.BlockSize).X - firstBlock.X + 1) + block.X - f.FirstX] = true;
+        }, ct);
+        for (int by = first.Y; by <= last.Y; by++)
+            for (int bx = first.X; bx <= last.X; bx++)
+            {
+                if (present[(by - first.Y) * cols + bx - first.X]) continue;
+                var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
+                Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
+            }
     }
 
     private readonly record struct RowFill(ImageVolume Volume, Box Box, Memory<byte> Dest, bool[] Present, int FirstX);
