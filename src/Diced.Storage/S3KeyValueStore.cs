@@ -26,97 +26,22 @@ public sealed record S3StoreOptions
     public int MaxRetries { get; init; } = 5;
 }
 
-/// <summary>
-/// An ordered key-value store over an S3 bucket: one object per key, named <c>prefix/k/&lt;hex of key&gt;</c> so that
-/// S3's lexicographic listing is the store's key order. Batches are made atomic against crashes with a journal object
-/// (<c>prefix/t/…</c>) written first and removed last; journals left by a crash are replayed when the store opens.
-/// </summary>
-public sealed class S3KeyValueStore : IKeyValueStore
+/// <summary>The object operations of an S3-compatible service, under <see cref="ObjectKeyValueStore"/>.</summary>
+public sealed class S3KeyValueStore : ObjectKeyValueStore
 {
+    private const string WriteIdHeader = "x-amz-meta-diced-write";
     private readonly IAmazonS3 _s3;
-    private readonly string _bucket, _prefix, _dataPrefix, _journalPrefix;
+    private readonly string _bucket;
     private readonly S3StoreOptions _options;
-    private readonly SemaphoreSlim _requests;
 
-    private S3KeyValueStore(IAmazonS3 s3, string bucket, string prefix, S3StoreOptions options)
+    private S3KeyValueStore(IAmazonS3 s3, string bucket, string prefix, S3StoreOptions options) : base(prefix, options.Parallelism)
     {
         _s3 = s3;
         _bucket = bucket;
-        _prefix = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
-        _dataPrefix = _prefix + "k/";
-        _journalPrefix = _prefix + "t/";
         _options = options;
-        _requests = new SemaphoreSlim(Math.Max(1, options.Parallelism * 4));
     }
 
-    public string Description => $"s3 @ s3://{_bucket}/{_prefix}";
-
-    public bool IsShared => true;
-
-    public int ReadParallelism => _options.Parallelism;
-
-    /// <summary>Object requests made so far (for benchmarks).</summary>
-    public long RequestCount => Interlocked.Read(ref _requestCount);
-
-    private long _requestCount;
-
-    public async ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
-    {
-        var name = ObjectName(key.Span);
-        return await Limit(async () =>
-        {
-            try
-            {
-                using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = name }, ct);
-                var buffer = GC.AllocateUninitializedArray<byte>(checked((int)r.ContentLength));
-                await r.ResponseStream.ReadExactlyAsync(buffer, ct);
-                return new TaggedValue(buffer, r.ETag);
-            }
-            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                return (TaggedValue?)null;
-            }
-        }, ct);
-    }
-
-    public async ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
-    {
-        var name = ObjectName(key.Span);
-        var body = value.ToArray();
-        var writeId = Guid.NewGuid().ToString("N"); // tells our own write apart from an identical one by another writer
-        try
-        {
-            return await Limit(async () =>
-            {
-                var request = new PutObjectRequest
-                {
-                    BucketName = _bucket, Key = name, InputStream = new MemoryStream(body, writable: false),
-                    UseChunkEncoding = !_options.CompatibleChecksums, AutoCloseStream = true,
-                };
-                request.Metadata[WriteIdHeader] = writeId;
-                if (expectedTag is null) request.IfNoneMatch = "*";
-                else request.IfMatch = expectedTag.Trim('"'); // Ceph compares the bare ETag; AWS accepts it too
-                var r = await _s3.PutObjectAsync(request, ct);
-                return r.ETag;
-            }, ct);
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
-        {
-            // A retried request whose first attempt succeeded (its response was lost) fails its precondition
-            // against our own write: if the stored object carries our write id, the write did happen.
-            try
-            {
-                var head = await Limit(() => _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = name }, ct), ct);
-                return head.Metadata[WriteIdHeader] == writeId ? head.ETag : null;
-            }
-            catch (AmazonS3Exception h) when (h.StatusCode == HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-        }
-    }
-
-    private const string WriteIdHeader = "x-amz-meta-diced-write";
+    public override string Description => $"s3 @ s3://{_bucket}/{Prefix}";
 
     /// <summary>Connects to <c>s3://bucket/prefix</c> with the standard AWS credential chain, checks the bucket, replays journals.</summary>
     public static async Task<S3KeyValueStore> OpenAsync(string bucket, string prefix, S3StoreOptions options, AWSCredentials? credentials = null, CancellationToken ct = default)
@@ -162,187 +87,80 @@ public sealed class S3KeyValueStore : IKeyValueStore
         }
     }
 
-    /// <summary>The object name of a key: hex keeps S3's listing order equal to bytewise key order.</summary>
-    public string ObjectName(ReadOnlySpan<byte> key) => _dataPrefix + Convert.ToHexStringLower(key);
-
-    private byte[] KeyOf(string objectName) => Convert.FromHexString(objectName.AsSpan(_dataPrefix.Length));
-
-    private async Task<T> Limit<T>(Func<Task<T>> request, CancellationToken ct)
-    {
-        await _requests.WaitAsync(ct);
-        Interlocked.Increment(ref _requestCount);
-        try { return await request(); }
-        finally { _requests.Release(); }
-    }
-
-    public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
-        => await GetObjectAsync(ObjectName(key.Span), ct);
-
-    private Task<byte[]?> GetObjectAsync(string name, CancellationToken ct) => Limit(async () =>
+    protected override async Task<TaggedValue?> GetObjectAsync(string name, CancellationToken ct)
     {
         try
         {
             using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = name }, ct);
             var buffer = GC.AllocateUninitializedArray<byte>(checked((int)r.ContentLength));
             await r.ResponseStream.ReadExactlyAsync(buffer, ct);
-            return buffer;
+            return new TaggedValue(buffer, r.ETag);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
-    }, ct);
+    }
 
-    public async ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
-        => await PutObjectAsync(ObjectName(key.Span), value.ToArray(), ct);
-
-    private Task<bool> PutObjectAsync(string name, byte[] value, CancellationToken ct) => Limit(async () =>
+    protected override async Task<string?> PutObjectAsync(string name, byte[] data, bool conditional, string? expectedTag, CancellationToken ct)
     {
-        await _s3.PutObjectAsync(new PutObjectRequest
+        var writeId = Guid.NewGuid().ToString("N"); // tells our own write apart from an identical one by another writer
+        var request = new PutObjectRequest
         {
-            BucketName = _bucket, Key = name, InputStream = new MemoryStream(value, writable: false),
+            BucketName = _bucket, Key = name, InputStream = new MemoryStream(data, writable: false),
             UseChunkEncoding = !_options.CompatibleChecksums, AutoCloseStream = true,
-        }, ct);
-        return true;
-    }, ct);
-
-    public async ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
-        => await DeleteObjectAsync(ObjectName(key.Span), ct);
-
-    private Task<bool> DeleteObjectAsync(string name, CancellationToken ct) => Limit(async () =>
-    {
-        await _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = name }, ct);
-        return true;
-    }, ct);
-
-    public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
-    {
-        if (batch.Count == 0) return;
-        if (batch.Count == 1)
+        };
+        if (conditional)
         {
-            await ApplyAsync(batch.Operations, ct);
-            return;
+            request.Metadata[WriteIdHeader] = writeId;
+            if (expectedTag is null) request.IfNoneMatch = "*";
+            else request.IfMatch = expectedTag.Trim('"'); // Ceph compares the bare ETag; AWS accepts it too
         }
-        // Journal first: a crash after this point is completed by the next open; before it, nothing happened.
-        var journal = _journalPrefix + $"{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}";
-        await PutObjectAsync(journal, EncodeJournal(batch.Operations), ct);
-        await ApplyAsync(batch.Operations, ct);
-        await DeleteObjectAsync(journal, ct);
-    }
-
-    /// <summary>Applies operations; the last operation on a key wins, operations on different keys run in parallel.</summary>
-    private async Task ApplyAsync(IReadOnlyList<(byte[] Key, byte[]? Value)> ops, CancellationToken ct)
-    {
-        var last = new Dictionary<string, byte[]?>();
-        foreach (var (k, v) in ops) last[ObjectName(k)] = v;
-        await Parallel.ForEachAsync(last, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = ct }, async (op, token) =>
+        try
         {
-            if (op.Value is null) await DeleteObjectAsync(op.Key, token);
-            else await PutObjectAsync(op.Key, op.Value, token);
-        });
-    }
-
-    private sealed record JournalEntry(string K, string? V);
-
-    private static byte[] EncodeJournal(IReadOnlyList<(byte[] Key, byte[]? Value)> ops)
-        => JsonSerializer.SerializeToUtf8Bytes(ops.Select(o => new JournalEntry(Convert.ToBase64String(o.Key), o.Value is null ? null : Convert.ToBase64String(o.Value))).ToList());
-
-    private async Task ReplayJournalsAsync(CancellationToken ct)
-    {
-        foreach (var name in await ListNamesAsync(_journalPrefix, null, ct))
-        {
-            var bytes = await GetObjectAsync(name, ct);
-            if (bytes is null) continue;
-            var entries = JsonSerializer.Deserialize<List<JournalEntry>>(bytes)!;
-            await ApplyAsync(entries.Select(e => (Convert.FromBase64String(e.K), e.V is null ? null : Convert.FromBase64String(e.V))).ToList(), ct);
-            await DeleteObjectAsync(name, ct);
+            return (await _s3.PutObjectAsync(request, ct)).ETag;
         }
-    }
-
-    /// <summary>Object names under <paramref name="prefix"/>, in order, starting after <paramref name="startAfter"/>.</summary>
-    private async Task<List<string>> ListNamesAsync(string prefix, string? startAfter, CancellationToken ct, Func<string, bool>? stop = null)
-    {
-        var names = new List<string>();
-        await foreach (var page in ListPagesAsync(prefix, startAfter, ct))
+        catch (AmazonS3Exception e) when (conditional && e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
         {
-            foreach (var (n, _) in page)
+            // The SDK retries a request whose response was lost; the retry then fails its precondition against our
+            // own first attempt. If the stored object carries our write id, the write did happen.
+            try
             {
-                if (stop?.Invoke(n) == true) return names;
-                names.Add(n);
+                var head = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = name }, ct);
+                return head.Metadata[WriteIdHeader] == writeId ? head.ETag : null;
+            }
+            catch (AmazonS3Exception h) when (h.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
             }
         }
-        return names;
     }
 
-    private async IAsyncEnumerable<List<(string Name, string ETag)>> ListPagesAsync(string prefix, string? startAfter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    protected override Task DeleteObjectAsync(string name, CancellationToken ct)
+        => _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = name }, ct);
+
+    protected override async Task DeleteObjectsAsync(IReadOnlyList<string> names, CancellationToken ct)
+    {
+        foreach (var chunk in names.Chunk(1000))
+            await Limit(() => _s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _bucket, Objects = chunk.Select(n => new KeyVersion { Key = n }).ToList() }, ct), ct);
+    }
+
+    protected override async IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         string? token = null;
         do
         {
             var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix, MaxKeys = 1000, ContinuationToken = token };
-            if (token is null && startAfter is not null) request.StartAfter = startAfter;
+            // StartAfter is exclusive: start one character earlier (the caller drops names before startAt).
+            if (token is null && startAt is { Length: > 0 }) request.StartAfter = startAt[..^1];
             var r = await Limit(() => _s3.ListObjectsV2Async(request, ct), ct);
             yield return (r.S3Objects ?? []).Select(o => (o.Key, o.ETag)).ToList();
             token = r.IsTruncated == true ? r.NextContinuationToken : null;
         } while (token is not null);
     }
 
-    public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
-    {
-        var startName = ObjectName(start.Span);
-        var endName = end.Length > 0 ? ObjectName(end.Span) : null;
-        // StartAfter is exclusive: start one character earlier and drop what sorts before the start key.
-        string? startAfter = start.Length > 0 ? startName[..^1] : null;
-        await foreach (var page in ListPagesAsync(_dataPrefix, startAfter, ct))
-        {
-            var names = new List<string>(page.Count);
-            var tags = new List<string>(page.Count);
-            bool done = false;
-            foreach (var (n, etag) in page)
-            {
-                if (string.CompareOrdinal(n, startName) < 0) continue;
-                if (endName is not null && string.CompareOrdinal(n, endName) >= 0) { done = true; break; }
-                names.Add(n);
-                tags.Add(etag);
-            }
-            if (keysOnly)
-            {
-                for (int i = 0; i < names.Count; i++) yield return new KeyValue(KeyOf(names[i]), Array.Empty<byte>(), tags[i]);
-            }
-            else
-            {
-                // Fetch the page's values in parallel, yield them in key order; a key deleted meanwhile is skipped.
-                var values = new byte[]?[names.Count];
-                await Parallel.ForAsync(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = _options.Parallelism, CancellationToken = ct },
-                    async (i, token) => values[i] = await GetObjectAsync(names[i], token));
-                for (int i = 0; i < names.Count; i++)
-                    if (values[i] is { } v) yield return new KeyValue(KeyOf(names[i]), v);
-            }
-            if (done) yield break;
-        }
-    }
-
-    public async ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default)
-    {
-        var batch = new List<KeyVersion>(1000);
-        await foreach (var kv in ScanAsync(start, end, keysOnly: true, ct))
-        {
-            batch.Add(new KeyVersion { Key = ObjectName(kv.Key) });
-            if (batch.Count == 1000) await FlushDeletes();
-        }
-        await FlushDeletes();
-
-        async Task FlushDeletes()
-        {
-            if (batch.Count == 0) return;
-            var objects = batch.ToList();
-            batch.Clear();
-            await Limit(() => _s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _bucket, Objects = objects }, ct), ct);
-        }
-    }
-
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         _s3.Dispose();
         return ValueTask.CompletedTask;

@@ -1,0 +1,199 @@
+using System.Text.Json;
+
+namespace Diced.Storage;
+
+/// <summary>
+/// An ordered key-value store over an object store (S3, GCS): one object per key named <c>prefix/k/&lt;hex of key&gt;</c>
+/// so that the service's lexicographic listing is the store's key order. Batches are made atomic against crashes
+/// with a journal object (<c>prefix/t/…</c>) written first and removed last; journals left by a crash are applied
+/// when the store opens. Subclasses supply the object operations.
+/// </summary>
+public abstract class ObjectKeyValueStore : IKeyValueStore
+{
+    private readonly SemaphoreSlim _requests;
+    private long _requestCount;
+
+    protected ObjectKeyValueStore(string prefix, int parallelism)
+    {
+        Prefix = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
+        DataPrefix = Prefix + "k/";
+        JournalPrefix = Prefix + "t/";
+        Parallelism = Math.Max(1, parallelism);
+        _requests = new SemaphoreSlim(Parallelism * 4);
+    }
+
+    protected string Prefix { get; }
+    protected string DataPrefix { get; }
+    protected string JournalPrefix { get; }
+    protected int Parallelism { get; }
+
+    public abstract string Description { get; }
+    public bool IsShared => true;
+    public int ReadParallelism => Parallelism;
+
+    /// <summary>Object requests made so far (for benchmarks).</summary>
+    public long RequestCount => Interlocked.Read(ref _requestCount);
+
+    // ---- what a service must provide
+
+    /// <summary>The object's content and version tag, or null when absent.</summary>
+    protected abstract Task<TaggedValue?> GetObjectAsync(string name, CancellationToken ct);
+
+    /// <summary>Writes an object. <paramref name="conditional"/>: only if its tag is <paramref name="expectedTag"/> (null:
+    /// only if absent); returns the new tag, or null when that precondition failed.</summary>
+    protected abstract Task<string?> PutObjectAsync(string name, byte[] data, bool conditional, string? expectedTag, CancellationToken ct);
+
+    /// <summary>Removes an object; absent objects are not an error.</summary>
+    protected abstract Task DeleteObjectAsync(string name, CancellationToken ct);
+
+    /// <summary>Pages of (name, tag) under <paramref name="prefix"/> in name order, from <paramref name="startAt"/> (inclusive).</summary>
+    protected abstract IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt, CancellationToken ct);
+
+    /// <summary>Removes many objects (services with batch deletes override this).</summary>
+    protected virtual async Task DeleteObjectsAsync(IReadOnlyList<string> names, CancellationToken ct)
+        => await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (n, token) => await Limit(() => DeleteObjectAsync(n, token), token));
+
+    // ---- the store
+
+    /// <summary>Bounds the requests in flight to this service and counts them.</summary>
+    protected async Task<T> Limit<T>(Func<Task<T>> request, CancellationToken ct)
+    {
+        await _requests.WaitAsync(ct);
+        Interlocked.Increment(ref _requestCount);
+        try { return await request(); }
+        finally { _requests.Release(); }
+    }
+
+    protected async Task Limit(Func<Task> request, CancellationToken ct) => await Limit(async () => { await request(); return true; }, ct);
+
+    /// <summary>The object name of a key: hex keeps the listing order equal to bytewise key order.</summary>
+    public string ObjectName(ReadOnlySpan<byte> key) => DataPrefix + Convert.ToHexStringLower(key);
+
+    private byte[] KeyOf(string objectName) => Convert.FromHexString(objectName.AsSpan(DataPrefix.Length));
+
+    public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
+        => (await GetTaggedAsync(key, ct))?.Value;
+
+    public async ValueTask<TaggedValue?> GetTaggedAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        return await Limit(() => GetObjectAsync(name, ct), ct);
+    }
+
+    public async ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
+        => await Put(ObjectName(key.Span), value.ToArray(), ct);
+
+    private Task<string?> Put(string name, byte[] data, CancellationToken ct) => Limit(() => PutObjectAsync(name, data, false, null, ct), ct);
+
+    public async ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        var data = value.ToArray();
+        return await Limit(() => PutObjectAsync(name, data, true, expectedTag, ct), ct);
+    }
+
+    public async ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        await Limit(() => DeleteObjectAsync(name, ct), ct);
+    }
+
+    public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return;
+        if (batch.Count == 1)
+        {
+            await ApplyAsync(batch.Operations, ct);
+            return;
+        }
+        // Journal first: a crash after this point is completed by the next open; before it, nothing happened.
+        var journal = JournalPrefix + $"{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}";
+        await Put(journal, EncodeJournal(batch.Operations), ct);
+        await ApplyAsync(batch.Operations, ct);
+        await Limit(() => DeleteObjectAsync(journal, ct), ct);
+    }
+
+    /// <summary>Applies operations; the last one on a key wins, operations on different keys run in parallel.</summary>
+    private async Task ApplyAsync(IReadOnlyList<(byte[] Key, byte[]? Value)> ops, CancellationToken ct)
+    {
+        var last = new Dictionary<string, byte[]?>();
+        foreach (var (k, v) in ops) last[ObjectName(k)] = v;
+        await Parallel.ForEachAsync(last, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (op, token) =>
+        {
+            if (op.Value is null) await Limit(() => DeleteObjectAsync(op.Key, token), token);
+            else await Put(op.Key, op.Value, token);
+        });
+    }
+
+    private sealed record JournalEntry(string K, string? V);
+
+    private static byte[] EncodeJournal(IReadOnlyList<(byte[] Key, byte[]? Value)> ops)
+        => JsonSerializer.SerializeToUtf8Bytes(ops.Select(o => new JournalEntry(Convert.ToBase64String(o.Key), o.Value is null ? null : Convert.ToBase64String(o.Value))).ToList());
+
+    /// <summary>Completes batches whose writer died between journal and cleanup.</summary>
+    protected async Task ReplayJournalsAsync(CancellationToken ct)
+    {
+        var names = new List<string>();
+        await foreach (var page in ListPagesAsync(JournalPrefix, null, ct)) names.AddRange(page.Select(p => p.Name));
+        foreach (var name in names)
+        {
+            var journal = await Limit(() => GetObjectAsync(name, ct), ct);
+            if (journal is null) continue;
+            var entries = JsonSerializer.Deserialize<List<JournalEntry>>(journal.Value)!;
+            await ApplyAsync(entries.Select(e => (Convert.FromBase64String(e.K), e.V is null ? null : Convert.FromBase64String(e.V))).ToList(), ct);
+            await Limit(() => DeleteObjectAsync(name, ct), ct);
+        }
+    }
+
+    public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var startName = ObjectName(start.Span);
+        var endName = end.Length > 0 ? ObjectName(end.Span) : null;
+        await foreach (var page in ListPagesAsync(DataPrefix, start.Length > 0 ? startName : null, ct))
+        {
+            var names = new List<string>(page.Count);
+            var tags = new List<string>(page.Count);
+            bool done = false;
+            foreach (var (n, tag) in page)
+            {
+                if (string.CompareOrdinal(n, startName) < 0) continue;
+                if (endName is not null && string.CompareOrdinal(n, endName) >= 0) { done = true; break; }
+                names.Add(n);
+                tags.Add(tag);
+            }
+            if (keysOnly)
+            {
+                for (int i = 0; i < names.Count; i++) yield return new KeyValue(KeyOf(names[i]), Array.Empty<byte>(), tags[i]);
+            }
+            else
+            {
+                // Fetch the page's values in parallel, yield them in key order; a key deleted meanwhile is skipped.
+                var values = new TaggedValue?[names.Count];
+                await Parallel.ForAsync(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+                    async (i, token) => values[i] = await Limit(() => GetObjectAsync(names[i], token), token));
+                for (int i = 0; i < names.Count; i++)
+                    if (values[i] is { } v) yield return new KeyValue(KeyOf(names[i]), v.Value, v.Tag);
+            }
+            if (done) yield break;
+        }
+    }
+
+    public async ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default)
+    {
+        var batch = new List<string>(1000);
+        await foreach (var kv in ScanAsync(start, end, keysOnly: true, ct))
+        {
+            batch.Add(ObjectName(kv.Key));
+            if (batch.Count == 1000)
+            {
+                await DeleteObjectsAsync(batch.ToList(), ct);
+                batch.Clear();
+            }
+        }
+        if (batch.Count > 0) await DeleteObjectsAsync(batch, ct);
+    }
+
+    public abstract ValueTask DisposeAsync();
+}
