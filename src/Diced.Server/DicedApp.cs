@@ -77,11 +77,7 @@ public static class DicedApp
         var data = options.Data;
         if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
         {
-            var rest = data["s3://".Length..];
-            int slash = rest.IndexOf('/');
-            var bucket = slash < 0 ? rest : rest[..slash];
-            var prefix = slash < 0 ? "" : rest[(slash + 1)..];
-            if (bucket.Length == 0) throw new ArgumentException($"store location \"{data}\" names no bucket");
+            var (bucket, prefix) = SplitLocation(data);
             var s = options.S3;
             var credentials = s.AccessKey is not null && s.SecretKey is not null ? new Amazon.Runtime.BasicAWSCredentials(s.AccessKey, s.SecretKey) : null;
             return new RetryingKeyValueStore(S3KeyValueStore.OpenAsync(bucket, prefix, new S3StoreOptions
@@ -90,9 +86,29 @@ public static class DicedApp
                 CompatibleChecksums = s.CompatibleChecksums, Parallelism = s.Parallelism,
             }, credentials).GetAwaiter().GetResult());
         }
+        if (data.StartsWith("gs://", StringComparison.OrdinalIgnoreCase))
+        {
+            var (bucket, prefix) = SplitLocation(data);
+            var g = options.Gcs;
+            return new RetryingKeyValueStore(GcsKeyValueStore.OpenAsync(bucket, prefix, new GcsStoreOptions
+            {
+                Endpoint = g.Endpoint, CredentialsFile = g.CredentialsFile, Anonymous = g.Anonymous, CreateBucket = g.CreateBucket,
+                Project = g.Project, Parallelism = g.Parallelism,
+            }).GetAwaiter().GetResult());
+        }
         if (data.Contains("://"))
-            throw new ArgumentException($"store location \"{data}\" is not supported; use a directory or s3://bucket/prefix");
+            throw new ArgumentException($"store location \"{data}\" is not supported; use a directory, s3://bucket/prefix or gs://bucket/prefix");
         return new RocksDbKeyValueStore(data, new RocksDbOptions { SyncWrites = options.SyncWrites });
+    }
+
+    /// <summary>Bucket and prefix of <c>scheme://bucket/prefix</c>.</summary>
+    private static (string Bucket, string Prefix) SplitLocation(string location)
+    {
+        var rest = location[(location.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        int slash = rest.IndexOf('/');
+        var bucket = slash < 0 ? rest : rest[..slash];
+        if (bucket.Length == 0) throw new ArgumentException($"store location \"{location}\" names no bucket");
+        return (bucket, slash < 0 ? "" : rest[(slash + 1)..]);
     }
 
     /// <summary>Adds middleware and routes.</summary>

@@ -9,6 +9,9 @@ public sealed class DicedOptions
     /// <summary>S3 settings used when <see cref="Data"/> is an <c>s3://</c> location.</summary>
     public S3Settings S3 { get; set; } = new();
 
+    /// <summary>GCS settings used when <see cref="Data"/> is a <c>gs://</c> location.</summary>
+    public GcsSettings Gcs { get; set; } = new();
+
     /// <summary>fsync every write to the embedded store (power-loss durability); process crashes lose nothing either way.</summary>
     public bool SyncWrites { get; set; }
 
@@ -57,4 +60,15 @@ public sealed class S3Settings
     public int Parallelism { get; set; } = 16;
     public string? AccessKey { get; set; }
     public string? SecretKey { get; set; }
+}
+
+/// <summary>Section <c>Diced:Gcs</c>: a service-account key file (DICED's permissionfile) or application-default credentials.</summary>
+public sealed class GcsSettings
+{
+    public string? Endpoint { get; set; }
+    public string? CredentialsFile { get; set; }
+    public bool Anonymous { get; set; }
+    public bool CreateBucket { get; set; }
+    public string? Project { get; set; }
+    public int Parallelism { get; set; } = 16;
 }

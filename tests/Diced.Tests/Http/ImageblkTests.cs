@@ -13,6 +13,10 @@ public class ImageblkTests(ServerFixture f) : ImageblkSpec(f.Client), IClassFixt
 [Collection(RadosGwCollection.Name)]
 public class ImageblkTestsOnS3(RadosGwFixture rgw) : ImageblkSpec(rgw.Server.Client);
 
+/// <summary>The same behaviour with the server's store in GCS (the JSON API stand-in).</summary>
+[Collection(GcsCollection.Name)]
+public class ImageblkTestsOnGcs(GcsStandIn gcs) : ImageblkSpec(gcs.Server.Client);
+
 /// <summary>What every backend must do; run by <see cref="ImageblkTests"/> and <see cref="ImageblkTestsOnS3"/>.</summary>
 public abstract class ImageblkSpec(HttpClient client)
 {

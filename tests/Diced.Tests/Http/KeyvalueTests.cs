@@ -14,6 +14,10 @@ public class KeyvalueTests(ServerFixture f) : KeyvalueSpec(f.Client), IClassFixt
 [Collection(RadosGwCollection.Name)]
 public class KeyvalueTestsOnS3(RadosGwFixture rgw) : KeyvalueSpec(rgw.Server.Client);
 
+/// <summary>The same behaviour with the server's store in GCS (the JSON API stand-in).</summary>
+[Collection(GcsCollection.Name)]
+public class KeyvalueTestsOnGcs(GcsStandIn gcs) : KeyvalueSpec(gcs.Server.Client);
+
 /// <summary>What every backend must do; run by <see cref="KeyvalueTests"/> and <see cref="KeyvalueTestsOnS3"/>.</summary>
 public abstract class KeyvalueSpec(HttpClient client)
 {

@@ -174,6 +174,14 @@ public class MemoryStoreTests : KeyValueStoreContract
     protected override bool Persistent => false;
 }
 
+/// <summary>The same contract against the GCS JSON API (a local stand-in of it).</summary>
+[Collection(GcsCollection.Name)]
+public class GcsStoreTests(GcsStandIn gcs) : KeyValueStoreContract
+{
+    protected override async Task<IKeyValueStore> OpenAsync(string location) => await gcs.OpenStoreAsync(Path.GetFileName(location));
+    protected override bool Persistent => true;
+}
+
 /// <summary>The same contract against a real S3 service (Ceph radosgw); the location names a prefix in the test bucket.</summary>
 [Collection(RadosGwCollection.Name)]
 public class S3StoreTests(RadosGwFixture rgw) : KeyValueStoreContract
