@@ -6,13 +6,37 @@ using Xunit.Abstractions;
 
 namespace Diced.Tests.Processes;
 
-/// <summary>Two server processes over one bucket (Ceph radosgw): both serve, neither loses the other's changes.</summary>
+/// <summary>Two server processes over one bucket in Ceph radosgw.</summary>
 [Collection(RadosGwCollection.Name)]
-public class MultiServerTests(RadosGwFixture rgw, ITestOutputHelper output)
+public class MultiServerTests(RadosGwFixture rgw, ITestOutputHelper output) : MultiServerSpec(output)
 {
-    private ServerProcess Start(string location) => ServerProcess.Start(location, null,
+    protected override string NewLocation() => $"s3://{RadosGwFixture.Bucket}/multi-{Guid.NewGuid():N}";
+
+    protected override string[] Settings =>
+    [
         "--Diced:S3:Endpoint", rgw.Endpoint, "--Diced:S3:AccessKey", rgw.AccessKey, "--Diced:S3:SecretKey", rgw.SecretKey,
-        "--Diced:S3:Region", "us-east-1", "--Diced:S3:CreateBucket", "true");
+        "--Diced:S3:Region", "us-east-1", "--Diced:S3:CreateBucket", "true",
+    ];
+}
+
+/// <summary>Two server processes over one bucket of the GCS JSON API stand-in.</summary>
+[Collection(GcsCollection.Name)]
+public class MultiServerTestsOnGcs(GcsStandIn gcs, ITestOutputHelper output) : MultiServerSpec(output)
+{
+    protected override string NewLocation() => $"gs://diced-test/multi-{Guid.NewGuid():N}";
+
+    protected override string[] Settings =>
+        ["--Diced:Gcs:Endpoint", gcs.Endpoint, "--Diced:Gcs:Anonymous", "true", "--Diced:Gcs:CreateBucket", "true", "--Diced:Gcs:Project", "test"];
+}
+
+/// <summary>Two server processes over one bucket: both serve, neither loses the other's changes.</summary>
+public abstract class MultiServerSpec(ITestOutputHelper output)
+{
+    protected abstract string NewLocation();
+
+    protected abstract string[] Settings { get; }
+
+    private ServerProcess Start(string location) => ServerProcess.Start(location, null, Settings);
 
     private static async Task<TimeSpan> Until(Func<Task<bool>> condition, TimeSpan limit)
     {
@@ -28,7 +52,7 @@ public class MultiServerTests(RadosGwFixture rgw, ITestOutputHelper output)
     [Fact]
     public async Task Two_servers_share_one_bucket_without_losing_changes()
     {
-        var location = $"s3://{RadosGwFixture.Bucket}/multi-{Guid.NewGuid():N}";
+        var location = NewLocation();
         using var a = Start(location);
         using var b = Start(location);
         await a.WaitUntilServingAsync(TimeSpan.FromSeconds(20));
