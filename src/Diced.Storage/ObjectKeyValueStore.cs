@@ -19,7 +19,7 @@ public abstract class ObjectKeyValueStore : IKeyValueStore
         DataPrefix = Prefix + "k/";
         JournalPrefix = Prefix + "t/";
         Parallelism = Math.Max(1, parallelism);
-        _requests = new SemaphoreSlim(Parallelism * 4);
+        _requests = new SemaphoreSlim(Parallelism); // requests in flight to the service, all callers together
     }
 
     protected string Prefix { get; }

@@ -73,8 +73,10 @@ public sealed class ImageVolume
                 throw DatastoreException.BadRequest($"a single z-slab of {layer.VoxelCount * BytesPerVoxel} bytes is too large; request fewer voxels in x and y");
             layers.Add(layer);
         }
-        // Remote stores have latency to hide: fill the next layers while the current one is sent.
-        int lookahead = _data.Store.ReadParallelism > 1 ? 2 : 0;
+        // Remote stores have latency to hide: fill up to three layers ahead while the current one is sent, within
+        // about 128 MiB of slabs. Local stores are CPU-bound: one layer is built while the previous one is sent.
+        long slabBytes = layers.Count == 0 ? 1 : layers.Max(l => l.VoxelCount) * BytesPerVoxel;
+        int lookahead = _data.Store.ReadParallelism > 1 ? (int)Math.Clamp((128L << 20) / Math.Max(1, slabBytes), 1, 3) : 0;
         var filling = new Queue<(byte[] Slab, int Bytes, Task Fill)>();
         int next = 0;
         Task pending = Task.CompletedTask;
