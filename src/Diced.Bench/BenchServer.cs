@@ -48,8 +48,7 @@ public sealed class BenchServer : IAsyncDisposable
             while (await http.Request.Body.ReadAsync(buffer) > 0) { }
         });
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(5) };
+        var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = app.ListenAddress(), Timeout = TimeSpan.FromMinutes(5) };
         return new BenchServer(app, dir, client);
     }
 

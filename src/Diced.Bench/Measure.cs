@@ -37,19 +37,6 @@ public static class Measure
         return (Median(b), Median(c), Median(r));
     }
 
-    /// <summary>Runs baseline and candidate alternately for <paramref name="rounds"/> rounds; returns their medians.</summary>
-    public static async Task<(double Baseline, double Candidate)> AlternateAsync(int rounds, Func<Task<double>> baseline, Func<Task<double>> candidate)
-    {
-        var b = new List<double>();
-        var c = new List<double>();
-        for (int r = 0; r < rounds; r++)
-        {
-            b.Add(await baseline());
-            c.Add(await candidate());
-        }
-        return (Median(b), Median(c));
-    }
-
     public static void Progress(string text) => Console.Error.Write($"\r{text,-70}");
 
     public static void EndProgress() => Console.Error.Write($"\r{"",-70}\r");

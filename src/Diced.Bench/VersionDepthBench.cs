@@ -44,7 +44,7 @@ public static class VersionDepthBench
             if (!(await atLeaf.GetAsync("target"))!.AsSpan().SequenceEqual(value)) throw new InvalidOperationException("leaf read is wrong");
             await Measure.SecondsPerOpAsync(2000, async () => await atWriter.GetAsync("target")); // warm up
             await Measure.SecondsPerOpAsync(2000, async () => await atLeaf.GetAsync("target"));
-            var (writer, deep) = await Measure.AlternateAsync(rounds,
+            var (writer, deep, _) = await Measure.RatioAsync(rounds,
                 () => Measure.SecondsPerOpAsync(reads, async () => await atWriter.GetAsync("target")),
                 () => Measure.SecondsPerOpAsync(reads, async () => await atLeaf.GetAsync("target")));
             Console.WriteLine($"read 1 KiB key at the writing node:        {writer * 1e6,8:F2} us/read");

@@ -142,8 +142,6 @@ public sealed partial class Datastore : IAsyncDisposable
     /// <summary>All live repos.</summary>
     public IEnumerable<Repo> Repos => _repos.Values.Where(r => !r.Deleted).OrderBy(r => r.State.Created);
 
-    public int RepoCount => _repos.Count;
-
     private void IndexNodes(Repo repo, RepoRecord state)
     {
         lock (_indexLock)

@@ -70,10 +70,14 @@ public static class DicedApp
         return builder;
     }
 
+    /// <summary>The first address a started app listens on (for servers started on port 0 by tests and benchmarks).</summary>
+    public static Uri ListenAddress(this WebApplication app)
+        => new(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+
     /// <summary>Opens the store named by <see cref="DicedOptions.Data"/>.</summary>
     public static IKeyValueStore OpenStore(DicedOptions options)
     {
-        if (options.InMemory) return new MemoryKeyValueStore();
         var data = options.Data;
         if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
         {

@@ -42,8 +42,6 @@ public sealed class DicedOptions
     /// <summary>Admin token for <c>?admintoken=</c>; defaults to the environment variable DVID_ADMIN_TOKEN.</summary>
     public string? AdminToken { get; set; }
 
-    /// <summary>The datastore's in-memory store instead of the embedded database (tests only; nothing persists).</summary>
-    public bool InMemory { get; set; }
 }
 
 /// <summary>Section <c>Diced:S3</c>. Credentials, region and endpoint default to the standard AWS environment

@@ -86,7 +86,9 @@ public sealed class LocalConditionalWrites
 
     public async ValueTask<string?> PutIfAsync(IKeyValueStore store, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct)
     {
-        var gate = _locks[(int)((uint)key.Span.GetHashCode(key.Length) % _locks.Length)];
+        var hash = new HashCode();
+        hash.AddBytes(key.Span);
+        var gate = _locks[(int)((uint)hash.ToHashCode() % _locks.Length)];
         await gate.WaitAsync(ct);
         try
         {
@@ -97,16 +99,6 @@ public sealed class LocalConditionalWrites
             return TagOf(value.Span);
         }
         finally { gate.Release(); }
-    }
-}
-
-internal static class SpanHash
-{
-    public static int GetHashCode(this ReadOnlySpan<byte> span, int _)
-    {
-        var h = new HashCode();
-        h.AddBytes(span);
-        return h.ToHashCode();
     }
 }
 

@@ -19,8 +19,7 @@ public sealed class LiveServer : IAsyncDisposable
         _app = app;
         DataDir = dataDir;
         _ownsDir = ownsDir;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address);
+        BaseAddress = app.ListenAddress();
         Client = new HttpClient { BaseAddress = BaseAddress };
     }
 

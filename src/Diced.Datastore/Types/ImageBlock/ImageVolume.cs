@@ -134,89 +134,58 @@ public sealed class ImageVolume
         return result;
     }
 
-    /// <summary>Fills <paramref name="dest"/> with the voxels of <paramref name="box"/>, which lies in one layer of blocks.</summary>
+    /// <summary>
+    /// Fills <paramref name="dest"/> with the voxels of <paramref name="box"/>, which lies in one layer of blocks. Each
+    /// stored block is decoded straight from the store's memory into a cache-sized buffer and its rows copied into the
+    /// slab; blocks that are not stored read as zeros. Local stores are read one block row per core; remote stores
+    /// with one listing for the whole layer (block keys of one z run from the first row to the last) and many reads
+    /// in flight.
+    /// </summary>
     private async Task FillAsync(Box box, Memory<byte> dest, CancellationToken ct)
     {
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        int cols = last.X - first.X + 1, rows = last.Y - first.Y + 1;
+        var fill = new LayerFill(this, box, dest, new bool[rows * cols], first, cols);
         if (_data.Store.ReadParallelism > 1)
-        {
-            await FillRemoteAsync(box, dest, ct);
-            return;
-        }
-        var bs = BlockSize;
-        var first = box.FirstBlock(bs);
-        var last = box.LastBlock(bs);
-        int rows = last.Y - first.Y + 1;
-        await Parallel.ForEachAsync(Enumerable.Range(first.Y, rows),
-            new ParallelOptions { MaxDegreeOfParallelism = _data.Store.ReadParallelism > 1 ? rows : Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
-            async (by, token) =>
-            {
-                var start = BlockKey(new Point3(first.X, by, first.Z));
-                var end = last.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, by + 1, first.Z)) : BlockKey(new Point3(last.X + 1, by, first.Z));
-                var present = new bool[last.X - first.X + 1];
-                // Each stored block is decoded straight from the store's memory into a cache-sized buffer, then its
-                // rows are copied into the slab (blocks of one row may arrive concurrently from remote stores).
-                await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, present, first.X), static (stored, s) =>
-                {
-                    var f = s.State;
-                    var block = BlockOfKey(s.TKey);
-                    var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
-                    var buffer = ArrayPool<byte>.Shared.Rent(f.Volume.BlockBytes);
-                    try
-                    {
-                        f.Volume._codec.Decode(stored, buffer.AsSpan(0, f.Volume.BlockBytes));
-                        Copy(buffer, blockBox, f.Dest.Span, f.Box, blockBox.Intersect(f.Box)!.Value, f.Volume.BytesPerVoxel);
-                    }
-                    finally { ArrayPool<byte>.Shared.Return(buffer); }
-                    f.Present[block.X - f.FirstX] = true;
-                }, token);
-                for (int bx = first.X; bx <= last.X; bx++)
-                {
-                    if (present[bx - first.X]) continue;
-                    var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
-                    Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
-                }
-            });
-    }
-
-    /// <summary>
-    /// The layer from a remote store: one listing for the whole layer (block keys of one z are contiguous from the
-    /// first row to the last), then every block read in parallel.
-    /// </summary>
-    private async Task FillRemoteAsync(Box box, Memory<byte> dest, CancellationToken ct)
-    {
-        var bs = BlockSize;
-        var first = box.FirstBlock(bs);
-        var last = box.LastBlock(bs);
-        int cols = last.X - first.X + 1;
-        var present = new bool[(last.Y - first.Y + 1) * cols];
-        var start = BlockKey(first);
-        var end = last.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, last.Y + 1, first.Z)) : BlockKey(new Point3(last.X + 1, last.Y, first.Z));
-        await _data.ReadVisibleAsync(start, end, new RowFill(this, box, dest, present, first.X), static (stored, s) =>
-        {
-            var f = s.State;
-            var block = BlockOfKey(s.TKey);
-            var blockBox = new Box(block.BlockOrigin(f.Volume.BlockSize), f.Volume.BlockSize);
-            if (blockBox.Intersect(f.Box) is not { } part) return; // a block of a middle row outside the box in x
-            var buffer = ArrayPool<byte>.Shared.Rent(f.Volume.BlockBytes);
-            try
-            {
-                f.Volume._codec.Decode(stored, buffer.AsSpan(0, f.Volume.BlockBytes));
-                Copy(buffer, blockBox, f.Dest.Span, f.Box, part, f.Volume.BytesPerVoxel);
-            }
-            finally { ArrayPool<byte>.Shared.Return(buffer); }
-            var firstBlock = f.Box.FirstBlock(f.Volume.BlockSize);
-            f.Present[(block.Y - firstBlock.Y) * (f.Box.LastBlock(f.Volume.BlockSize).X - firstBlock.X + 1) + block.X - f.FirstX] = true;
-        }, ct);
+            await _data.ReadVisibleAsync(BlockKey(first), RowEnd(last.X, last.Y, first.Z), fill, DecodeIntoSlab, ct);
+        else
+            await Parallel.ForEachAsync(Enumerable.Range(first.Y, rows),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
+                async (by, token) => await _data.ReadVisibleAsync(BlockKey(new Point3(first.X, by, first.Z)), RowEnd(last.X, by, first.Z), fill, DecodeIntoSlab, token));
         for (int by = first.Y; by <= last.Y; by++)
             for (int bx = first.X; bx <= last.X; bx++)
             {
-                if (present[(by - first.Y) * cols + bx - first.X]) continue;
+                if (fill.Present[(by - first.Y) * cols + bx - first.X]) continue;
                 var blockBox = new Box(new Point3(bx, by, first.Z).BlockOrigin(bs), bs);
                 Zero(dest.Span, box, blockBox.Intersect(box)!.Value, BytesPerVoxel);
             }
     }
 
-    private readonly record struct RowFill(ImageVolume Volume, Box Box, Memory<byte> Dest, bool[] Present, int FirstX);
+    /// <summary>The key just past block <c>(lastX, y, z)</c> in a row scan.</summary>
+    private static byte[] RowEnd(int lastX, int y, int z)
+        => lastX == int.MaxValue ? BlockKey(new Point3(int.MinValue, y + 1, z)) : BlockKey(new Point3(lastX + 1, y, z));
+
+    /// <summary>Decodes one stored block into the slab (may run concurrently for different blocks).</summary>
+    private static void DecodeIntoSlab(ReadOnlySpan<byte> stored, (byte[] TKey, LayerFill State) s)
+    {
+        var f = s.State;
+        var vol = f.Volume;
+        var block = BlockOfKey(s.TKey);
+        var blockBox = new Box(block.BlockOrigin(vol.BlockSize), vol.BlockSize);
+        if (blockBox.Intersect(f.Box) is not { } part) return; // a layer listing also passes blocks beside the box in x
+        var buffer = ArrayPool<byte>.Shared.Rent(vol.BlockBytes);
+        try
+        {
+            vol._codec.Decode(stored, buffer.AsSpan(0, vol.BlockBytes));
+            Copy(buffer, blockBox, f.Dest.Span, f.Box, part, vol.BytesPerVoxel);
+        }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+        f.Present[(block.Y - f.First.Y) * f.Cols + block.X - f.First.X] = true;
+    }
+
+    private readonly record struct LayerFill(ImageVolume Volume, Box Box, Memory<byte> Dest, bool[] Present, Point3 First, int Cols);
 
     /// <summary>Copies the voxels of <paramref name="part"/> from a packed <paramref name="srcBox"/> to a packed <paramref name="dstBox"/>.</summary>
     public static void Copy(ReadOnlySpan<byte> src, Box srcBox, Span<byte> dst, Box dstBox, Box part, int bpv)
