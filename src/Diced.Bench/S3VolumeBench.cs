@@ -61,23 +61,98 @@ public static class S3VolumeBench
                     });
                 return (double)requests * blocks * blockBytes / sw.Elapsed.TotalSeconds / 1e6;
             }
+            // Second baseline: the same GETs without the SDK's pipeline (URLs pre-signed once, plain HttpClient), the
+            // cheapest way to fetch these bytes from this machine; Diced's own block GETs are sent this way too.
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue });
+            var signed = Enumerable.Range(0, blocks).Select(i => s3.GetPreSignedURL(new GetPreSignedUrlRequest
+                { BucketName = "diced-bench", Key = $"plain/{i}", Expires = DateTime.UtcNow.AddHours(2), Protocol = endpoint.StartsWith("https") ? Protocol.HTTPS : Protocol.HTTP })).ToArray();
+            async Task<double> Direct()
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < requests; r++)
+                    await Parallel.ForAsync(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, ct) =>
+                    {
+                        using var o = await http.GetAsync(signed[i], HttpCompletionOption.ResponseHeadersRead, ct);
+                        o.EnsureSuccessStatusCode();
+                        var buffer = new byte[blockBytes];
+                        await (await o.Content.ReadAsStreamAsync(ct)).ReadExactlyAsync(buffer, ct);
+                    });
+                return (double)requests * blocks * blockBytes / sw.Elapsed.TotalSeconds / 1e6;
+            }
             var url = $"/api/node/{uuid}/grey/raw/0_1_2/{n}_{n}_{n}/0_0_0";
+            Task<double> Diced() => server.GetThroughputAsync(url, (long)n * n * n, requests);
             await Plain();
+            await Direct();
             await server.GetThroughputAsync(url, (long)n * n * n, 1);
             var store = (S3KeyValueStore)((RetryingKeyValueStore)server.Services.GetRequiredService<IKeyValueStore>()).Inner;
             long before = store.RequestCount;
             await server.GetThroughputAsync(url, (long)n * n * n, 1);
             long perRead = store.RequestCount - before;
-            var (plain, diced, ratio) = await Measure.RatioAsync(rounds, Plain, () => server.GetThroughputAsync(url, (long)n * n * n, requests));
-            Console.WriteLine($"(median of {rounds} rounds; ratio = median of per-round ratios; {parallelism} requests in flight)");
-            Console.WriteLine($"plain S3 GETs of 64 x 256 KiB objects:      {plain,7:F0} MB/s");
-            Console.WriteLine($"GET raw 256^3 uint8 through Diced from S3: {diced,7:F0} MB/s  ratio {ratio:F2}x (bar >= 0.8x)");
-            Console.WriteLine($"object requests per 256^3 read: {perRead} (64 block GETs + one listing per layer of blocks)");
+
+            var cpu = new[] { new CpuSplit(), new CpuSplit(), new CpuSplit() };
+            var mbs = new List<double>[] { [], [], [] };
+            var vsSdk = new List<double>();
+            var vsDirect = new List<double>();
+            for (int round = 0; round < rounds; round++)
+            {
+                mbs[0].Add(await cpu[0].MeasureAsync(Plain));
+                mbs[1].Add(await cpu[1].MeasureAsync(Direct));
+                mbs[2].Add(await cpu[2].MeasureAsync(Diced));
+                vsSdk.Add(mbs[2][^1] / mbs[0][^1]);
+                vsDirect.Add(mbs[2][^1] / mbs[1][^1]);
+            }
+            Console.WriteLine($"(median of {rounds} rounds; ratios = medians of per-round ratios; {parallelism} requests in flight everywhere)");
+            Console.WriteLine($"plain S3 GETs of 64 x 256 KiB objects, AWS SDK:        {Measure.Median(mbs[0]),7:F0} MB/s");
+            Console.WriteLine($"plain S3 GETs of 64 x 256 KiB objects, direct HTTP:    {Measure.Median(mbs[1]),7:F0} MB/s");
+            Console.WriteLine($"GET raw 256^3 uint8 through Diced from S3:             {Measure.Median(mbs[2]),7:F0} MB/s  " +
+                $"{Measure.Median(vsSdk):F2}x of SDK GETs (bar >= 0.8x), {Measure.Median(vsDirect):F2}x of direct GETs");
+            Console.WriteLine($"object requests per 256^3 read: {perRead}");
+            string[] names = ["SDK GETs", "direct GETs", "Diced"];
+            for (int i = 0; i < 3; i++) Console.WriteLine($"CPU seconds per 16 MiB, {names[i],-12} {cpu[i].Report(rounds * requests)}");
         }
         finally
         {
             Run(script, "stop", rgwDir);
             try { Directory.Delete(rgwDir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>CPU time of this process (server + client) and of the Ceph daemons while a measured case runs.</summary>
+    private sealed class CpuSplit
+    {
+        private double _self, _ceph, _wall;
+
+        public async Task<double> MeasureAsync(Func<Task<double>> op)
+        {
+            var self0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var ceph0 = CephSeconds();
+            var sw = Stopwatch.StartNew();
+            var result = await op();
+            _wall += sw.Elapsed.TotalSeconds;
+            _self += Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - self0;
+            _ceph += CephSeconds() - ceph0;
+            return result;
+        }
+
+        public string Report(int reads) => $"bench process {_self / reads:F3}, ceph daemons {_ceph / reads:F3}, wall {_wall / reads:F3}";
+
+        private static double CephSeconds()
+        {
+            double ticks = 0;
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                try
+                {
+                    var comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+                    if (!comm.StartsWith("ceph-") && !comm.StartsWith("radosgw")) continue;
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks += double.Parse(fields[11]) + double.Parse(fields[12]); // utime, stime
+                }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+            return ticks / 100.0;
         }
     }
 

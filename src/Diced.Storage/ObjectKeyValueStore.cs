@@ -49,6 +49,15 @@ public abstract class ObjectKeyValueStore : IKeyValueStore
     /// <summary>Pages of (name, tag) under <paramref name="prefix"/> in name order, from <paramref name="startAt"/> (inclusive).</summary>
     protected abstract IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt, CancellationToken ct);
 
+    /// <summary>Hands an object's bytes to <paramref name="reader"/>; false when absent (services override this to read
+    /// into pooled memory).</summary>
+    protected virtual async Task<bool> ReadObjectAsync<TState>(string name, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct)
+    {
+        if (await GetObjectAsync(name, ct) is not { } v) return false;
+        reader(v.Value, state);
+        return true;
+    }
+
     /// <summary>Removes many objects (services with batch deletes override this).</summary>
     protected virtual async Task DeleteObjectsAsync(IReadOnlyList<string> names, CancellationToken ct)
         => await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
@@ -79,6 +88,12 @@ public abstract class ObjectKeyValueStore : IKeyValueStore
     {
         var name = ObjectName(key.Span);
         return await Limit(() => GetObjectAsync(name, ct), ct);
+    }
+
+    public async ValueTask<bool> ReadAsync<TState>(ReadOnlyMemory<byte> key, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct = default)
+    {
+        var name = ObjectName(key.Span);
+        return await Limit(() => ReadObjectAsync(name, state, reader, ct), ct);
     }
 
     public async ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default)

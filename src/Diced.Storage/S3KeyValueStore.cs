@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Amazon.Runtime;
+using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -33,10 +34,12 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
     private readonly IAmazonS3 _s3;
     private readonly string _bucket;
     private readonly S3StoreOptions _options;
+    private readonly S3ObjectReader _reader;
 
-    private S3KeyValueStore(IAmazonS3 s3, string bucket, string prefix, S3StoreOptions options) : base(prefix, options.Parallelism)
+    private S3KeyValueStore(IAmazonS3 s3, S3ObjectReader reader, string bucket, string prefix, S3StoreOptions options) : base(prefix, options.Parallelism)
     {
         _s3 = s3;
+        _reader = reader;
         _bucket = bucket;
         _options = options;
     }
@@ -66,8 +69,10 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
             config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
             config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
         }
-        var client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
-        var store = new S3KeyValueStore(client, bucket, prefix, options);
+        credentials ??= await DefaultAWSCredentialsIdentityResolver.GetCredentialsAsync(config);
+        var client = new AmazonS3Client(credentials, config);
+        var reader = new S3ObjectReader(bucket, endpoint, region, config.ForcePathStyle, credentials);
+        var store = new S3KeyValueStore(client, reader, bucket, prefix, options);
         await store.EnsureBucketAsync(ct);
         await store.ReplayJournalsAsync(ct);
         return store;
@@ -89,18 +94,13 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
 
     protected override async Task<TaggedValue?> GetObjectAsync(string name, CancellationToken ct)
     {
-        try
-        {
-            using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = name }, ct);
-            var buffer = GC.AllocateUninitializedArray<byte>(checked((int)r.ContentLength));
-            await r.ResponseStream.ReadExactlyAsync(buffer, ct);
-            return new TaggedValue(buffer, r.ETag);
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        TaggedValue? result = null;
+        await _reader.ReadAsync(name, 0, (bytes, etag, _) => result = new TaggedValue(bytes.ToArray(), etag ?? ""), ct);
+        return result;
     }
+
+    protected override Task<bool> ReadObjectAsync<TState>(string name, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct)
+        => _reader.ReadAsync(name, (state, reader), static (bytes, _, s) => s.reader(bytes.Span, s.state), ct);
 
     protected override async Task<string?> PutObjectAsync(string name, byte[] data, bool conditional, string? expectedTag, CancellationToken ct)
     {
@@ -163,6 +163,7 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
     public override ValueTask DisposeAsync()
     {
         _s3.Dispose();
+        _reader.Dispose();
         return ValueTask.CompletedTask;
     }
 }
