@@ -151,15 +151,13 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
         string? token = null;
         do
         {
-            var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix, MaxKeys = 1000, ContinuationToken = token };
             // StartAfter is exclusive: start one character earlier (the caller drops names before startAt).
-            if (token is null && startAt is { Length: > 0 }) request.StartAfter = startAt[..^1];
-            var r = await Limit(() => _s3.ListObjectsV2Async(request, ct), ct);
-            yield return (r.S3Objects ?? []).Select(o => (o.Key, o.ETag)).ToList();
-            token = r.IsTruncated == true ? r.NextContinuationToken : null;
+            var startAfter = token is null && startAt is { Length: > 0 } ? startAt[..^1] : null;
+            var (objects, next) = await Limit(() => _reader.ListAsync(prefix, startAfter, token, ct), ct);
+            yield return objects;
+            token = next;
         } while (token is not null);
     }
-
     public override ValueTask DisposeAsync()
     {
         _s3.Dispose();
