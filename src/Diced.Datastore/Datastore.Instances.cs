@@ -73,7 +73,7 @@ public sealed partial class Datastore
             {
                 Name = name, TypeName = type.Name, DataUuid = Uuids.New(), InstanceId = mc.NextInstanceId(),
                 RepoUuid = at.Node.Uuid, Versioned = versioned, Compression = compression.ToString(), Checksum = checksum,
-                Tags = tags, Settings = settings, Created = now,
+                Tags = tags, Settings = settings, Created = now, Store = Stores.Choose(type.Name, s.Root, name),
             };
             var logLine = TimeFormat.LogLine(now, $"New data instance \"{name}\" of type \"{type.Name}\" with config {FormatConfig(config)}");
             return (s with { Instances = s.Instances.Add(name, inst), Log = s.Log.Add(logLine) }, inst);
@@ -87,18 +87,20 @@ public sealed partial class Datastore
     public async Task DeleteInstanceAsync(Repo repo, string name, CancellationToken ct = default)
     {
         uint id = 0;
+        string? store = null;
         byte[]? pendingKey = null;
         await UpdateRepoAsync(repo, (s, mc) =>
         {
             if (!s.Instances.TryGetValue(name, out var inst))
                 throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
             id = inst.InstanceId;
+            store = inst.Store;
             pendingKey = PendingDeleteKey(id);
-            mc.ExtraWrites = b => b.PutOwned(pendingKey, BitConverter.GetBytes(id));
+            mc.ExtraWrites = b => b.PutOwned(pendingKey, PendingDeleteRecord(inst));
             var line = TimeFormat.LogLine(DateTimeOffset.Now, $"Deleted data instance \"{name}\"");
             return (s with { Instances = s.Instances.Remove(name), Log = s.Log.Add(line) }, true);
         }, ct);
-        ScheduleDataDeletion(id, pendingKey!);
+        ScheduleDataDeletion(id, store, pendingKey!);
     }
 
     /// <summary>Replaces an instance's record (type-specific settings, tags, syncs).</summary>

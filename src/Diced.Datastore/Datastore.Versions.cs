@@ -49,9 +49,10 @@ public sealed partial class Datastore
     {
         var gate = GateOf(v.Node.VersionId);
         await gate.CloseAsync().WaitAsync(ct);
+        string uuid;
         try
         {
-            return await UpdateRepoAsync(v.Repo, (s, _) =>
+            uuid = await UpdateRepoAsync(v.Repo, (s, _) =>
             {
                 var node = s.Nodes[v.Node.VersionId];
                 if (node.Locked) throw DatastoreException.BadRequest($"Cannot do post on locked node {node.Uuid}");
@@ -71,6 +72,9 @@ public sealed partial class Datastore
             if (!v.Repo.State.Nodes[v.Node.VersionId].Locked) gate.Reopen();
             throw;
         }
+        // Other servers sharing the store stop admitting writes to this node within the fence window.
+        if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
+        return uuid;
     }
 
     /// <summary>Creates an open child of a locked node on the parent's branch.</summary>
@@ -200,18 +204,18 @@ public sealed partial class Datastore
             var state = repo.State;
             var batch = new WriteBatch();
             batch.Delete(DataKeys.Metadata(RepoDocPrefix + state.Root));
-            var pendingKeys = new List<(uint, byte[])>();
+            var pendingKeys = new List<(uint, string?, byte[])>();
             foreach (var inst in state.Instances.Values)
             {
                 var key = PendingDeleteKey(inst.InstanceId);
-                batch.PutOwned(key, BitConverter.GetBytes(inst.InstanceId));
-                pendingKeys.Add((inst.InstanceId, key));
+                batch.PutOwned(key, PendingDeleteRecord(inst));
+                pendingKeys.Add((inst.InstanceId, inst.Store, key));
             }
             await _store.WriteAsync(batch, ct);
             repo.Deleted = true;
             _repos.TryRemove(state.Root, out _);
             UnindexRepo(state);
-            foreach (var (id, key) in pendingKeys) ScheduleDataDeletion(id, key);
+            foreach (var (id, store, key) in pendingKeys) ScheduleDataDeletion(id, store, key);
         }
         finally
         {
@@ -221,14 +225,23 @@ public sealed partial class Datastore
 
     private static byte[] PendingDeleteKey(uint instanceId) => DataKeys.Metadata($"{PendingDeletePrefix}{instanceId:x8}");
 
-    private void ScheduleDataDeletion(uint instanceId, byte[] pendingKey)
+    /// <summary>A pending deletion: the instance id, then the name of the store holding its data (none: the main store).</summary>
+    private static byte[] PendingDeleteRecord(InstanceRecord inst)
+        => [.. BitConverter.GetBytes(inst.InstanceId), .. System.Text.Encoding.UTF8.GetBytes(inst.Store ?? "")];
+
+    private void ScheduleDataDeletion(uint instanceId, string? storeName, byte[] pendingKey)
     {
         var task = Task.Run(async () =>
         {
             try
             {
+                if (Stores.Find(storeName) is not { } store)
+                {
+                    _log.LogWarning("The data of deleted instance {InstanceId} is in store {Store}, which is not configured; left in place", instanceId, storeName);
+                    return;
+                }
                 var prefix = DataKeys.InstancePrefix(instanceId);
-                await _store.DeleteRangeAsync(prefix, KeyOrder.PrefixEnd(prefix));
+                await store.DeleteRangeAsync(prefix, KeyOrder.PrefixEnd(prefix));
                 await _store.DeleteAsync(pendingKey);
                 _log.LogInformation("Deleted the data of instance {InstanceId}", instanceId);
             }

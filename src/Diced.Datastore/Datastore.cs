@@ -32,9 +32,10 @@ public sealed partial class Datastore : IAsyncDisposable
         ImmutableSortedDictionary.Create<string, (Repo, uint)>(StringComparer.Ordinal);
     private readonly List<Task> _background = new();
 
-    private Datastore(IKeyValueStore store, DataTypeRegistry types, ILogger log)
+    private Datastore(StoreMap stores, DataTypeRegistry types, ILogger log)
     {
-        _store = store;
+        Stores = stores;
+        _store = stores.Main;
         Types = types;
         _log = log;
     }
@@ -44,28 +45,41 @@ public sealed partial class Datastore : IAsyncDisposable
     /// <summary>Block locks and cached per-version records shared by the volume types.</summary>
     public VolumeCoordination Volumes { get; } = new();
 
+    /// <summary>The main store: all metadata, and the data of instances not assigned elsewhere.</summary>
     public IKeyValueStore Store => _store;
+
+    /// <summary>The main store and the named stores instance data may live in.</summary>
+    public StoreMap Stores { get; }
 
     public DateTimeOffset StartTime { get; } = DateTimeOffset.Now;
 
     /// <summary>Opens the datastore in <paramref name="store"/>, loading metadata and resuming interrupted deletions.</summary>
-    public static async Task<Datastore> OpenAsync(IKeyValueStore store, DataTypeRegistry types, ILogger? log = null, CancellationToken ct = default)
+    public static Task<Datastore> OpenAsync(IKeyValueStore store, DataTypeRegistry types, ILogger? log = null, CancellationToken ct = default)
+        => OpenAsync(new StoreMap(store), types, log, ct);
+
+    /// <summary>Opens the datastore whose metadata is in <paramref name="stores"/>' main store.</summary>
+    public static async Task<Datastore> OpenAsync(StoreMap stores, DataTypeRegistry types, ILogger? log = null, CancellationToken ct = default)
     {
-        var ds = new Datastore(store, types, log ?? NullLogger.Instance);
+        var ds = new Datastore(stores, types, log ?? NullLogger.Instance);
         await ds.LoadAsync(ct);
         return ds;
     }
 
     private async Task LoadAsync(CancellationToken ct)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var prefix = DataKeys.Metadata(RepoDocPrefix);
         await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), keysOnly: true, ct))
             await LoadRepoAsync(kv.Key, ct);
         var pending = DataKeys.Metadata(PendingDeletePrefix);
         await foreach (var kv in _store.ScanAsync(pending, KeyOrder.PrefixEnd(pending), false, ct))
-            ScheduleDataDeletion(BitConverter.ToUInt32(kv.Value), kv.Key);
+            ScheduleDataDeletion(BitConverter.ToUInt32(kv.Value), kv.Value.Length > 4 ? System.Text.Encoding.UTF8.GetString(kv.Value, 4, kv.Value.Length - 4) : null, kv.Key);
         _log.LogInformation("Opened datastore {Store}: {Repos} repos, {Nodes} versions", _store.Description, _repos.Count, _uuidIndex.Count);
-        if (_store.IsShared) _refresh = Task.Run(() => RefreshLoopAsync(_stopping.Token));
+        if (_store.IsShared)
+        {
+            _fence = new WriteFence(started);
+            _refresh = Task.Run(() => RefreshLoopAsync(_stopping.Token));
+        }
     }
 
     /// <summary>Reads one repo document and publishes it (new, or newer than what this process holds).</summary>
@@ -93,6 +107,7 @@ public sealed partial class Datastore : IAsyncDisposable
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly CancellationTokenSource _stopping = new();
+    private WriteFence? _fence; // set when other servers may share the store
     private Task? _refresh;
 
     /// <summary>
@@ -106,7 +121,9 @@ public sealed partial class Datastore : IAsyncDisposable
             try
             {
                 await Task.Delay(RefreshInterval, ct);
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await RefreshAsync(ct);
+                _fence?.Refreshed(started);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e)
@@ -248,7 +265,7 @@ public sealed partial class Datastore : IAsyncDisposable
 
     /// <summary>Access to <paramref name="instance"/> at <paramref name="version"/>.</summary>
     public VersionedData DataAt(VersionRef version, InstanceRecord instance)
-        => new(_store, version.Repo, instance, version.Node, GateOf(version.Node.VersionId));
+        => new(Stores.Of(instance), version.Repo, instance, version.Node, GateOf(version.Node.VersionId), _fence);
 
     /// <summary>Looks up an instance by name (names are repo-wide).</summary>
     public InstanceRecord GetInstance(VersionRef version, string name)

@@ -37,6 +37,8 @@ public sealed record InstanceRecord
     /// <summary>Type-specific settings, keys lower-cased, values as DVID's string settings.</summary>
     public ImmutableSortedDictionary<string, string> Settings { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
     public DateTimeOffset Created { get; init; }
+    /// <summary>Named store holding the instance's data (<see cref="StoreMap"/>); null: the main store.</summary>
+    public string? Store { get; init; }
 }
 
 /// <summary>A repo: its DAG, its data instances and properties, as persisted in one metadata document.</summary>

@@ -52,8 +52,14 @@ public static class DicedApp
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name));
         builder.Services.AddSingleton(DataTypeRegistry.Default());
         builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DicedOptions>>().Value;
+            var named = options.Stores.ToDictionary(kv => kv.Key, kv => OpenStore(kv.Value, options));
+            return new Datastore.StoreMap(sp.GetRequiredService<IKeyValueStore>(), named, options.Backend);
+        });
         builder.Services.AddSingleton(sp => Datastore.Datastore.OpenAsync(
-            sp.GetRequiredService<IKeyValueStore>(), sp.GetRequiredService<DataTypeRegistry>(),
+            sp.GetRequiredService<Datastore.StoreMap>(), sp.GetRequiredService<DataTypeRegistry>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Diced.Datastore")).GetAwaiter().GetResult());
         builder.Services.AddSingleton(_ =>
         {
@@ -76,9 +82,11 @@ public static class DicedApp
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
 
     /// <summary>Opens the store named by <see cref="DicedOptions.Data"/>.</summary>
-    public static IKeyValueStore OpenStore(DicedOptions options)
+    public static IKeyValueStore OpenStore(DicedOptions options) => OpenStore(options.Data, options);
+
+    /// <summary>Opens the store at <paramref name="data"/> (a directory, <c>s3://bucket/prefix</c> or <c>gs://bucket/prefix</c>).</summary>
+    public static IKeyValueStore OpenStore(string data, DicedOptions options)
     {
-        var data = options.Data;
         if (data.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
         {
             var (bucket, prefix) = SplitLocation(data);
@@ -122,7 +130,7 @@ public static class DicedApp
         // Open the store now, so start-up failures (locked or unreadable data directory) stop the process at once.
         var ds = app.Services.GetRequiredService<Datastore.Datastore>();
         app.Lifetime.ApplicationStopping.Register(() => ds.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1)));
-        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<IKeyValueStore>().DisposeAsync().AsTask().Wait());
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<Datastore.StoreMap>().DisposeAsync().AsTask().Wait());
 
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms");
         app.UseMiddleware<DvidErrorMiddleware>();

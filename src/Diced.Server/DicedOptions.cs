@@ -6,6 +6,14 @@ public sealed class DicedOptions
     /// <summary>Store location (<c>--data</c>): a directory for the embedded store, or <c>s3://bucket/prefix</c>.</summary>
     public string Data { get; set; } = "./data";
 
+    /// <summary>More stores for instance data, by name: a directory, <c>s3://…</c> or <c>gs://…</c> (DVID's <c>[store]</c>).</summary>
+    public Dictionary<string, string> Stores { get; set; } = new();
+
+    /// <summary>Which instances use which store (DVID's <c>[backend]</c>): keys are a data type name (<c>uint8blk</c>) or
+    /// <c>&lt;repo root uuid&gt;/&lt;instance name&gt;</c>; values name a store of <see cref="Stores"/> or <c>default</c>
+    /// (the <see cref="Data"/> store). Decided when an instance is created.</summary>
+    public Dictionary<string, string> Backend { get; set; } = new();
+
     /// <summary>S3 settings used when <see cref="Data"/> is an <c>s3://</c> location.</summary>
     public S3Settings S3 { get; set; } = new();
 

@@ -11,8 +11,9 @@ public sealed class VersionedData
     private readonly IKeyValueStore _store;
     private readonly Repo _repo;
     private readonly NodeWriteGate? _gate;
+    private readonly WriteFence? _fence;
 
-    internal VersionedData(IKeyValueStore store, Repo repo, InstanceRecord instance, NodeRecord node, NodeWriteGate? gate)
+    internal VersionedData(IKeyValueStore store, Repo repo, InstanceRecord instance, NodeRecord node, NodeWriteGate? gate, WriteFence? fence = null)
     {
         _store = store;
         _repo = repo;
@@ -21,6 +22,7 @@ public sealed class VersionedData
         WriteVersion = instance.Versioned ? node.VersionId : repo.RootVersion;
         Ancestry = repo.AncestryOf(WriteVersion);
         _gate = instance.Versioned ? gate : null;
+        _fence = instance.Versioned ? fence : null;
     }
 
     public InstanceRecord Instance { get; }
@@ -179,6 +181,7 @@ public sealed class VersionedData
     /// <summary>Starts a set of writes at this version; fails if the node is locked.</summary>
     public Writer BeginWrite()
     {
+        _fence?.ThrowIfStale();
         if (_gate is not null && !_gate.TryEnter())
             throw new DatastoreException($"Cannot write data \"{Instance.Name}\" at locked node {Node.Uuid}");
         return new Writer(this);

@@ -86,7 +86,7 @@ public sealed class RepoJson(Datastore.Datastore store, InstanceInfoWriters info
         w.WriteString("Checksum", inst.Checksum ? "CRC32 checksum" : "No checksum");
         WriteStrings(w, "Syncs", inst.Syncs);
         w.WriteBoolean("Versioned", inst.Versioned);
-        w.WriteString("KVStore", store.Store.Description);
+        w.WriteString("KVStore", store.Stores.Describe(inst));
         w.WriteString("LogStore", "no mutation log set");
         w.WritePropertyName("Tags");
         WriteTags(w, inst);
@@ -124,7 +124,8 @@ public sealed class InstanceInfoWriters
 
     public ValueTask WriteAsync(Utf8JsonWriter w, Http.InstanceContext ctx, CancellationToken ct)
     {
-        if (_writers.TryGetValue(ctx.Instance.TypeName, out var writer)) return writer(w, ctx, ct);
+        // Type writers may read data (extents); an instance whose store this server lacks gets metadata only.
+        if (_writers.TryGetValue(ctx.Instance.TypeName, out var writer) && ctx.Store.Stores.Has(ctx.Instance)) return writer(w, ctx, ct);
         w.WriteStartObject("Extended");
         w.WriteEndObject();
         return ValueTask.CompletedTask;

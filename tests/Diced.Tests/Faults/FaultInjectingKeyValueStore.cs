@@ -14,7 +14,9 @@ public sealed class FaultInjectingKeyValueStore(IKeyValueStore inner, double fai
 
     public bool Enabled { get; set; } = true;
     public string Description => "faulty " + inner.Description;
-    public bool IsShared => inner.IsShared;
+    /// <summary>Makes the wrapped store look shared by several servers (or not).</summary>
+    public bool? Shared { get; set; }
+    public bool IsShared => Shared ?? inner.IsShared;
 
     private bool Roll(double p)
     {

@@ -8,6 +8,32 @@ namespace Diced.Tests.Faults;
 /// <summary>The datastore over a backend that fails calls at random (before or after they take effect), with retries.</summary>
 public class FaultToleranceTests
 {
+    [Fact]
+    public async Task A_server_that_cannot_reread_shared_metadata_refuses_versioned_writes_until_it_can()
+    {
+        var faulty = new FaultInjectingKeyValueStore(new MemoryKeyValueStore(), failBefore: 1.0, failAfter: 0, seed: 1) { Shared = true, Enabled = false };
+        var ds = await Diced.Datastore.Datastore.OpenAsync(faulty, DataTypeRegistry.Default());
+        await using var _ = ds;
+        var repo = await ds.CreateRepoAsync("fence", "");
+        var root = ds.Resolve(repo.Root);
+        var inst = await ds.CreateInstanceAsync(root, new Dictionary<string, string> { ["typename"] = "keyvalue", ["dataname"] = "kv" });
+        var kv = new KeyValueData(ds.DataAt(root, inst));
+        await kv.PutAsync("before", new byte[] { 1 });
+        faulty.Enabled = true; // every refresh now fails: another server's commit could go unseen
+        await Task.Delay(Diced.Datastore.Versioning.WriteFence.Window + TimeSpan.FromMilliseconds(500));
+        var e = await Assert.ThrowsAsync<Diced.Datastore.DatastoreException>(async () => await kv.PutAsync("stale", new byte[] { 2 }));
+        Assert.Equal(Diced.Datastore.ErrorKind.Unavailable, e.Kind);
+        faulty.Enabled = false;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try { await kv.PutAsync("after", new byte[] { 3 }); break; }
+            catch (Diced.Datastore.DatastoreException) when (sw.Elapsed < TimeSpan.FromSeconds(5)) { await Task.Delay(100); }
+        }
+        faulty.Enabled = false;
+        Assert.Null(await faulty.GetAsync(Array.Empty<byte>())); // (the store answers again)
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
