@@ -66,6 +66,7 @@ public static class DicedApp
             var writers = new InstanceInfoWriters();
             VolumeMetadataEndpoints.RegisterImageInfo(writers);
             RoiEndpoints.RegisterRoiInfo(writers);
+            Endpoints.Labels.LabelEndpoints.RegisterLabelInfo(writers);
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();
@@ -162,6 +163,7 @@ public static class DicedApp
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();
         app.MapRoiEndpoints();
+        Endpoints.Labels.LabelEndpoints.MapLabelEndpoints(app);
         app.MapInstanceEndpoints();
         app.MapNotFound();
         return app;

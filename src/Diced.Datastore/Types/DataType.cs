@@ -45,6 +45,7 @@ public sealed class DataTypeRegistry
         new KeyValue.KeyValueType(),
         .. Enum.GetValues<ImageBlock.VoxelType>().Select(v => new ImageBlock.ImageBlockType(v)),
         new Roi.RoiType(),
+        .. Enum.GetValues<Labels.LabelKind>().Select(k => new Labels.LabelType(k)),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

@@ -255,6 +255,44 @@ public sealed class VersionedData
             return true;
         }
 
+        /// <summary>Deletes one type key at once (outside the batch), for writes made under a per-key lock.</summary>
+        public async ValueTask DeleteNowAsync(byte[] tkey, CancellationToken ct = default)
+        {
+            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+            var b = new WriteBatch().Delete(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker));
+            if (await _data.AncestorHoldsAsync(tkey, ct)) b.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), Array.Empty<byte>());
+            await _data._store.WriteAsync(b, ct);
+        }
+
+        /// <summary>
+        /// Read-modify-writes one record visible here (null: absent; <paramref name="change"/> returning null deletes it).
+        /// The caller serialises changes within this process; on a shared store the write is conditional on this
+        /// version's own value, and the change is re-applied when another server got there first.
+        /// </summary>
+        public async ValueTask UpdateAsync(byte[] tkey, Func<byte[]?, byte[]?> change, CancellationToken ct = default)
+        {
+            if (!_data._store.IsShared)
+            {
+                var next = change(await _data.GetAsync(tkey, ct));
+                if (next is null) await DeleteNowAsync(tkey, ct);
+                else await PutNowAsync(tkey, next, ct);
+                return;
+            }
+            for (int attempt = 0; ; attempt++)
+            {
+                var own = await GetOwnTaggedAsync(tkey, ct);
+                var next = change(own is not null ? own.Value : await _data.GetAsync(tkey, ct));
+                if (next is null)
+                {
+                    await DeleteNowAsync(tkey, ct); // deletions of a record race benignly: the last one wins
+                    return;
+                }
+                if (await PutIfAsync(tkey, next, own?.Tag, ct)) return;
+                if (attempt >= 100) throw new DatastoreException($"a record of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
+                await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
+            }
+        }
+
         public async ValueTask CommitAsync(CancellationToken ct = default)
         {
             if (_batch.Count > 0) await _data._store.WriteAsync(_batch, ct);

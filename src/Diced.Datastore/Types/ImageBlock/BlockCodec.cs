@@ -4,8 +4,19 @@ using Diced.Datastore.Geometry;
 
 namespace Diced.Datastore.Types.ImageBlock;
 
+/// <summary>How a volume stores one block: the instance's codec, encoding packed voxels to a stored value and back.</summary>
+public interface IBlockCodec
+{
+    CompressionSpec Spec { get; }
+
+    byte[] Encode(ReadOnlySpan<byte> block);
+
+    /// <summary>Decodes a stored block into <paramref name="destination"/> (exactly one block of voxels).</summary>
+    void Decode(ReadOnlySpan<byte> stored, Span<byte> destination);
+}
+
 /// <summary>Encodes and decodes one stored block in an instance's codec (DVID's envelope; JPEG for lossy uint8).</summary>
-public sealed class BlockCodec(CompressionSpec spec, Point3 blockSize, bool checksum)
+public sealed class BlockCodec(CompressionSpec spec, Point3 blockSize, bool checksum) : IBlockCodec
 {
     private const byte JpegHeader = (byte)CompressionKind.Jpeg << 5;
 

@@ -6,6 +6,12 @@ using Diced.Datastore.Versioning;
 
 namespace Diced.Datastore.Types.ImageBlock;
 
+/// <summary>Told of each block write, under the block's lock, with the voxels before (null: no block stored) and after.</summary>
+public interface IBlockObserver
+{
+    ValueTask BlockWrittenAsync(VersionedData.Writer writer, Point3 block, ReadOnlyMemory<byte>? before, ReadOnlyMemory<byte> after, CancellationToken ct);
+}
+
 /// <summary>Voxel extents of everything written at or above a version: inclusive, block-aligned voxel bounds.</summary>
 public sealed record Extents(Point3 MinPoint, Point3 MaxPoint);
 
@@ -20,16 +26,24 @@ public sealed class ImageVolume
 
     private readonly VersionedData _data;
     private readonly VolumeCoordination _coord;
-    private readonly BlockCodec _codec;
+    private readonly IBlockCodec _codec;
+    private readonly IBlockObserver? _observer;
+    private readonly byte _blockClass;
 
-    public ImageVolume(VersionedData data, VolumeCoordination coord, VoxelType voxel)
+    /// <param name="codec">How blocks are stored (default: the instance's compression envelope).</param>
+    /// <param name="observer">Told of every block write with the block's voxels before and after (label indexing).</param>
+    /// <param name="blockClass">Key class of the blocks (label types keep one class per scale).</param>
+    public ImageVolume(VersionedData data, VolumeCoordination coord, VoxelType voxel, IBlockCodec? codec = null, IBlockObserver? observer = null,
+        byte blockClass = BlockClass, ImageSettings? settings = null)
     {
         _data = data;
         _coord = coord;
         Voxel = voxel;
-        Settings = ImageSettings.From(data.Instance);
+        Settings = settings ?? ImageSettings.From(data.Instance);
         BytesPerVoxel = voxel.BytesPerVoxel();
-        _codec = new BlockCodec(CompressionSpec.Parse(data.Instance.Compression), Settings.BlockSize, data.Instance.Checksum);
+        _codec = codec ?? new BlockCodec(CompressionSpec.Parse(data.Instance.Compression), Settings.BlockSize, data.Instance.Checksum);
+        _observer = observer;
+        _blockClass = blockClass;
     }
 
     public ImageSettings Settings { get; }
@@ -37,16 +51,20 @@ public sealed class ImageVolume
     public int BytesPerVoxel { get; }
     public Point3 BlockSize => Settings.BlockSize;
     public int BlockBytes => Settings.BlockVoxels * BytesPerVoxel;
-    public BlockCodec Codec => _codec;
+    public IBlockCodec Codec => _codec;
     public VersionedData Data => _data;
 
-    public static byte[] BlockKey(Point3 block)
+    public static byte[] BlockKey(Point3 block) => BlockKey(BlockClass, block);
+
+    public static byte[] BlockKey(byte blockClass, Point3 block)
     {
         var k = new byte[13];
-        k[0] = BlockClass;
+        k[0] = blockClass;
         block.WriteZyxIndex(k.AsSpan(1));
         return k;
     }
+
+    private byte[] KeyOf(Point3 block) => BlockKey(_blockClass, block);
 
     public static Point3 BlockOfKey(ReadOnlySpan<byte> tkey) => Point3.ReadZyxIndex(tkey[1..]);
 
@@ -149,11 +167,11 @@ public sealed class ImageVolume
         int cols = last.X - first.X + 1, rows = last.Y - first.Y + 1;
         var fill = new LayerFill(this, box, dest, new bool[rows * cols], first, cols);
         if (_data.Store.ReadParallelism > 1)
-            await _data.ReadVisibleAsync(BlockKey(first), RowEnd(last.X, last.Y, first.Z), fill, DecodeIntoSlab, ct);
+            await _data.ReadVisibleAsync(KeyOf(first), RowEnd(last.X, last.Y, first.Z), fill, DecodeIntoSlab, ct);
         else
             await Parallel.ForEachAsync(Enumerable.Range(first.Y, rows),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows, Environment.ProcessorCount), CancellationToken = ct },
-                async (by, token) => await _data.ReadVisibleAsync(BlockKey(new Point3(first.X, by, first.Z)), RowEnd(last.X, by, first.Z), fill, DecodeIntoSlab, token));
+                async (by, token) => await _data.ReadVisibleAsync(KeyOf(new Point3(first.X, by, first.Z)), RowEnd(last.X, by, first.Z), fill, DecodeIntoSlab, token));
         for (int by = first.Y; by <= last.Y; by++)
             for (int bx = first.X; bx <= last.X; bx++)
             {
@@ -164,8 +182,8 @@ public sealed class ImageVolume
     }
 
     /// <summary>The key just past block <c>(lastX, y, z)</c> in a row scan.</summary>
-    private static byte[] RowEnd(int lastX, int y, int z)
-        => lastX == int.MaxValue ? BlockKey(new Point3(int.MinValue, y + 1, z)) : BlockKey(new Point3(lastX + 1, y, z));
+    private byte[] RowEnd(int lastX, int y, int z)
+        => lastX == int.MaxValue ? KeyOf(new Point3(int.MinValue, y + 1, z)) : KeyOf(new Point3(lastX + 1, y, z));
 
     /// <summary>Decodes one stored block into the slab (may run concurrently for different blocks).</summary>
     private static void DecodeIntoSlab(ReadOnlySpan<byte> stored, (byte[] TKey, LayerFill State) s)
@@ -221,7 +239,7 @@ public sealed class ImageVolume
     {
         foreach (var b in blocks)
         {
-            var stored = await _data.GetAsync(BlockKey(b), ct);
+            var stored = await _data.GetAsync(KeyOf(b), ct);
             if (stored is not null) yield return (b, stored);
         }
     }
@@ -233,8 +251,8 @@ public sealed class ImageVolume
         for (int z = firstBlock.Z; z <= lastBlock.Z; z++)
             for (int y = firstBlock.Y; y <= lastBlock.Y; y++)
             {
-                var end = lastBlock.X == int.MaxValue ? BlockKey(new Point3(int.MinValue, y + 1, z)) : BlockKey(new Point3(lastBlock.X + 1, y, z));
-                await foreach (var (tk, stored) in _data.ScanAsync(BlockKey(new Point3(firstBlock.X, y, z)), end, false, ct))
+                var end = lastBlock.X == int.MaxValue ? KeyOf(new Point3(int.MinValue, y + 1, z)) : KeyOf(new Point3(lastBlock.X + 1, y, z));
+                await foreach (var (tk, stored) in _data.ScanAsync(KeyOf(new Point3(firstBlock.X, y, z)), end, false, ct))
                     yield return (BlockOfKey(tk), stored);
             }
     }
@@ -272,46 +290,82 @@ public sealed class ImageVolume
         var blockBox = new Box(block.BlockOrigin(bs), bs);
         var part = blockBox.Intersect(box)!.Value;
         var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+        byte[]? before = _observer is null ? null : ArrayPool<byte>.Shared.Rent(BlockBytes);
         try
         {
-            var key = BlockKey(block);
-            if (part == blockBox)
+            var key = KeyOf(block);
+            if (part == blockBox && _observer is null)
             {
                 Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
                 await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
                 return;
             }
-            var gate = _coord.BlockLock(_data.Instance.InstanceId, _data.WriteVersion, BlockHash(block));
+            var gate = _coord.BlockLock(_data.Instance.InstanceId, _data.WriteVersion, BlockHash(block) ^ _blockClass);
             await gate.WaitAsync(ct);
             try
             {
+                bool existed;
                 if (!_data.Store.IsShared)
                 {
                     // One process owns the store: the block lock alone makes the read-modify-write atomic.
-                    Merge(await _data.GetAsync(key, ct), buffer, voxels, box, blockBox, part);
+                    existed = Merge(await _data.GetAsync(key, ct), buffer, before, voxels, box, blockBox, part);
                     await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
-                    return;
                 }
-                // Other servers may write the same block: write only if the block is still what we merged into.
-                for (int attempt = 0; ; attempt++)
+                else
                 {
-                    var own = await writer.GetOwnTaggedAsync(key, ct);
-                    Merge(own?.Value ?? await _data.GetAsync(key, ct), buffer, voxels, box, blockBox, part);
-                    if (await writer.PutIfAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), own?.Tag, ct)) break;
-                    if (attempt >= 100) throw new DatastoreException($"block {block} of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
-                    await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
+                    // Other servers may write the same block: write only if the block is still what we merged into.
+                    for (int attempt = 0; ; attempt++)
+                    {
+                        var own = await writer.GetOwnTaggedAsync(key, ct);
+                        existed = Merge(own?.Value ?? await _data.GetAsync(key, ct), buffer, before, voxels, box, blockBox, part);
+                        if (await writer.PutIfAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), own?.Tag, ct)) break;
+                        if (attempt >= 100) throw new DatastoreException($"block {block} of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
+                        await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
+                    }
                 }
+                if (_observer is not null)
+                    await _observer.BlockWrittenAsync(writer, block, existed ? before.AsMemory(0, BlockBytes) : null, buffer.AsMemory(0, BlockBytes), ct);
             }
             finally { gate.Release(); }
         }
-        finally { ArrayPool<byte>.Shared.Return(buffer); }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (before is not null) ArrayPool<byte>.Shared.Return(before);
+        }
     }
 
-    private void Merge(byte[]? stored, byte[] buffer, ReadOnlyMemory<byte> voxels, Box box, Box blockBox, Box part)
+    /// <summary>Builds the block's new voxels in <paramref name="buffer"/>: the stored block (or zeros) overwritten by the
+    /// written part; keeps the old voxels in <paramref name="before"/> when asked. Returns whether a block was stored.</summary>
+    private bool Merge(byte[]? stored, byte[] buffer, byte[]? before, ReadOnlyMemory<byte> voxels, Box box, Box blockBox, Box part)
     {
         if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
         else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
+        if (before is not null && stored is not null) buffer.AsSpan(0, BlockBytes).CopyTo(before);
         Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
+        return stored is not null;
+    }
+
+    /// <summary>Replaces one whole block (label block POSTs), through the same locking and observation as voxel writes.</summary>
+    public async Task WriteBlockAsync(Point3 block, ReadOnlyMemory<byte> blockVoxels, CancellationToken ct = default)
+    {
+        var blockBox = new Box(block.BlockOrigin(BlockSize), BlockSize);
+        using var writer = _data.BeginWrite();
+        await WriteBlockPartAsync(writer, block, blockBox, blockVoxels, ct);
+        await GrowExtentsAsync(writer, blockBox, ct);
+    }
+
+    /// <summary>Replaces many whole blocks, several at once.</summary>
+    public async Task WriteBlocksAsync(IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, CancellationToken ct = default)
+    {
+        if (blocks.Count == 0) return;
+        using var writer = _data.BeginWrite();
+        var bs = BlockSize;
+        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            async (b, token) => await WriteBlockPartAsync(writer, b.Block, new Box(b.Block.BlockOrigin(bs), bs), b.Voxels, token));
+        var lo = blocks.Select(b => b.Block).Aggregate(Point3.Min);
+        var hi = blocks.Select(b => b.Block).Aggregate(Point3.Max);
+        await GrowExtentsAsync(writer, new Box(lo.BlockOrigin(bs), (hi - lo + new Point3(1, 1, 1)).BlockOrigin(bs)), ct);
     }
 
     /// <summary>Replaces <paramref name="span"/> consecutive blocks along x, from packed block data.</summary>
@@ -323,7 +377,7 @@ public sealed class ImageVolume
         for (int i = 0; i < span; i++)
         {
             var block = new Point3(firstBlock.X + i, firstBlock.Y, firstBlock.Z);
-            await writer.PutNowAsync(BlockKey(block), _codec.Encode(data.Span.Slice(i * BlockBytes, BlockBytes)), ct);
+            await writer.PutNowAsync(KeyOf(block), _codec.Encode(data.Span.Slice(i * BlockBytes, BlockBytes)), ct);
         }
         var bs = BlockSize;
         await GrowExtentsAsync(writer, new Box(firstBlock.BlockOrigin(bs), new Point3(bs.X * span, bs.Y, bs.Z)), ct);

@@ -56,7 +56,17 @@ public static class BlockEndpoints
     {
         var vol = http.Instance().Volume();
         var payload = ParsePayload(http, vol);
-        var text = http.Request.Query["blocks"].ToString();
+        var blocks = ParseBlockList(http.Request.Query["blocks"].ToString());
+        if ((long)blocks.Count * vol.BlockBytes > o.Value.MaxDataRequestBytes)
+            throw Reject.BadRequest($"Requested payload ({(long)blocks.Count * vol.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
+        http.Response.ContentType = "application/octet-stream";
+        if (http.Request.Query["prefetch"] is var p && (p == "on" || p == "true")) return;
+        await WriteFramed(http, vol, vol.ReadStoredAsync(blocks, http.RequestAborted), payload);
+    }
+
+    /// <summary>Parses <c>x1,y1,z1,x2,y2,z2,…</c> block coordinates.</summary>
+    public static List<Point3> ParseBlockList(string text)
+    {
         var numbers = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -65,12 +75,7 @@ public static class BlockEndpoints
             numbers.Add(n);
         }
         if (numbers.Count % 3 != 0) throw Reject.BadRequest($"blocks needs x,y,z triples; got {numbers.Count} numbers");
-        if ((long)numbers.Count / 3 * vol.BlockBytes > o.Value.MaxDataRequestBytes)
-            throw Reject.BadRequest($"Requested payload ({(long)numbers.Count / 3 * vol.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
-        http.Response.ContentType = "application/octet-stream";
-        if (http.Request.Query["prefetch"] is var p && (p == "on" || p == "true")) return;
-        var blocks = Enumerable.Range(0, numbers.Count / 3).Select(i => new Point3(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2])).ToList();
-        await WriteFramed(http, vol, vol.ReadStoredAsync(blocks, http.RequestAborted), payload);
+        return Enumerable.Range(0, numbers.Count / 3).Select(i => new Point3(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2])).ToList();
     }
 
     /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block.</summary>

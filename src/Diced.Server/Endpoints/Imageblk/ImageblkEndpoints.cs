@@ -26,7 +26,9 @@ public static class ImageblkEndpoints
 
     /// <summary>The instance's volume at the request's version.</summary>
     public static ImageVolume Volume(this InstanceContext ctx)
-        => new(ctx.Data, ctx.Store.Volumes, ((ImageBlockType)ctx.Store.Types.Get(ctx.Instance.TypeName)).Voxel);
+        => ctx.Store.Types.Get(ctx.Instance.TypeName) is ImageBlockType t
+            ? new(ctx.Data, ctx.Store.Volumes, t.Voxel)
+            : new Datastore.Types.Labels.LabelVolume(ctx.Store, ctx.Data).Volume;
 
     public static void CheckRequestSize(Box box, int bytesPerVoxel, DicedOptions o)
     {
@@ -107,7 +109,7 @@ public static class ImageblkEndpoints
         await http.Response.Body.WriteAsync(body, http.RequestAborted);
     }
 
-    private static async Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format, byte[] voxels)
+    public static async Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format, byte[] voxels)
     {
         var (w, h) = GeometryStrings.SliceSize(shape, box);
         var f = format.ToLowerInvariant();

@@ -35,13 +35,13 @@ public static class VolumeMetadataEndpoints
             });
     }
 
-    private static void WriteExtended(Utf8JsonWriter w, ImageVolume vol, Extents? extents)
+    public static void WriteExtended(Utf8JsonWriter w, ImageVolume vol, Extents? extents, string? dataType = null, string? label = null)
     {
         var s = vol.Settings;
         w.WriteStartArray("Values");
         w.WriteStartObject();
-        w.WriteString("DataType", vol.Voxel.DataTypeName());
-        w.WriteString("Label", vol.Voxel.DataTypeName());
+        w.WriteString("DataType", dataType ?? vol.Voxel.DataTypeName());
+        w.WriteString("Label", label ?? vol.Voxel.DataTypeName());
         w.WriteEndObject();
         w.WriteEndArray();
         w.WriteBoolean("Interpolable", true);
@@ -68,7 +68,7 @@ public static class VolumeMetadataEndpoints
         w.WriteEndArray();
     }
 
-    private static void WritePointOrNull(Utf8JsonWriter w, string name, Point3? p)
+    public static void WritePointOrNull(Utf8JsonWriter w, string name, Point3? p)
     {
         if (p is { } v) WritePoint(w, name, v);
         else w.WriteNull(name);

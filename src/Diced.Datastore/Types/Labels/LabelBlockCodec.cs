@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+using Diced.Codecs;
+using Diced.Codecs.Labels;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+
+namespace Diced.Datastore.Types.Labels;
+
+/// <summary>
+/// Label blocks as stored by labelmap/labelarray: the DVID label block format (§10.3) inside the instance's
+/// compression envelope (zstd by default; gzip gives exactly DVID's stored bytes).
+/// </summary>
+public sealed class LabelBlockCodec(CompressionSpec spec, Point3 blockSize, bool checksum) : IBlockCodec
+{
+    public CompressionSpec Spec => spec;
+
+    public byte[] Encode(ReadOnlySpan<byte> block)
+        => ValueEnvelope.Encode(LabelBlock.Encode(MemoryMarshal.Cast<byte, ulong>(block), (blockSize.X, blockSize.Y, blockSize.Z)), spec, checksum);
+
+    public void Decode(ReadOnlySpan<byte> stored, Span<byte> destination)
+    {
+        var dvid = DvidBlock(stored);
+        try
+        {
+            var size = LabelBlock.SizeOf(dvid);
+            if (size != (blockSize.X, blockSize.Y, blockSize.Z))
+                throw new InvalidDataException($"stored label block is {size.X}x{size.Y}x{size.Z}, the instance's blocks are {blockSize.X}x{blockSize.Y}x{blockSize.Z}");
+            LabelBlock.Decode(dvid, MemoryMarshal.Cast<byte, ulong>(destination));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DatastoreException($"stored label block is corrupt: {e.Message}", ErrorKind.BadRequest, e);
+        }
+    }
+
+    /// <summary>The DVID label block inside a stored value.</summary>
+    public static byte[] DvidBlock(ReadOnlySpan<byte> stored)
+    {
+        try { return ValueEnvelope.Decode(stored); }
+        catch (InvalidDataException e) { throw new DatastoreException($"stored label block is corrupt: {e.Message}", ErrorKind.BadRequest, e); }
+    }
+}

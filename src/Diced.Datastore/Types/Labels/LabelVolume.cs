@@ -1,0 +1,472 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Diced.Codecs;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Datastore.Versioning;
+
+namespace Diced.Datastore.Types.Labels;
+
+/// <summary>A run of <see cref="Length"/> voxels from (X, Y, Z) along +x (sparse volumes).</summary>
+public readonly record struct Run(int X, int Y, int Z, int Length);
+
+/// <summary>Inclusive voxel bounds of a sparsevol request; null sides are open.</summary>
+public sealed record VoxelBounds(int? MinX, int? MaxX, int? MinY, int? MaxY, int? MinZ, int? MaxZ)
+{
+    public static readonly VoxelBounds None = new(null, null, null, null, null, null);
+
+    public bool IsNone => this == None;
+
+    public bool BlockOutside(Box block) =>
+        (MinX is { } a && block.Last.X < a) || (MaxX is { } b && block.Offset.X > b) ||
+        (MinY is { } c && block.Last.Y < c) || (MaxY is { } d && block.Offset.Y > d) ||
+        (MinZ is { } e && block.Last.Z < e) || (MaxZ is { } f && block.Offset.Z > f);
+}
+
+/// <summary>
+/// A label instance at one version: uint64 voxels in blocks (labelblk: LZ4 arrays; labelmap/labelarray: DVID label
+/// blocks), and for labelmap the supervoxel → body mapping, per-body label indices kept current as blocks are
+/// written, the max label, label allocation and mutations (merge, cleave) with a durable mutation log.
+/// </summary>
+public sealed class LabelVolume : IBlockObserver
+{
+    public const byte IndexClass = 0x50, MappingClass = 0x51, MaxLabelClass = 0x52, MutationClass = 0x53;
+    private const string MappingRecord = "mapping", MaxLabelRecord = "maxlabel", RepoMaxRecord = "repomax", IndexLockName = "labelindex";
+
+    private readonly Datastore _ds;
+    private readonly VersionedData _data;
+    private readonly VolumeCoordination _coord;
+
+    public LabelVolume(Datastore ds, VersionedData data)
+    {
+        _ds = ds;
+        _data = data;
+        _coord = ds.Volumes;
+        Type = (LabelType)ds.Types.Get(data.Instance.TypeName);
+        var settings = ImageSettings.From(data.Instance);
+        Indexed = data.Instance.Settings.GetValueOrDefault(LabelType.IndexedKey) == "true";
+        IBlockCodec? codec = Type.Kind == LabelKind.Labelblk ? null
+            : new LabelBlockCodec(CompressionSpec.Parse(data.Instance.Compression), settings.BlockSize, data.Instance.Checksum);
+        Volume = new ImageVolume(data, _coord, VoxelType.Uint64, codec, Type.Kind == LabelKind.Labelblk ? null : this, settings: settings);
+    }
+
+    public LabelType Type { get; }
+    public ImageVolume Volume { get; }
+    public VersionedData Data => _data;
+    public bool Indexed { get; }
+    public bool HasMapping => Type.Kind == LabelKind.Labelmap;
+    public Point3 BlockSize => Volume.BlockSize;
+
+    /// <summary>Who makes the current request (recorded with mutations and label indices).</summary>
+    public string User { get; set; } = "";
+
+    /// <summary>Block writes leave label indices alone (<c>noindexing=true</c>, <c>ingest-supervoxels</c>).</summary>
+    public bool SkipIndexing { get; set; }
+    public string App { get; set; } = "";
+
+    private uint Id => _data.Instance.InstanceId;
+    private uint Version => _data.WriteVersion;
+    private string LabelCounter => "label/" + _data.Instance.DataUuid;
+    private string MutationCounter => "mutation/" + _data.Repo.Root;
+
+    private static byte[] Key(byte cls, ulong label)
+    {
+        var k = new byte[9];
+        k[0] = cls;
+        BinaryPrimitives.WriteUInt64BigEndian(k.AsSpan(1), label);
+        return k;
+    }
+
+    private static void CheckLabel(ulong label, string what)
+    {
+        if (label == 0) throw DatastoreException.BadRequest($"Label 0 is protected background value and cannot be used for {what}");
+    }
+
+    // ---------------------------------------------------------------- block writes keep indices and max label
+
+    async ValueTask IBlockObserver.BlockWrittenAsync(VersionedData.Writer writer, Point3 block, ReadOnlyMemory<byte>? before, ReadOnlyMemory<byte> after, CancellationToken ct)
+    {
+        var delta = new Dictionary<ulong, long>();
+        ulong max = Count(MemoryMarshal.Cast<byte, ulong>(after.Span), delta, +1);
+        if (before is { } b) Count(MemoryMarshal.Cast<byte, ulong>(b.Span), delta, -1);
+        if (max > 0) await RaiseMaxLabelAsync(writer, max, ct);
+        if (!Indexed || SkipIndexing) return;
+        foreach (var k in delta.Where(kv => kv.Value == 0).Select(kv => kv.Key).ToList()) delta.Remove(k);
+        if (delta.Count == 0) return;
+        var gate = _coord.RecordLock(Id, Version, IndexLockName);
+        await gate.WaitAsync(ct);
+        try
+        {
+            var mapping = await MappingAsync(ct);
+            foreach (var group in delta.GroupBy(kv => BodyOf(mapping, kv.Key)))
+                await UpdateIndexAsync(writer, group.Key, idx =>
+                {
+                    foreach (var (sv, d) in group) idx.Add(block, sv, d);
+                }, ct);
+        }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>Adds <paramref name="sign"/> per voxel to each non-zero label's count; returns the largest label.</summary>
+    private static ulong Count(ReadOnlySpan<ulong> voxels, Dictionary<ulong, long> counts, int sign)
+    {
+        ulong max = 0;
+        int i = 0;
+        while (i < voxels.Length)
+        {
+            ulong label = voxels[i];
+            int j = i + 1;
+            while (j < voxels.Length && voxels[j] == label) j++;
+            if (label != 0)
+            {
+                ref long c = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, label, out _);
+                c += sign * (long)(j - i);
+                if (label > max) max = label;
+            }
+            i = j;
+        }
+        return max;
+    }
+
+    // ---------------------------------------------------------------- max label and allocation
+
+    private async ValueTask RaiseMaxLabelAsync(VersionedData.Writer writer, ulong label, CancellationToken ct)
+    {
+        bool shared = _data.Store.IsShared;
+        if (!shared && _coord.TryGetRecord<StrongBox>(Id, Version, MaxLabelRecord, out var known) && known!.Value >= label
+            && _coord.TryGetRecord<StrongBox>(Id, 0, RepoMaxRecord, out var repo) && repo!.Value >= label) return;
+        var gate = _coord.RecordLock(Id, Version, MaxLabelRecord);
+        await gate.WaitAsync(ct);
+        try
+        {
+            ulong stored = 0;
+            await writer.UpdateAsync([MaxLabelClass], current =>
+            {
+                stored = current is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(current);
+                if (stored >= label && current is not null) return current;
+                var v = new byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(v, Math.Max(stored, label));
+                return v;
+            }, ct);
+            _coord.SetRecord(Id, Version, MaxLabelRecord, new StrongBox(Math.Max(stored, label)));
+            // Ids handed out by nextlabel must stay above every label written in any version of the repo.
+            await _ds.RaiseCounterAsync(LabelCounter, label, ct);
+            _coord.SetRecord(Id, 0, RepoMaxRecord, new StrongBox(label));
+        }
+        finally { gate.Release(); }
+    }
+
+    private sealed class StrongBox(ulong value)
+    {
+        public ulong Value { get; } = value;
+    }
+
+    /// <summary>The largest label written at this version or an ancestor; null before any write.</summary>
+    public async Task<ulong?> MaxLabelAsync(CancellationToken ct = default)
+        => await _data.GetAsync([MaxLabelClass], ct) is { } v ? BinaryPrimitives.ReadUInt64LittleEndian(v) : null;
+
+    /// <summary>The id the next allocation would return (repo-wide).</summary>
+    public Task<ulong> NextLabelAsync(CancellationToken ct = default) => _ds.PeekCounterAsync(LabelCounter, ct);
+
+    /// <summary>Reserves <paramref name="count"/> new label ids, never handed out again in this repo.</summary>
+    public async Task<(ulong Start, ulong End)> ReserveLabelsAsync(ulong count, CancellationToken ct = default)
+    {
+        if (count == 0) throw DatastoreException.BadRequest("the number of labels to reserve must be at least 1");
+        var start = await _ds.ReserveAsync(LabelCounter, count, 1, ct);
+        return (start, start + count - 1);
+    }
+
+    // ---------------------------------------------------------------- mapping
+
+    /// <summary>Every non-identity supervoxel → body assignment visible here (cached per version in this process).</summary>
+    public async ValueTask<IReadOnlyDictionary<ulong, ulong>> MappingAsync(CancellationToken ct = default)
+    {
+        if (!HasMapping) return Empty;
+        bool cacheable = !_data.Store.IsShared || _data.Node.Locked;
+        if (cacheable && _coord.TryGetRecord<Dictionary<ulong, ulong>>(Id, Version, MappingRecord, out var cached)) return cached!;
+        var map = new Dictionary<ulong, ulong>();
+        await foreach (var (tk, v) in _data.ScanAsync([MappingClass], [MappingClass + 1], false, ct))
+            map[BinaryPrimitives.ReadUInt64BigEndian(tk.AsSpan(1))] = BinaryPrimitives.ReadUInt64LittleEndian(v);
+        if (cacheable) _coord.SetRecord(Id, Version, MappingRecord, map);
+        return map;
+    }
+
+    private static readonly IReadOnlyDictionary<ulong, ulong> Empty = new Dictionary<ulong, ulong>();
+
+    public static ulong BodyOf(IReadOnlyDictionary<ulong, ulong> mapping, ulong sv) => mapping.TryGetValue(sv, out var b) ? b : sv;
+
+    /// <summary>Maps supervoxels to bodies in place (runs of equal labels are looked up once).</summary>
+    public static void ApplyMapping(Span<ulong> labels, IReadOnlyDictionary<ulong, ulong> mapping)
+    {
+        if (mapping.Count == 0) return;
+        ulong last = 0, lastBody = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            ulong l = labels[i];
+            if (l == 0) continue;
+            if (l != last)
+            {
+                last = l;
+                lastBody = BodyOf(mapping, l);
+            }
+            labels[i] = lastBody;
+        }
+    }
+
+    private async ValueTask SetMappingAsync(VersionedData.Writer writer, IEnumerable<ulong> supervoxels, ulong body, CancellationToken ct)
+    {
+        var value = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(value, body);
+        foreach (var sv in supervoxels)
+        {
+            if (sv == body) await writer.DeleteNowAsync(Key(MappingClass, sv), ct);
+            else await writer.PutNowAsync(Key(MappingClass, sv), value, ct);
+        }
+    }
+
+    // ---------------------------------------------------------------- label indices
+
+    /// <summary>The index of a body (labelmap) or label; null when the label has no voxels here.</summary>
+    public async Task<LabelIndex?> GetIndexAsync(ulong label, CancellationToken ct = default)
+        => await _data.GetAsync(Key(IndexClass, label), ct) is { } v ? LabelIndex.Deserialize(v) : null;
+
+    private async ValueTask UpdateIndexAsync(VersionedData.Writer writer, ulong label, Action<LabelIndex> change, CancellationToken ct)
+    {
+        await writer.UpdateAsync(Key(IndexClass, label), current =>
+        {
+            var idx = current is null ? new LabelIndex(label) : LabelIndex.Deserialize(current);
+            change(idx);
+            if (idx.IsEmpty) return null;
+            idx.LastModTime = DateTimeOffset.UtcNow;
+            idx.LastModUser = User;
+            idx.LastModApp = App;
+            return idx.Serialize();
+        }, ct);
+    }
+
+    private void RequireIndex()
+    {
+        if (!Indexed) throw DatastoreException.BadRequest($"data \"{_data.Instance.Name}\" does not index its labels (IndexedLabels is false)");
+    }
+
+    /// <summary>The body a supervoxel belongs to and that body's index, when the supervoxel exists here.</summary>
+    public async Task<(ulong Body, LabelIndex Index)?> FindSupervoxelAsync(ulong sv, CancellationToken ct = default)
+    {
+        RequireIndex();
+        var body = BodyOf(await MappingAsync(ct), sv);
+        var idx = await GetIndexAsync(body, ct);
+        if (idx is null || !idx.Blocks.Values.Any(c => c.ContainsKey(sv))) return null;
+        return (body, idx);
+    }
+
+    /// <summary>The index of <paramref name="label"/> (a body, or with <paramref name="supervoxels"/> one supervoxel's share of its body's).</summary>
+    public async Task<LabelIndex?> IndexOfAsync(ulong label, bool supervoxels, CancellationToken ct = default)
+    {
+        RequireIndex();
+        if (!supervoxels || !HasMapping) return await GetIndexAsync(label, ct);
+        if (await FindSupervoxelAsync(label, ct) is not { } found) return null;
+        var only = new LabelIndex(label);
+        foreach (var (block, counts) in found.Index.Blocks)
+            if (counts.TryGetValue(label, out var n)) only.Add(block, label, n);
+        return only;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a time.</summary>
+    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default)
+    {
+        var mapping = supervoxels ? Empty : await MappingAsync(ct);
+        await Volume.ReadAsync(box, async (slab, token) =>
+        {
+            if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
+            await sink(slab, token);
+        }, ct);
+    }
+
+    public async Task<byte[]> ReadAllAsync(Box box, bool supervoxels, CancellationToken ct = default)
+    {
+        var all = await Volume.ReadAllAsync(box, ct);
+        var mapping = supervoxels ? Empty : await MappingAsync(ct);
+        ApplyMapping(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), mapping);
+        return all;
+    }
+
+    /// <summary>Labels at points (one block decode per distinct block).</summary>
+    public async Task<ulong[]> LabelsAtAsync(IReadOnlyList<Point3> points, bool supervoxels, CancellationToken ct = default)
+    {
+        var result = new ulong[points.Count];
+        var bs = BlockSize;
+        var buffer = new byte[Volume.BlockBytes];
+        foreach (var group in Enumerable.Range(0, points.Count).GroupBy(i => points[i].BlockOf(bs)))
+        {
+            var stored = await _data.GetAsync(ImageVolume.BlockKey(group.Key), ct);
+            if (stored is null) continue;
+            Volume.DecodeBlock(stored, buffer);
+            var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
+            var origin = group.Key.BlockOrigin(bs);
+            foreach (var i in group)
+            {
+                var p = points[i] - origin;
+                result[i] = labels[(p.Z * bs.Y + p.Y) * bs.X + p.X];
+            }
+        }
+        if (!supervoxels)
+        {
+            var mapping = await MappingAsync(ct);
+            for (int i = 0; i < result.Length; i++) if (result[i] != 0) result[i] = BodyOf(mapping, result[i]);
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- sparse volumes
+
+    /// <summary>
+    /// The runs of a label's voxels (a body, or one supervoxel), reading only the blocks its index names; null when the
+    /// label does not exist here. Blocks outside <paramref name="bounds"/> are skipped; with <paramref name="exact"/>
+    /// runs are clipped to the bounds too.
+    /// </summary>
+    public async Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default)
+    {
+        var idx = await IndexOfAsync(label, supervoxels, ct);
+        if (idx is null) return null;
+        var bs = BlockSize;
+        var runs = new List<Run>();
+        var buffer = new byte[Volume.BlockBytes];
+        foreach (var (block, counts) in idx.Blocks.OrderBy(b => b.Key.Z).ThenBy(b => b.Key.Y).ThenBy(b => b.Key.X))
+        {
+            var blockBox = new Box(block.BlockOrigin(bs), bs);
+            if (bounds.BlockOutside(blockBox)) continue;
+            var stored = await _data.GetAsync(ImageVolume.BlockKey(block), ct);
+            if (stored is null) continue;
+            Volume.DecodeBlock(stored, buffer);
+            var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
+            var members = counts.Keys.ToHashSet();
+            AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs);
+        }
+        return runs;
+    }
+
+    private static void AppendRuns(ReadOnlySpan<ulong> labels, Box blockBox, HashSet<ulong> members, VoxelBounds b, List<Run> runs)
+    {
+        var bs = blockBox.Size;
+        var o = blockBox.Offset;
+        int x0 = b.MinX is { } lo ? Math.Max(0, lo - o.X) : 0;
+        int x1 = b.MaxX is { } hi ? Math.Min(bs.X - 1, hi - o.X) : bs.X - 1;
+        for (int z = 0; z < bs.Z; z++)
+        {
+            int vz = o.Z + z;
+            if ((b.MinZ is { } mz && vz < mz) || (b.MaxZ is { } xz && vz > xz)) continue;
+            for (int y = 0; y < bs.Y; y++)
+            {
+                int vy = o.Y + y;
+                if ((b.MinY is { } my && vy < my) || (b.MaxY is { } xy && vy > xy)) continue;
+                var row = labels.Slice((z * bs.Y + y) * bs.X, bs.X);
+                int x = x0;
+                ulong last = 0;
+                bool lastIn = false;
+                while (x <= x1)
+                {
+                    ulong l = row[x];
+                    bool isIn = l == last ? lastIn : (lastIn = members.Contains(last = l));
+                    if (!isIn) { x++; continue; }
+                    int start = x;
+                    while (x <= x1 && (row[x] == l || members.Contains(row[x]))) x++;
+                    runs.Add(new Run(o.X + start, vy, vz, x - start));
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- mutations
+
+    private async Task<ulong> NewMutationAsync(CancellationToken ct) => await _ds.ReserveAsync(MutationCounter, 1, 1, ct);
+
+    /// <summary>Records a mutation in this instance's durable log (ordered by mutation id, visible in descendants).</summary>
+    private async Task LogMutationAsync(VersionedData.Writer writer, ulong id, string action, object details, CancellationToken ct)
+    {
+        var record = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["MutationID"] = id, ["Action"] = action, ["UUID"] = _data.Node.Uuid, ["User"] = User, ["App"] = App,
+            ["Time"] = DateTimeOffset.UtcNow.ToString("O"), ["Details"] = details,
+        });
+        await writer.PutNowAsync(Key(MutationClass, id), record, ct);
+    }
+
+    /// <summary>The mutation records visible here, in mutation order.</summary>
+    public async Task<List<JsonElement>> MutationsAsync(CancellationToken ct = default)
+    {
+        var list = new List<JsonElement>();
+        await foreach (var (_, v) in _data.ScanAsync([MutationClass], [MutationClass + 1], false, ct))
+            list.Add(JsonDocument.Parse(v).RootElement.Clone());
+        return list;
+    }
+
+    private async Task<T> MutateAsync<T>(Func<VersionedData.Writer, IReadOnlyDictionary<ulong, ulong>, Task<T>> body, CancellationToken ct)
+    {
+        if (!HasMapping) throw DatastoreException.BadRequest($"{Type.Name} does not support this mutation");
+        RequireIndex();
+        using var writer = _data.BeginWrite();
+        var gate = _coord.RecordLock(Id, Version, IndexLockName);
+        await gate.WaitAsync(ct);
+        try
+        {
+            var result = await body(writer, await MappingAsync(ct));
+            _coord.SetRecord(Id, Version, MappingRecord, null); // re-read on next use
+            return result;
+        }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>Merges bodies into <paramref name="target"/>: their supervoxels map to it, their indices fold into its.</summary>
+    public Task<ulong> MergeAsync(ulong target, IReadOnlyList<ulong> merged, CancellationToken ct = default)
+    {
+        CheckLabel(target, "merges");
+        foreach (var m in merged) CheckLabel(m, "merges");
+        if (merged.Count == 0) throw DatastoreException.BadRequest("merge needs a target and at least one label to merge");
+        if (merged.Contains(target)) throw DatastoreException.BadRequest($"cannot merge label {target} into itself");
+        return MutateAsync(async (writer, mapping) =>
+        {
+            var into = await GetIndexAsync(target, ct) ?? throw DatastoreException.BadRequest($"can't merge into a non-existent label {target}");
+            var sources = new List<LabelIndex>();
+            foreach (var m in merged.Distinct())
+                sources.Add(await GetIndexAsync(m, ct) ?? throw DatastoreException.BadRequest($"can't merge non-existent label {m}"));
+            ulong id = await NewMutationAsync(ct);
+            foreach (var src in sources)
+            {
+                await SetMappingAsync(writer, src.Supervoxels(), target, ct);
+                into.Absorb(src);
+            }
+            into.LastMutationId = id;
+            await UpdateIndexAsync(writer, target, idx => { idx.Blocks.Clear(); idx.Absorb(into); idx.LastMutationId = id; }, ct);
+            foreach (var src in sources) await writer.DeleteNowAsync(Key(IndexClass, src.Label), ct);
+            await LogMutationAsync(writer, id, "merge", new { Target = target, Labels = merged }, ct);
+            return id;
+        }, ct);
+    }
+
+    /// <summary>Moves supervoxels of <paramref name="label"/> to a newly allocated body.</summary>
+    public Task<(ulong Cleaved, ulong MutationId)> CleaveAsync(ulong label, IReadOnlyList<ulong> supervoxels, CancellationToken ct = default)
+    {
+        CheckLabel(label, "cleaves");
+        if (supervoxels.Count == 0) throw DatastoreException.BadRequest("no cleave supervoxels JSON was POSTed");
+        return MutateAsync(async (writer, mapping) =>
+        {
+            var idx = await GetIndexAsync(label, ct) ?? throw DatastoreException.BadRequest($"cannot cleave non-existent label {label}");
+            var all = idx.Supervoxels();
+            var moving = supervoxels.ToHashSet();
+            foreach (var sv in moving)
+                if (!all.Contains(sv)) throw DatastoreException.BadRequest($"cannot cleave supervoxel {sv}, which does not exist in label {label}");
+            if (moving.Count == all.Count) throw DatastoreException.BadRequest($"cannot cleave all supervoxels from the label {label}");
+            var (newLabel, _) = await ReserveLabelsAsync(1, ct);
+            ulong id = await NewMutationAsync(ct);
+            var cleaved = idx.Extract(moving, newLabel);
+            await SetMappingAsync(writer, moving, newLabel, ct);
+            await UpdateIndexAsync(writer, label, i => { i.Blocks.Clear(); i.Absorb(idx); i.LastMutationId = id; }, ct);
+            await UpdateIndexAsync(writer, newLabel, i => { i.Blocks.Clear(); i.Absorb(cleaved); i.LastMutationId = id; }, ct);
+            await LogMutationAsync(writer, id, "cleave", new { OrigLabel = label, CleavedLabel = newLabel, CleavedSupervoxels = supervoxels }, ct);
+            return (newLabel, id);
+        }, ct);
+    }
+}

@@ -1,0 +1,623 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Diced.Codecs;
+using Diced.Codecs.Labels;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Datastore.Types.Labels;
+using Diced.Server.Endpoints.Imageblk;
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Microsoft.Extensions.Options;
+
+namespace Diced.Server.Endpoints.Labels;
+
+/// <summary>Routes of labelblk (§9), labelmap and labelarray (§10).</summary>
+public static class LabelEndpoints
+{
+    public static readonly string[] TypeNames = ["labelblk", "labelmap", "labelarray"];
+    public static readonly string[] IndexedTypes = ["labelmap", "labelarray"];
+
+    public static void MapLabelEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapDataType(TypeNames);
+        g.MapGetHead("raw/{dims}/{size}/{offset}", (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, null, o.Value, t));
+        g.MapGetHead("raw/{dims}/{size}/{offset}/{format}", (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, format, o.Value, t));
+        g.MapPost("raw/{dims}/{size}/{offset}", PostRaw);
+        g.MapGetHead("label/{coord}", GetLabel);
+        g.MapGetHead("labels", GetLabels);
+        g.MapPost("labels", () => { throw Reject.BadRequest("Batch labels query must be a GET request"); });
+        g.MapGetHead("blocks/{size}/{offset}", GetBlocks);
+        g.MapVolumeMetadata();
+
+        var m = app.MapDataType(IndexedTypes);
+        m.MapPost("blocks", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: false));
+        m.MapPost("ingest-supervoxels", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: true));
+        m.MapGetHead("specificblocks", SpecificBlocks);
+        m.MapGetHead("maxlabel", MaxLabel);
+        m.MapGetHead("nextlabel", NextLabel);
+        m.MapPost("nextlabel/{count}", ReserveLabels);
+        m.MapGet("sparsevol/{label}", Sparsevol);
+        m.MapMethods("sparsevol/{label}", ["HEAD"], SparsevolExists);
+        m.MapGetHead("sparsevol-coarse/{label}", SparsevolCoarse);
+        m.MapGetHead("sparsevol-size/{label}", SparsevolSize);
+        m.MapGetHead("size/{label}", Size);
+        m.MapGetHead("sizes", Sizes);
+        m.MapGetHead("supervoxels/{label}", Supervoxels);
+        m.MapGetHead("mapping", Mapping);
+        m.MapGetHead("lastmod/{label}", LastMod);
+        m.MapGetHead("mutations", Mutations);
+        m.MapPost("merge", Merge);
+        m.MapPost("cleave/{label}", Cleave);
+        foreach (var verb in new[] { "merge", "cleave/{label}" })
+            m.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });
+    }
+
+    /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>
+    public static LabelVolume Labels(this InstanceContext ctx, HttpContext? http = null)
+    {
+        var v = new LabelVolume(ctx.Store, ctx.Data);
+        if (http is not null)
+        {
+            v.User = http.Request.Query["u"].ToString();
+            v.App = http.Request.Query["app"].ToString();
+        }
+        return v;
+    }
+
+    private static LabelVolume Labels(HttpContext http) => http.Instance().Labels(http);
+
+    /// <summary>Registers the label types' <c>Extended</c> and <c>Extents</c> members of <c>…/info</c>.</summary>
+    public static void RegisterLabelInfo(InstanceInfoWriters writers)
+    {
+        foreach (var name in TypeNames)
+            writers.Register(name, async (w, ctx, ct) =>
+            {
+                var labels = ctx.Labels();
+                var vol = labels.Volume;
+                var extents = await vol.GetExtentsAsync(ct);
+                w.WriteStartObject("Extended");
+                VolumeMetadataEndpoints.WriteExtended(w, vol, extents, "uint64", "labels");
+                w.WriteNumber("MaxDownresLevel", int.Parse(ctx.Instance.Settings.GetValueOrDefault(LabelType.MaxDownresKey, "0"), CultureInfo.InvariantCulture));
+                w.WriteBoolean("IndexedLabels", labels.Indexed);
+                if (labels.Type.Kind != LabelKind.Labelblk)
+                {
+                    var max = await labels.MaxLabelAsync(ct);
+                    w.WriteNumber("MaxLabel", max ?? 0);
+                    w.WriteNumber("MaxRepoLabel", await labels.NextLabelAsync(ct) - 1);
+                }
+                w.WriteEndObject();
+                w.WriteStartObject("Extents");
+                VolumeMetadataEndpoints.WritePointOrNull(w, "MinPoint", extents?.MinPoint);
+                VolumeMetadataEndpoints.WritePointOrNull(w, "MaxPoint", extents?.MaxPoint);
+                w.WriteEndObject();
+            });
+    }
+
+    // ------------------------------------------------------------------ query options
+
+    private static bool Flag(HttpContext http, string name)
+        => http.Request.Query[name].ToString().ToLowerInvariant() is "true" or "on" or "1";
+
+    private static void CheckScale(HttpContext http)
+    {
+        var s = http.Request.Query["scale"].ToString();
+        if (s.Length == 0) return;
+        if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var scale)) throw Reject.BadRequest($"bad scale specified: {s}");
+        if (scale != 0) throw Reject.BadRequest($"scale {scale} is not available: this server keeps only scale 0 of label data so far");
+    }
+
+    private static ulong ParseLabel(string text)
+    {
+        if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var label))
+            throw Reject.BadRequest($"label \"{text}\" is not a non-negative 64-bit integer");
+        return label;
+    }
+
+    private static ulong ParseNonZeroLabel(string text)
+    {
+        var label = ParseLabel(text);
+        if (label == 0) throw Reject.BadRequest("Label 0 is protected background value and cannot be used as sparse volume.");
+        return label;
+    }
+
+    // ------------------------------------------------------------------ voxels
+
+    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
+    {
+        CheckScale(http);
+        var shape = GeometryStrings.ParseShape(dims);
+        var box = GeometryStrings.ParseBox(shape, size, offset);
+        var labels = Labels(http);
+        ImageblkEndpoints.CheckRequestSize(box, 8, o);
+        bool supervoxels = Flag(http, "supervoxels");
+        var ct = http.RequestAborted;
+        if (shape != DataShape.Volume)
+        {
+            await ImageblkEndpoints.WriteSlice(http, labels.Volume, shape, box, format ?? "", await labels.ReadAllAsync(box, supervoxels, ct));
+            return;
+        }
+        if (format is not null) throw Reject.BadRequest($"label volumes cannot be returned as {format}");
+        var compression = http.Request.Query["compression"].ToString();
+        using var slot = throttle.Enter(http);
+        switch (compression)
+        {
+            case "":
+                http.Response.ContentType = "application/octet-stream";
+                http.Response.ContentLength = box.VoxelCount * 8;
+                await labels.ReadAsync(box, supervoxels, async (slab, token) => await http.Response.Body.WriteAsync(slab, token), ct);
+                return;
+            case "lz4":
+                await ImageblkEndpoints.Send(http, "application/octet-stream", Lz4Block.Encode(await labels.ReadAllAsync(box, supervoxels, ct)));
+                return;
+            case "gzip":
+                await ImageblkEndpoints.Send(http, "application/octet-stream", GzipCodec.Compress(await labels.ReadAllAsync(box, supervoxels, ct)));
+                return;
+            case "google" or "googlegzip":
+                if (box.Size.X % 8 != 0 || box.Size.Y % 8 != 0 || box.Size.Z % 8 != 0)
+                    throw Reject.BadRequest($"compression={compression} needs a size that is a multiple of 8 in every dimension, got {box.Size.X}x{box.Size.Y}x{box.Size.Z}");
+                var all = await labels.ReadAllAsync(box, supervoxels, ct);
+                var encoded = CompressedSegmentation.Encode(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), (box.Size.X, box.Size.Y, box.Size.Z));
+                if (compression == "googlegzip")
+                {
+                    http.Response.Headers.ContentEncoding = "gzip";
+                    encoded = GzipCodec.Compress(encoded);
+                }
+                await ImageblkEndpoints.Send(http, "application/octet-stream", encoded);
+                return;
+            default:
+                throw Reject.BadRequest($"unknown compression type \"{compression}\"");
+        }
+    }
+
+    private static async Task PostRaw(HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> options, Throttle throttle)
+    {
+        var o = options.Value;
+        CheckScale(http);
+        var shape = GeometryStrings.ParseShape(dims);
+        if (shape != DataShape.Volume) throw Reject.BadRequest("DVID does not permit 2d mutations, only 3d stores");
+        var box = GeometryStrings.ParseBox(shape, size, offset);
+        var labels = Labels(http);
+        ImageblkEndpoints.CheckRequestSize(box, 8, o);
+        long expected = box.VoxelCount * 8;
+        if (expected > o.MaxBufferedWriteBytes)
+            throw Reject.BadRequest($"label writes are limited to {o.MaxBufferedWriteBytes} bytes per request; split the volume");
+        var compression = http.Request.Query["compression"].ToString();
+        using var slot = throttle.Enter(http);
+        byte[] voxels;
+        switch (compression)
+        {
+            case "":
+                voxels = await RequestBody.ReadAsync(http, expected);
+                break;
+            case "lz4":
+            {
+                var packed = await RequestBody.ReadAsync(http, expected + expected / 255 + 16);
+                voxels = GC.AllocateUninitializedArray<byte>((int)expected);
+                try { Lz4Block.Decode(packed, voxels); }
+                catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
+                break;
+            }
+            case "gzip":
+            {
+                var packed = await RequestBody.ReadAsync(http, o.MaxBufferedWriteBytes);
+                try { voxels = GzipCodec.Decompress(packed, expected + 1); }
+                catch (InvalidDataException e) { throw Reject.BadRequest($"gzip body does not inflate: {e.Message}"); }
+                break;
+            }
+            default:
+                throw Reject.BadRequest($"unknown compression type \"{compression}\"");
+        }
+        if (voxels.Length != expected)
+            throw Reject.BadRequest($"expected {expected} bytes for data \"{labels.Data.Instance.Name}\" label PUT but only received {voxels.Length} bytes");
+        await labels.Volume.WriteAsync(box, voxels, http.RequestAborted);
+    }
+
+    private static async Task GetLabel(HttpContext http, string coord)
+    {
+        CheckScale(http);
+        var p = GeometryStrings.ParsePoint(coord, "coordinate");
+        var label = (await Labels(http).LabelsAtAsync([p], Flag(http, "supervoxels"), http.RequestAborted))[0];
+        await SendJson(http, $"{{\"Label\": {label}}}");
+    }
+
+    private static async Task GetLabels(HttpContext http, IOptions<DicedOptions> o)
+    {
+        CheckScale(http);
+        var body = await ReadJsonBody(http, o.Value);
+        using var doc = JsonBody.Parse(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array) throw Reject.BadRequest("labels needs a JSON array of [x,y,z] coordinates");
+        var points = new List<Point3>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 3 || e.EnumerateArray().Any(c => c.ValueKind != JsonValueKind.Number || !c.TryGetInt32(out _)))
+                throw Reject.BadRequest($"labels coordinates must be [x,y,z] integer triples, got {e.GetRawText()}");
+            points.Add(new Point3(e[0].GetInt32(), e[1].GetInt32(), e[2].GetInt32()));
+        }
+        var labels = await Labels(http).LabelsAtAsync(points, Flag(http, "supervoxels"), http.RequestAborted);
+        await SendJson(http, "[" + string.Join(",", labels) + "]");
+    }
+
+    /// <summary>Reads a JSON body, checking <c>?hash=</c> (hex MD5 of the body) when given.</summary>
+    private static async Task<byte[]> ReadJsonBody(HttpContext http, DicedOptions o)
+    {
+        var body = await RequestBody.ReadAsync(http, o.MaxJsonBytes);
+        var hash = http.Request.Query["hash"].ToString();
+        if (hash.Length > 0)
+        {
+            var actual = Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(body));
+            if (!string.Equals(actual, hash, StringComparison.OrdinalIgnoreCase))
+                throw Reject.BadRequest($"content hash incorrect.  expected {hash}, got {actual}");
+        }
+        return body;
+    }
+
+    private static Task SendJson(HttpContext http, string json)
+        => ImageblkEndpoints.Send(http, "application/json", Encoding.UTF8.GetBytes(json));
+
+    private static Task SendJson(HttpContext http, object value)
+        => ImageblkEndpoints.Send(http, "application/json", JsonSerializer.SerializeToUtf8Bytes(value));
+
+    // ------------------------------------------------------------------ blocks
+
+    private enum BlockPayload { Lz4, Gzip, DvidBlocks, Uncompressed }
+
+    private static BlockPayload ParseBlockPayload(HttpContext http, LabelVolume labels, BlockPayload defaultPayload)
+    {
+        var c = http.Request.Query["compression"].ToString();
+        var payload = c switch
+        {
+            "" => defaultPayload,
+            "lz4" => BlockPayload.Lz4,
+            "gzip" => BlockPayload.Gzip,
+            "blocks" => BlockPayload.DvidBlocks,
+            "uncompressed" => BlockPayload.Uncompressed,
+            _ => throw Reject.BadRequest("compression must be \"lz4\" (default), \"gzip\", \"blocks\" or \"uncompressed\""),
+        };
+        if (labels.Type.Kind == LabelKind.Labelblk && payload is BlockPayload.Gzip or BlockPayload.DvidBlocks)
+            throw Reject.BadRequest("labelblk blocks can be sent as \"lz4\" (default) or \"uncompressed\"");
+        return payload;
+    }
+
+    private static async Task GetBlocks(HttpContext http, string size, string offset, IOptions<DicedOptions> o, Throttle throttle)
+    {
+        CheckScale(http);
+        var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
+        var labels = Labels(http);
+        ImageblkEndpoints.CheckRequestSize(box, 8, o.Value);
+        if (!box.IsBlockAligned(labels.BlockSize))
+            throw Reject.BadRequest($"blocks needs a block-aligned box; {box} is not aligned to blocks of {labels.BlockSize}");
+        var payload = ParseBlockPayload(http, labels, BlockPayload.Lz4);
+        using var slot = throttle.Enter(http);
+        var bs = labels.BlockSize;
+        await WriteFramed(http, labels, labels.Volume.ReadStoredBoxAsync(box.FirstBlock(bs), box.LastBlock(bs), http.RequestAborted), payload);
+    }
+
+    private static async Task SpecificBlocks(HttpContext http, IOptions<DicedOptions> o)
+    {
+        CheckScale(http);
+        var labels = Labels(http);
+        var payload = ParseBlockPayload(http, labels, BlockPayload.DvidBlocks);
+        var blocks = BlockEndpoints.ParseBlockList(http.Request.Query["blocks"].ToString());
+        if ((long)blocks.Count * labels.Volume.BlockBytes > o.Value.MaxDataRequestBytes)
+            throw Reject.BadRequest($"Requested payload ({(long)blocks.Count * labels.Volume.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
+        await WriteFramed(http, labels, labels.Volume.ReadStoredAsync(blocks, http.RequestAborted), payload);
+    }
+
+    /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block, payload as asked.</summary>
+    private static async Task WriteFramed(HttpContext http, LabelVolume labels, IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, BlockPayload payload)
+    {
+        http.Response.ContentType = "application/octet-stream";
+        bool supervoxels = Flag(http, "supervoxels");
+        var mapping = supervoxels ? new Dictionary<ulong, ulong>() : await labels.MappingAsync(http.RequestAborted);
+        var bs = labels.BlockSize;
+        var voxels = new byte[labels.Volume.BlockBytes];
+        var pipe = http.Response.BodyWriter;
+        await foreach (var (b, stored) in blocks)
+        {
+            byte[] data;
+            if (payload == BlockPayload.DvidBlocks)
+            {
+                // The label table may be rewritten in place: a DVID block's table may hold duplicates after mapping.
+                var dvid = LabelBlockCodec.DvidBlock(stored);
+                bool mapped = false;
+                if (mapping.Count > 0)
+                {
+                    int n = (int)BinaryPrimitives.ReadUInt32LittleEndian(dvid.AsSpan(12));
+                    var table = MemoryMarshal.Cast<byte, ulong>(dvid.AsSpan(16, 8 * n));
+                    for (int i = 0; i < n; i++)
+                        if (table[i] != 0 && mapping.TryGetValue(table[i], out var body)) { table[i] = body; mapped = true; }
+                }
+                data = !mapped && ValueEnvelope.KindOf(stored) == CompressionKind.Gzip ? ValueEnvelope.Payload(stored).ToArray() : GzipCodec.Compress(dvid);
+            }
+            else
+            {
+                labels.Volume.DecodeBlock(stored, voxels);
+                if (mapping.Count > 0) LabelVolume.ApplyMapping(MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan()), mapping);
+                data = payload switch
+                {
+                    BlockPayload.Lz4 => Lz4Block.Encode(voxels),
+                    BlockPayload.Gzip => GzipCodec.Compress(voxels),
+                    _ => voxels,
+                };
+            }
+            var header = pipe.GetSpan(16);
+            BinaryPrimitives.WriteInt32LittleEndian(header, b.X);
+            BinaryPrimitives.WriteInt32LittleEndian(header[4..], b.Y);
+            BinaryPrimitives.WriteInt32LittleEndian(header[8..], b.Z);
+            BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
+            pipe.Advance(16);
+            pipe.Write(data);
+            if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
+        }
+        await pipe.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>
+    /// <c>POST …/blocks</c>: gzip-compressed DVID label blocks in <c>x, y, z, N, bytes</c> frames. The whole body is
+    /// checked (framing, gzip, block format and size) before any block is stored.
+    /// </summary>
+    private static async Task PostBlocks(HttpContext http, DicedOptions o, Throttle throttle, bool ingestOnly)
+    {
+        CheckScale(http);
+        var c = http.Request.Query["compression"].ToString();
+        if (c is not ("" or "blocks")) throw Reject.BadRequest($"compression \"{c}\" is not accepted for block POSTs; send gzip-compressed DVID blocks");
+        var labels = Labels(http);
+        var body = await RequestBody.ReadAsync(http, o.MaxBufferedWriteBytes);
+        var bs = labels.BlockSize;
+        var frames = new List<(Point3 Block, int Offset, int Length)>();
+        for (int pos = 0; pos < body.Length;)
+        {
+            if (body.Length - pos < 16) throw Reject.BadRequest($"block stream is truncated: {body.Length - pos} bytes left where a 16-byte block header starts");
+            var b = new Point3(BinaryPrimitives.ReadInt32LittleEndian(body.AsSpan(pos)), BinaryPrimitives.ReadInt32LittleEndian(body.AsSpan(pos + 4)),
+                BinaryPrimitives.ReadInt32LittleEndian(body.AsSpan(pos + 8)));
+            long n = BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(pos + 12));
+            if (n == 0) throw Reject.BadRequest($"illegal zero length block at block ({b.X}, {b.Y}, {b.Z}) detected");
+            if (n > body.Length - pos - 16) throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) declares {n} bytes but only {body.Length - pos - 16} remain");
+            frames.Add((b, pos + 16, (int)n));
+            pos += 16 + (int)n;
+        }
+        long voxelBytes = (long)frames.Count * labels.Volume.BlockBytes;
+        if (voxelBytes > o.MaxBufferedWriteBytes)
+            throw Reject.BadRequest($"{frames.Count} blocks decode to {voxelBytes} bytes, over this server's limit of {o.MaxBufferedWriteBytes} per POST; send fewer blocks per request");
+        var decoded = new List<(Point3, ReadOnlyMemory<byte>)>(frames.Count);
+        foreach (var (b, offset, length) in frames)
+        {
+            byte[] dvid;
+            try { dvid = GzipCodec.Decompress(body.AsSpan(offset, length), 16L + 8L * 1024 * 1024 * 1024); }
+            catch (InvalidDataException e) { throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) is not valid gzip: {e.Message}"); }
+            var voxels = new byte[labels.Volume.BlockBytes];
+            try
+            {
+                var size = LabelBlock.SizeOf(dvid);
+                if (size != (bs.X, bs.Y, bs.Z))
+                    throw new InvalidDataException($"it is {size.X}x{size.Y}x{size.Z}, the instance's blocks are {bs.X}x{bs.Y}x{bs.Z}");
+                LabelBlock.Decode(dvid, MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan()));
+            }
+            catch (InvalidDataException e) { throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) is not a valid label block: {e.Message}"); }
+            decoded.Add((b, voxels));
+        }
+        labels.SkipIndexing = ingestOnly || Flag(http, "noindexing");
+        using var slot = throttle.Enter(http);
+        await labels.Volume.WriteBlocksAsync(decoded, http.RequestAborted);
+    }
+
+    // ------------------------------------------------------------------ labels and bodies
+
+    private static async Task MaxLabel(HttpContext http)
+    {
+        var labels = Labels(http);
+        var max = await labels.MaxLabelAsync(http.RequestAborted)
+            ?? throw Reject.BadRequest($"No maximum label found for {labels.Data.Instance.Name} version {labels.Data.Node.VersionId}");
+        await SendJson(http, $"{{\"maxlabel\": {max}}}");
+    }
+
+    private static async Task NextLabel(HttpContext http)
+        => await SendJson(http, $"{{\"nextlabel\": {await Labels(http).NextLabelAsync(http.RequestAborted)}}}");
+
+    private static async Task ReserveLabels(HttpContext http, string count)
+    {
+        var labels = Labels(http);
+        if (labels.Type.Kind != LabelKind.Labelmap) throw Reject.BadRequest($"{labels.Type.Name} cannot allocate labels; POST nextlabel is a labelmap action");
+        if (!ulong.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n == 0 || n > 1UL << 40)
+            throw Reject.BadRequest($"nextlabel count must be a positive integer, got \"{count}\"");
+        var (start, end) = await labels.ReserveLabelsAsync(n, http.RequestAborted);
+        await SendJson(http, $"{{\"start\": {start}, \"end\": {end}}}");
+    }
+
+    private static VoxelBounds ParseBounds(HttpContext http)
+    {
+        int? Get(string name)
+        {
+            var s = http.Request.Query[name].ToString();
+            if (s.Length == 0) return null;
+            return int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v
+                : throw Reject.BadRequest($"{name} must be an integer, got \"{s}\"");
+        }
+        return new VoxelBounds(Get("minx"), Get("maxx"), Get("miny"), Get("maxy"), Get("minz"), Get("maxz"));
+    }
+
+    private static async Task Sparsevol(HttpContext http, string label)
+    {
+        CheckScale(http);
+        var l = ParseNonZeroLabel(label);
+        var format = http.Request.Query["format"].ToString();
+        if (format is not ("" or "rles" or "srles")) throw Reject.BadRequest($"unknown sparsevol format \"{format}\"; use rles or srles");
+        var compression = http.Request.Query["compression"].ToString();
+        if (compression is not ("" or "lz4" or "gzip")) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
+        bool exact = http.Request.Query["exact"].ToString().ToLowerInvariant() != "false";
+        var runs = await Labels(http).SparsevolAsync(l, Flag(http, "supervoxels"), ParseBounds(http), exact, http.RequestAborted);
+        if (runs is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        http.Response.ContentType = "application/octet-stream";
+        if (runs.Count == 0) return; // the label exists but has nothing in range: 200 with an empty body, as DVID
+        var encoded = EncodeRuns(runs, header: format != "srles");
+        if (compression == "lz4") encoded = Lz4Block.Encode(encoded);
+        else if (compression == "gzip") encoded = GzipCodec.Compress(encoded);
+        await ImageblkEndpoints.Send(http, "application/octet-stream", encoded);
+    }
+
+    /// <summary>Legacy RLE (§10.6): 12-byte header (descriptor 0, 3 dims, run dim 0, reserved, voxel count 0, span count), then runs.</summary>
+    public static byte[] EncodeRuns(IReadOnlyList<Run> runs, bool header = true)
+    {
+        int at = header ? 12 : 0;
+        var output = new byte[at + 16 * runs.Count];
+        if (header)
+        {
+            output[1] = 3;
+            BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(8), (uint)runs.Count);
+        }
+        foreach (var r in runs)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at), r.X);
+            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 4), r.Y);
+            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 8), r.Z);
+            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 12), r.Length);
+            at += 16;
+        }
+        return output;
+    }
+
+    private static async Task SparsevolExists(HttpContext http, string label)
+    {
+        var l = ParseNonZeroLabel(label);
+        var idx = await Labels(http).IndexOfAsync(l, Flag(http, "supervoxels"), http.RequestAborted);
+        var bounds = ParseBounds(http);
+        var bs = http.Instance().Labels().BlockSize;
+        bool any = idx is not null && idx.Blocks.Keys.Any(b => !bounds.BlockOutside(new Box(b.BlockOrigin(bs), bs)));
+        http.Response.ContentType = "text/html";
+        http.Response.StatusCode = any ? StatusCodes.Status200OK : StatusCodes.Status204NoContent;
+    }
+
+    private static async Task<LabelIndex> RequireIndex(HttpContext http, string label, bool supervoxelsAllowed = true)
+    {
+        var l = ParseNonZeroLabel(label);
+        var idx = await Labels(http).IndexOfAsync(l, supervoxelsAllowed && Flag(http, "supervoxels"), http.RequestAborted);
+        return idx is { IsEmpty: false } ? idx : throw Reject.NotFound($"label {l} does not exist");
+    }
+
+    private static async Task SparsevolCoarse(HttpContext http, string label)
+    {
+        LabelIndex idx;
+        try { idx = await RequireIndex(http, label); }
+        catch (Datastore.DatastoreException e) when (e.Kind == Datastore.ErrorKind.NotFound)
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        var bounds = ParseBounds(http);
+        var bs = http.Instance().Labels().BlockSize;
+        var blocks = idx.Blocks.Keys.Where(b => !bounds.BlockOutside(new Box(b.BlockOrigin(bs), bs)))
+            .OrderBy(b => b.Z).ThenBy(b => b.Y).ThenBy(b => b.X).ToList();
+        var runs = new List<Run>();
+        foreach (var b in blocks)
+        {
+            if (runs.Count > 0 && runs[^1] is var last && last.Y == b.Y && last.Z == b.Z && last.X + last.Length == b.X)
+                runs[^1] = last with { Length = last.Length + 1 };
+            else runs.Add(new Run(b.X, b.Y, b.Z, 1));
+        }
+        await ImageblkEndpoints.Send(http, "application/octet-stream", EncodeRuns(runs));
+    }
+
+    private static async Task SparsevolSize(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label);
+        var bs = http.Instance().Labels().BlockSize;
+        var min = idx.Blocks.Keys.Aggregate(Point3.Min).BlockOrigin(bs);
+        var max = (idx.Blocks.Keys.Aggregate(Point3.Max) + new Point3(1, 1, 1)).BlockOrigin(bs) - new Point3(1, 1, 1);
+        await SendJson(http, $"{{\"voxels\": {idx.VoxelCount}, \"numblocks\": {idx.Blocks.Count}, \"minvoxel\": [{min.X}, {min.Y}, {min.Z}], \"maxvoxel\": [{max.X}, {max.Y}, {max.Z}]}}");
+    }
+
+    private static async Task Size(HttpContext http, string label)
+        => await SendJson(http, $"{{\"voxels\": {(await RequireIndex(http, label)).VoxelCount}}}");
+
+    private static async Task Sizes(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = Labels(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "sizes");
+        bool supervoxels = Flag(http, "supervoxels");
+        var sizes = new List<ulong>(ids.Count);
+        foreach (var id in ids)
+            sizes.Add(id == 0 ? 0 : (await labels.IndexOfAsync(id, supervoxels, http.RequestAborted))?.VoxelCount ?? 0);
+        await SendJson(http, "[" + string.Join(",", sizes) + "]");
+    }
+
+    private static List<ulong> ParseLabelArray(byte[] body, string what)
+    {
+        using var doc = JsonBody.Parse(body);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array) throw Reject.BadRequest($"{what} needs a JSON array of labels");
+        var list = new List<ulong>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetUInt64(out var v)) throw Reject.BadRequest($"{what}: {e.GetRawText()} is not a label");
+            list.Add(v);
+        }
+        return list;
+    }
+
+    private static async Task Supervoxels(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        await SendJson(http, "[" + string.Join(",", idx.Supervoxels().Order()) + "]");
+    }
+
+    private static async Task Mapping(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = Labels(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "mapping");
+        bool nolookup = Flag(http, "nolookup");
+        var mapping = await labels.MappingAsync(http.RequestAborted);
+        var bodies = new List<ulong>(ids.Count);
+        foreach (var sv in ids)
+        {
+            if (sv == 0) { bodies.Add(0); continue; }
+            if (nolookup) { bodies.Add(LabelVolume.BodyOf(mapping, sv)); continue; }
+            bodies.Add(await labels.FindSupervoxelAsync(sv, http.RequestAborted) is { } found ? found.Body : 0);
+        }
+        await SendJson(http, "[" + string.Join(",", bodies) + "]");
+    }
+
+    private static async Task LastMod(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        await SendJson(http, new Dictionary<string, object>
+        {
+            ["mutation id"] = idx.LastMutationId, ["last mod user"] = idx.LastModUser, ["last mod app"] = idx.LastModApp,
+            ["last mod time"] = idx.LastModTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffK", CultureInfo.InvariantCulture),
+        });
+    }
+
+    private static async Task Mutations(HttpContext http)
+    {
+        var records = await Labels(http).MutationsAsync(http.RequestAborted);
+        var user = http.Request.Query["userid"].ToString();
+        if (user.Length > 0) records = records.Where(r => r.TryGetProperty("User", out var u) && u.GetString() == user).ToList();
+        await SendJson(http, records);
+    }
+
+    private static async Task Merge(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "merge");
+        if (ids.Count < 2) throw Reject.BadRequest("merge needs a JSON array of at least 2 labels: [target, merged1, ...]");
+        var id = await Labels(http).MergeAsync(ids[0], ids.Skip(1).ToList(), http.RequestAborted);
+        await SendJson(http, $"{{\"MutationID\": {id}}}");
+    }
+
+    private static async Task Cleave(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        var l = ParseLabel(label);
+        var body = await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes);
+        if (JsonBody.IsBlank(body)) throw Reject.BadRequest("no cleave supervoxels JSON was POSTed");
+        var (cleaved, id) = await Labels(http).CleaveAsync(l, ParseLabelArray(body, "cleave"), http.RequestAborted);
+        await SendJson(http, $"{{\"CleavedLabel\": {cleaved}, \"MutationID\": {id}}}");
+    }
+}
