@@ -82,6 +82,36 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(roi)}/ptquery"] = u => ($"/api/node/{u}/r/ptquery", "[[1,2]]", "3 integers"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/mask/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/r/mask/0_1_2/0_1_1/0_0_0", null, "positive"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/partition"] = u => ($"/api/node/{u}/r/partition?batchsize=0", null, "batchsize"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/lab/raw/0_1_2/8_8_8/0_0_0?compression=snappy", null, "unknown compression"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/raw/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/lab/raw/0_1_2/8_8_8/0_0_0/png", null, "cannot be returned as png"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/lab/raw/0_1_2/8_8_8/0_0_0", "short", "expected 4096 bytes"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/label/{coord}"] = u => ($"/api/node/{u}/lab/label/1_2", null, "coordinate"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/labels"] = u => ($"/api/node/{u}/lab/labels", "[[1,2]]", "triples"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/labels"] = u => ($"/api/node/{u}/lab/labels", "[[1,2,3]]", "must be a GET request"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/blocks/{size}/{offset}"] = u => ($"/api/node/{u}/lab/blocks/7_64_64/0_0_0", null, "block-aligned"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/metadata"] = _ => ($"/api/node/{Unknown}/lab/metadata", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/extents"] = u => ($"/api/node/{u}/lab/extents", "{\"MinPoint\": [1]}", "MinPoint"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/resolution"] = u => ($"/api/node/{u}/lab/resolution", "[1, 2]", "3 positive numbers"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/blocks"] = u => ($"/api/node/{u}/lab/blocks", "short", "truncated"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/ingest-supervoxels"] = u => ($"/api/node/{u}/lab/ingest-supervoxels", "short", "truncated"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/specificblocks"] = u => ($"/api/node/{u}/lab/specificblocks?blocks=1,2", null, "triples"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/maxlabel"] = u => ($"/api/node/{u}/lab/maxlabel", null, "No maximum label"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/nextlabel"] = _ => ($"/api/node/{Unknown}/lab/nextlabel", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/nextlabel/{count}"] = u => ($"/api/node/{u}/lab/nextlabel/0", null, "positive integer"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevol/{label}"] = u => ($"/api/node/{u}/lab/sparsevol/abc", null, "not a non-negative"),
+        ["HEAD /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevol/{label}"] = u => ($"/api/node/{u}/lab/sparsevol/abc", null, ""),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevol-coarse/{label}"] = u => ($"/api/node/{u}/lab/sparsevol-coarse/0", null, "background"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevol-size/{label}"] = u => ($"/api/node/{u}/lab/sparsevol-size/x", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/size/{label}"] = u => ($"/api/node/{u}/lab/size/-1", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sizes"] = u => ($"/api/node/{u}/lab/sizes", "{}", "JSON array"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/supervoxels/{label}"] = u => ($"/api/node/{u}/lab/supervoxels/x", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/mapping"] = u => ($"/api/node/{u}/lab/mapping", "[1.5]", "is not a label"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/lastmod/{label}"] = u => ($"/api/node/{u}/lab/lastmod/x", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/mutations"] = _ => ($"/api/node/{Unknown}/lab/mutations", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/merge"] = u => ($"/api/node/{u}/lab/merge", "[1]", "at least 2"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", "", "no cleave supervoxels"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/merge"] = u => ($"/api/node/{u}/lab/merge", null, "must be POST"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", null, "must be POST"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -118,6 +148,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "keyvalue", "kv");
         await _c.CreateInstanceAsync(uuid, "uint8blk", "img", new { BlockSize = "8,8,8" });
         await _c.CreateInstanceAsync(uuid, "roi", "r");
+        await _c.CreateInstanceAsync(uuid, "labelmap", "lab");
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -134,7 +165,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(3, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(4, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));
         Assert.Single(info.RootElement.GetProperty("DAG").GetProperty("Nodes").EnumerateObject());

@@ -184,12 +184,20 @@ public sealed class LabelVolume : IBlockObserver
     {
         if (!HasMapping) return Empty;
         bool cacheable = !_data.Store.IsShared || _data.Node.Locked;
-        if (cacheable && _coord.TryGetRecord<Dictionary<ulong, ulong>>(Id, Version, MappingRecord, out var cached)) return cached!;
-        var map = new Dictionary<ulong, ulong>();
-        await foreach (var (tk, v) in _data.ScanAsync([MappingClass], [MappingClass + 1], false, ct))
-            map[BinaryPrimitives.ReadUInt64BigEndian(tk.AsSpan(1))] = BinaryPrimitives.ReadUInt64LittleEndian(v);
-        if (cacheable) _coord.SetRecord(Id, Version, MappingRecord, map);
-        return map;
+        if (cacheable && _coord.TryGetRecord<Dictionary<ulong, ulong>>(Id, Version, MappingRecord, out var cached) && cached is not null) return cached;
+        // Loading and changing the mapping exclude each other, so a load never caches a mapping a mutation has passed.
+        var gate = _coord.RecordLock(Id, Version, MappingRecord);
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (cacheable && _coord.TryGetRecord(Id, Version, MappingRecord, out cached) && cached is not null) return cached;
+            var map = new Dictionary<ulong, ulong>();
+            await foreach (var (tk, v) in _data.ScanAsync([MappingClass], [MappingClass + 1], false, ct))
+                map[BinaryPrimitives.ReadUInt64BigEndian(tk.AsSpan(1))] = BinaryPrimitives.ReadUInt64LittleEndian(v);
+            if (cacheable) _coord.SetRecord(Id, Version, MappingRecord, map);
+            return map;
+        }
+        finally { gate.Release(); }
     }
 
     private static readonly IReadOnlyDictionary<ulong, ulong> Empty = new Dictionary<ulong, ulong>();
@@ -412,9 +420,18 @@ public sealed class LabelVolume : IBlockObserver
         await gate.WaitAsync(ct);
         try
         {
-            var result = await body(writer, await MappingAsync(ct));
-            _coord.SetRecord(Id, Version, MappingRecord, null); // re-read on next use
-            return result;
+            var mapping = await MappingAsync(ct);
+            var mappingGate = _coord.RecordLock(Id, Version, MappingRecord);
+            await mappingGate.WaitAsync(ct);
+            try
+            {
+                return await body(writer, mapping);
+            }
+            finally
+            {
+                _coord.SetRecord(Id, Version, MappingRecord, null); // re-read on next use
+                mappingGate.Release();
+            }
         }
         finally { gate.Release(); }
     }
