@@ -36,11 +36,12 @@ public sealed class BenchServer : IAsyncDisposable
             "--Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime", "Warning", .. extraArgs]).Build());
         var payload = new byte[1 << 30 >> 4]; // 64 MiB of noise
         Random.Shared.NextBytes(payload);
-        app.MapGet("/bench/memory/{n:int}", (HttpContext http, int n) =>
+        app.MapGet("/bench/memory/{n:int}", async (HttpContext http, int n) =>
         {
             http.Response.ContentType = "application/octet-stream";
             http.Response.ContentLength = n;
-            return http.Response.Body.WriteAsync(payload.AsMemory(0, n)).AsTask();
+            for (int sent = 0; sent < n; sent += Math.Min(n - sent, payload.Length)) // larger requests repeat the payload
+                await http.Response.Body.WriteAsync(payload.AsMemory(0, Math.Min(n - sent, payload.Length)));
         });
         app.MapPost("/bench/discard", async (HttpContext http) =>
         {
