@@ -354,4 +354,56 @@ public abstract class LabelSpec(HttpClient client)
         // The locked parent refuses mutations.
         await (await _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[1, 2]"))).ExpectErrorAsync(400, "locked");
     }
+
+    /// <summary>2×2×2 majority vote written independently of the server's: count, take the largest count, ties to the smaller label.</summary>
+    private static ulong[] Halve(ulong[] v, int n)
+    {
+        int h = n / 2;
+        var r = new ulong[h * h * h];
+        for (int z = 0; z < h; z++)
+        for (int y = 0; y < h; y++)
+        for (int x = 0; x < h; x++)
+        {
+            var counts = new Dictionary<ulong, int>();
+            for (int dz = 0; dz < 2; dz++) for (int dy = 0; dy < 2; dy++) for (int dx = 0; dx < 2; dx++)
+            {
+                var l = v[((2 * z + dz) * n + 2 * y + dy) * n + 2 * x + dx];
+                counts[l] = counts.GetValueOrDefault(l) + 1;
+            }
+            r[(z * h + y) * h + x] = counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key;
+        }
+        return r;
+    }
+
+    [Fact]
+    public async Task Coarser_scales_follow_every_write()
+    {
+        var uuid = await RepoWith("labelmap", "seg", new { MaxDownresLevel = "2" });
+        var volume = Segmentation128(3);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(Bytes(volume)))).ExpectAsync(200);
+        var s1 = Halve(volume, 128);
+        var s2 = Halve(s1, 64);
+        Assert.Equal(s1, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1")));
+        Assert.Equal(s2, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/32_32_32/0_0_0?scale=2")));
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/raw/0_1_2/32_32_32/0_0_0?scale=3")).ExpectErrorAsync(400, "MaxDownresLevel");
+        // Neuroglancer reads coarse levels as compressed segmentation.
+        var cseg = await _c.GetAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?compression=googlegzip&scale=1");
+        Assert.Equal(s1, CompressedSegmentation.Decode(GzipCodec.Decompress(await cseg.Content.ReadAsByteArrayAsync()), (64, 64, 64)));
+
+        // Overwrite a corner; both levels follow.
+        var patch = Enumerable.Repeat(4321UL, 40 * 40 * 40).ToArray();
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/40_40_40/70_70_70", new ByteArrayContent(Bytes(patch)))).ExpectAsync(200);
+        for (int z = 70; z < 110; z++) for (int y = 70; y < 110; y++) for (int x = 70; x < 110; x++) volume[(z * 128 + y) * 128 + x] = 4321;
+        s1 = Halve(volume, 128);
+        Assert.Equal(s1, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1")));
+        Assert.Equal(Halve(s1, 64), Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/32_32_32/0_0_0?scale=2")));
+        Assert.Equal("{\"Label\": 4321}", await _c.GetStringAsync($"/api/node/{uuid}/seg/label/45_45_45?scale=1"));
+        // A body's sparse volume at scale 1 is its voxels in the level-1 volume.
+        Assert.Equal(VoxelsOf(s1, 64, l => l == 4321), VoxelsOfRle(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/sparsevol/4321?scale=1")));
+        // Blocks posted at a coarse level are stored there as given.
+        var coarse = Enumerable.Repeat(77UL, 64 * 64 * 64).ToArray();
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/blocks?scale=2", new ByteArrayContent(Frame((1, 0, 0), GzipCodec.Compress(LabelBlock.Encode(coarse, (64, 64, 64))))))).ExpectAsync(200);
+        Assert.Equal("{\"Label\": 77}", await _c.GetStringAsync($"/api/node/{uuid}/seg/label/70_5_5?scale=2"));
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1", new ByteArrayContent(new byte[64 * 64 * 64 * 8]))).ExpectErrorAsync(400, "scale 0");
+    }
 }

@@ -46,9 +46,31 @@ public sealed class LabelVolume : IBlockObserver
         Type = (LabelType)ds.Types.Get(data.Instance.TypeName);
         var settings = ImageSettings.From(data.Instance);
         Indexed = data.Instance.Settings.GetValueOrDefault(LabelType.IndexedKey) == "true";
-        IBlockCodec? codec = Type.Kind == LabelKind.Labelblk ? null
+        _codec = Type.Kind == LabelKind.Labelblk ? null
             : new LabelBlockCodec(CompressionSpec.Parse(data.Instance.Compression), settings.BlockSize, data.Instance.Checksum);
-        Volume = new ImageVolume(data, _coord, VoxelType.Uint64, codec, Type.Kind == LabelKind.Labelblk ? null : this, settings: settings);
+        _settings = settings;
+        MaxDownres = int.Parse(data.Instance.Settings.GetValueOrDefault(LabelType.MaxDownresKey, "0"), System.Globalization.CultureInfo.InvariantCulture);
+        Volume = new ImageVolume(data, _coord, VoxelType.Uint64, _codec, Type.Kind == LabelKind.Labelblk ? null : this, settings: settings);
+        _scales = new ImageVolume[MaxDownres + 1];
+        _scales[0] = Volume;
+    }
+
+    private readonly IBlockCodec? _codec;
+    private readonly ImageSettings _settings;
+    private readonly ImageVolume[] _scales;
+
+    /// <summary>Coarsest pyramid level kept (<c>MaxDownresLevel</c>); level s halves every axis s times.</summary>
+    public int MaxDownres { get; }
+
+    /// <summary>Block key class of pyramid level <paramref name="scale"/> (level 0 shares the image types' class).</summary>
+    public static byte ScaleClass(int scale) => scale == 0 ? ImageVolume.BlockClass : (byte)(0x30 + scale);
+
+    /// <summary>The volume of pyramid level <paramref name="scale"/> (same block size at every level; only level 0 is indexed).</summary>
+    public ImageVolume At(int scale)
+    {
+        if (scale < 0 || scale > MaxDownres)
+            throw DatastoreException.BadRequest($"scale {scale} is not available: data \"{_data.Instance.Name}\" keeps levels 0 to {MaxDownres} (MaxDownresLevel)");
+        return _scales[scale] ??= new ImageVolume(_data, _coord, VoxelType.Uint64, _codec, null, ScaleClass(scale), _settings);
     }
 
     public LabelType Type { get; }
@@ -283,35 +305,37 @@ public sealed class LabelVolume : IBlockObserver
     // ---------------------------------------------------------------- reads
 
     /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a time.</summary>
-    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default)
+    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default, int scale = 0)
     {
+        var vol = At(scale);
         var mapping = supervoxels ? Empty : await MappingAsync(ct);
-        await Volume.ReadAsync(box, async (slab, token) =>
+        await vol.ReadAsync(box, async (slab, token) =>
         {
             if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
             await sink(slab, token);
         }, ct);
     }
 
-    public async Task<byte[]> ReadAllAsync(Box box, bool supervoxels, CancellationToken ct = default)
+    public async Task<byte[]> ReadAllAsync(Box box, bool supervoxels, CancellationToken ct = default, int scale = 0)
     {
-        var all = await Volume.ReadAllAsync(box, ct);
+        var all = await At(scale).ReadAllAsync(box, ct);
         var mapping = supervoxels ? Empty : await MappingAsync(ct);
         ApplyMapping(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), mapping);
         return all;
     }
 
     /// <summary>Labels at points (one block decode per distinct block).</summary>
-    public async Task<ulong[]> LabelsAtAsync(IReadOnlyList<Point3> points, bool supervoxels, CancellationToken ct = default)
+    public async Task<ulong[]> LabelsAtAsync(IReadOnlyList<Point3> points, bool supervoxels, CancellationToken ct = default, int scale = 0)
     {
+        var vol = At(scale);
         var result = new ulong[points.Count];
         var bs = BlockSize;
         var buffer = new byte[Volume.BlockBytes];
         foreach (var group in Enumerable.Range(0, points.Count).GroupBy(i => points[i].BlockOf(bs)))
         {
-            var stored = await _data.GetAsync(ImageVolume.BlockKey(group.Key), ct);
+            var stored = await _data.GetAsync(ImageVolume.BlockKey(ScaleClass(scale), group.Key), ct);
             if (stored is null) continue;
-            Volume.DecodeBlock(stored, buffer);
+            vol.DecodeBlock(stored, buffer);
             var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
             var origin = group.Key.BlockOrigin(bs);
             foreach (var i in group)
@@ -335,25 +359,119 @@ public sealed class LabelVolume : IBlockObserver
     /// label does not exist here. Blocks outside <paramref name="bounds"/> are skipped; with <paramref name="exact"/>
     /// runs are clipped to the bounds too.
     /// </summary>
-    public async Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default)
+    public async Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default, int scale = 0)
     {
+        var vol = At(scale);
         var idx = await IndexOfAsync(label, supervoxels, ct);
         if (idx is null) return null;
         var bs = BlockSize;
         var runs = new List<Run>();
-        var buffer = new byte[Volume.BlockBytes];
-        foreach (var (block, counts) in idx.Blocks.OrderBy(b => b.Key.Z).ThenBy(b => b.Key.Y).ThenBy(b => b.Key.X))
+        var buffer = new byte[vol.BlockBytes];
+        // At a coarser level a block covers 2^scale level-0 blocks per axis: visit each such block once, with the
+        // supervoxels of all the level-0 blocks under it.
+        var blocks = new Dictionary<Point3, HashSet<ulong>>();
+        foreach (var (block, counts) in idx.Blocks)
+        {
+            var b = new Point3(block.X >> scale, block.Y >> scale, block.Z >> scale);
+            if (!blocks.TryGetValue(b, out var set)) blocks[b] = set = new HashSet<ulong>();
+            set.UnionWith(counts.Keys);
+        }
+        foreach (var (block, members) in blocks.OrderBy(b => b.Key.Z).ThenBy(b => b.Key.Y).ThenBy(b => b.Key.X))
         {
             var blockBox = new Box(block.BlockOrigin(bs), bs);
             if (bounds.BlockOutside(blockBox)) continue;
-            var stored = await _data.GetAsync(ImageVolume.BlockKey(block), ct);
+            var stored = await _data.GetAsync(ImageVolume.BlockKey(ScaleClass(scale), block), ct);
             if (stored is null) continue;
-            Volume.DecodeBlock(stored, buffer);
-            var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
-            var members = counts.Keys.ToHashSet();
-            AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs);
+            vol.DecodeBlock(stored, buffer);
+            AppendRuns(MemoryMarshal.Cast<byte, ulong>(buffer), blockBox, members, exact ? bounds : VoxelBounds.None, runs);
         }
         return runs;
+    }
+
+    // ---------------------------------------------------------------- writes and the pyramid
+
+    /// <summary>Writes voxels at level 0 (indices follow) and brings the coarser levels up to date.</summary>
+    public async Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)
+    {
+        await Volume.WriteAsync(box, voxels, ct);
+        var bs = BlockSize;
+        var first = box.FirstBlock(bs);
+        var last = box.LastBlock(bs);
+        var changed = new List<Point3>();
+        for (int z = first.Z; z <= last.Z; z++) for (int y = first.Y; y <= last.Y; y++) for (int x = first.X; x <= last.X; x++) changed.Add(new Point3(x, y, z));
+        await DownresAsync(changed, ct);
+    }
+
+    /// <summary>Replaces whole blocks at <paramref name="scale"/>; level-0 writes update indices (unless skipped) and,
+    /// with <paramref name="downres"/>, the coarser levels.</summary>
+    public async Task WriteBlocksAsync(IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, int scale, bool downres, CancellationToken ct = default)
+    {
+        await At(scale).WriteBlocksAsync(blocks, ct);
+        if (scale == 0 && downres) await DownresAsync(blocks.Select(b => b.Block).ToList(), ct);
+    }
+
+    /// <summary>
+    /// Recomputes the pyramid above changed level-0 blocks: each coarser block is the 2×2×2 majority vote (ties to
+    /// the smaller label) of the 2×2×2 blocks below it. One lock per coarse block orders concurrent writers, so the
+    /// last recomputation reads every finished write below it.
+    /// </summary>
+    public async Task DownresAsync(IReadOnlyCollection<Point3> changed, CancellationToken ct = default)
+    {
+        var bs = BlockSize;
+        IEnumerable<Point3> current = changed;
+        var parent = new byte[bs.Product * 8];
+        for (int s = 1; s <= MaxDownres; s++)
+        {
+            var parents = current.Select(b => new Point3(b.X >> 1, b.Y >> 1, b.Z >> 1)).Distinct().ToList();
+            var below = At(s - 1);
+            var above = At(s);
+            foreach (var p in parents)
+            {
+                var gate = _coord.RecordLock(Id, Version, $"downres/{s}/{p.X},{p.Y},{p.Z}");
+                await gate.WaitAsync(ct);
+                try
+                {
+                    var region = new Box(new Point3(p.X * 2, p.Y * 2, p.Z * 2).BlockOrigin(bs), new Point3(bs.X * 2, bs.Y * 2, bs.Z * 2));
+                    var all = await below.ReadAllAsync(region, ct);
+                    Downsample(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), MemoryMarshal.Cast<byte, ulong>(parent.AsSpan()), bs);
+                    await above.WriteBlockAsync(p, parent, ct);
+                }
+                finally { gate.Release(); }
+            }
+            current = parents;
+        }
+    }
+
+    /// <summary>2×2×2 majority vote of a (2X, 2Y, 2Z) volume into an (X, Y, Z) block; ties go to the smaller label.</summary>
+    public static void Downsample(ReadOnlySpan<ulong> source, Span<ulong> dest, Point3 size)
+    {
+        int sx = size.X * 2, sy = size.Y * 2;
+        Span<ulong> v = stackalloc ulong[8];
+        for (int z = 0; z < size.Z; z++)
+        for (int y = 0; y < size.Y; y++)
+        for (int x = 0; x < size.X; x++)
+        {
+            int i = 0;
+            for (int dz = 0; dz < 2; dz++)
+            for (int dy = 0; dy < 2; dy++)
+            {
+                var row = source.Slice(((2 * z + dz) * sy + 2 * y + dy) * sx + 2 * x, 2);
+                v[i++] = row[0];
+                v[i++] = row[1];
+            }
+            ulong best = v[0];
+            if (!(v[1] == best && v[2] == best && v[3] == best && v[4] == best && v[5] == best && v[6] == best && v[7] == best))
+            {
+                int bestCount = 0;
+                for (int a = 0; a < 8; a++)
+                {
+                    int c = 0;
+                    for (int b = 0; b < 8; b++) if (v[b] == v[a]) c++;
+                    if (c > bestCount || (c == bestCount && v[a] < best)) { bestCount = c; best = v[a]; }
+                }
+            }
+            dest[(z * size.Y + y) * size.X + x] = best;
+        }
     }
 
     private static void AppendRuns(ReadOnlySpan<ulong> labels, Box blockBox, HashSet<ulong> members, VoxelBounds b, List<Run> runs)

@@ -105,12 +105,14 @@ public static class LabelEndpoints
     private static bool Flag(HttpContext http, string name)
         => http.Request.Query[name].ToString().ToLowerInvariant() is "true" or "on" or "1";
 
-    private static void CheckScale(HttpContext http)
+    /// <summary>The <c>scale</c> query option (0 when absent), checked against the instance's pyramid.</summary>
+    private static int Scale(HttpContext http, LabelVolume labels)
     {
         var s = http.Request.Query["scale"].ToString();
-        if (s.Length == 0) return;
+        if (s.Length == 0) return 0;
         if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var scale)) throw Reject.BadRequest($"bad scale specified: {s}");
-        if (scale != 0) throw Reject.BadRequest($"scale {scale} is not available: this server keeps only scale 0 of label data so far");
+        labels.At(scale); // refuses levels the instance does not keep
+        return scale;
     }
 
     private static ulong ParseLabel(string text)
@@ -131,16 +133,16 @@ public static class LabelEndpoints
 
     private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
     {
-        CheckScale(http);
         var shape = GeometryStrings.ParseShape(dims);
         var box = GeometryStrings.ParseBox(shape, size, offset);
         var labels = Labels(http);
+        int scale = Scale(http, labels);
         ImageblkEndpoints.CheckRequestSize(box, 8, o);
         bool supervoxels = Flag(http, "supervoxels");
         var ct = http.RequestAborted;
         if (shape != DataShape.Volume)
         {
-            await ImageblkEndpoints.WriteSlice(http, labels.Volume, shape, box, format ?? "", await labels.ReadAllAsync(box, supervoxels, ct));
+            await ImageblkEndpoints.WriteSlice(http, labels.Volume, shape, box, format ?? "", await labels.ReadAllAsync(box, supervoxels, ct, scale));
             return;
         }
         if (format is not null) throw Reject.BadRequest($"label volumes cannot be returned as {format}");
@@ -151,18 +153,18 @@ public static class LabelEndpoints
             case "":
                 http.Response.ContentType = "application/octet-stream";
                 http.Response.ContentLength = box.VoxelCount * 8;
-                await labels.ReadAsync(box, supervoxels, async (slab, token) => await http.Response.Body.WriteAsync(slab, token), ct);
+                await labels.ReadAsync(box, supervoxels, async (slab, token) => await http.Response.Body.WriteAsync(slab, token), ct, scale);
                 return;
             case "lz4":
-                await ImageblkEndpoints.Send(http, "application/octet-stream", Lz4Block.Encode(await labels.ReadAllAsync(box, supervoxels, ct)));
+                await ImageblkEndpoints.Send(http, "application/octet-stream", Lz4Block.Encode(await labels.ReadAllAsync(box, supervoxels, ct, scale)));
                 return;
             case "gzip":
-                await ImageblkEndpoints.Send(http, "application/octet-stream", GzipCodec.Compress(await labels.ReadAllAsync(box, supervoxels, ct)));
+                await ImageblkEndpoints.Send(http, "application/octet-stream", GzipCodec.Compress(await labels.ReadAllAsync(box, supervoxels, ct, scale)));
                 return;
             case "google" or "googlegzip":
                 if (box.Size.X % 8 != 0 || box.Size.Y % 8 != 0 || box.Size.Z % 8 != 0)
                     throw Reject.BadRequest($"compression={compression} needs a size that is a multiple of 8 in every dimension, got {box.Size.X}x{box.Size.Y}x{box.Size.Z}");
-                var all = await labels.ReadAllAsync(box, supervoxels, ct);
+                var all = await labels.ReadAllAsync(box, supervoxels, ct, scale);
                 var encoded = CompressedSegmentation.Encode(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), (box.Size.X, box.Size.Y, box.Size.Z));
                 if (compression == "googlegzip")
                 {
@@ -179,11 +181,11 @@ public static class LabelEndpoints
     private static async Task PostRaw(HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> options, Throttle throttle)
     {
         var o = options.Value;
-        CheckScale(http);
         var shape = GeometryStrings.ParseShape(dims);
         if (shape != DataShape.Volume) throw Reject.BadRequest("DVID does not permit 2d mutations, only 3d stores");
         var box = GeometryStrings.ParseBox(shape, size, offset);
         var labels = Labels(http);
+        if (Scale(http, labels) != 0) throw Reject.BadRequest("voxels can only be written at scale 0; coarser levels are computed from it");
         ImageblkEndpoints.CheckRequestSize(box, 8, o);
         long expected = box.VoxelCount * 8;
         if (expected > o.MaxBufferedWriteBytes)
@@ -216,20 +218,21 @@ public static class LabelEndpoints
         }
         if (voxels.Length != expected)
             throw Reject.BadRequest($"expected {expected} bytes for data \"{labels.Data.Instance.Name}\" label PUT but only received {voxels.Length} bytes");
-        await labels.Volume.WriteAsync(box, voxels, http.RequestAborted);
+        await labels.WriteAsync(box, voxels, http.RequestAborted);
     }
 
     private static async Task GetLabel(HttpContext http, string coord)
     {
-        CheckScale(http);
         var p = GeometryStrings.ParsePoint(coord, "coordinate");
-        var label = (await Labels(http).LabelsAtAsync([p], Flag(http, "supervoxels"), http.RequestAborted))[0];
+        var labels = Labels(http);
+        var label = (await labels.LabelsAtAsync([p], Flag(http, "supervoxels"), http.RequestAborted, Scale(http, labels)))[0];
         await SendJson(http, $"{{\"Label\": {label}}}");
     }
 
     private static async Task GetLabels(HttpContext http, IOptions<DicedOptions> o)
     {
-        CheckScale(http);
+        var volume = Labels(http);
+        int scale = Scale(http, volume);
         var body = await ReadJsonBody(http, o.Value);
         using var doc = JsonBody.Parse(body);
         if (doc.RootElement.ValueKind != JsonValueKind.Array) throw Reject.BadRequest("labels needs a JSON array of [x,y,z] coordinates");
@@ -240,7 +243,7 @@ public static class LabelEndpoints
                 throw Reject.BadRequest($"labels coordinates must be [x,y,z] integer triples, got {e.GetRawText()}");
             points.Add(new Point3(e[0].GetInt32(), e[1].GetInt32(), e[2].GetInt32()));
         }
-        var labels = await Labels(http).LabelsAtAsync(points, Flag(http, "supervoxels"), http.RequestAborted);
+        var labels = await volume.LabelsAtAsync(points, Flag(http, "supervoxels"), http.RequestAborted, scale);
         await SendJson(http, "[" + string.Join(",", labels) + "]");
     }
 
@@ -287,27 +290,27 @@ public static class LabelEndpoints
 
     private static async Task GetBlocks(HttpContext http, string size, string offset, IOptions<DicedOptions> o, Throttle throttle)
     {
-        CheckScale(http);
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
         var labels = Labels(http);
+        int scale = Scale(http, labels);
         ImageblkEndpoints.CheckRequestSize(box, 8, o.Value);
         if (!box.IsBlockAligned(labels.BlockSize))
             throw Reject.BadRequest($"blocks needs a block-aligned box; {box} is not aligned to blocks of {labels.BlockSize}");
         var payload = ParseBlockPayload(http, labels, BlockPayload.Lz4);
         using var slot = throttle.Enter(http);
         var bs = labels.BlockSize;
-        await WriteFramed(http, labels, labels.Volume.ReadStoredBoxAsync(box.FirstBlock(bs), box.LastBlock(bs), http.RequestAborted), payload);
+        await WriteFramed(http, labels, labels.At(scale).ReadStoredBoxAsync(box.FirstBlock(bs), box.LastBlock(bs), http.RequestAborted), payload);
     }
 
     private static async Task SpecificBlocks(HttpContext http, IOptions<DicedOptions> o)
     {
-        CheckScale(http);
         var labels = Labels(http);
+        int scale = Scale(http, labels);
         var payload = ParseBlockPayload(http, labels, BlockPayload.DvidBlocks);
         var blocks = BlockEndpoints.ParseBlockList(http.Request.Query["blocks"].ToString());
         if ((long)blocks.Count * labels.Volume.BlockBytes > o.Value.MaxDataRequestBytes)
             throw Reject.BadRequest($"Requested payload ({(long)blocks.Count * labels.Volume.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
-        await WriteFramed(http, labels, labels.Volume.ReadStoredAsync(blocks, http.RequestAborted), payload);
+        await WriteFramed(http, labels, labels.At(scale).ReadStoredAsync(blocks, http.RequestAborted), payload);
     }
 
     /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block, payload as asked.</summary>
@@ -365,10 +368,12 @@ public static class LabelEndpoints
     /// </summary>
     private static async Task PostBlocks(HttpContext http, DicedOptions o, Throttle throttle, bool ingestOnly)
     {
-        CheckScale(http);
         var c = http.Request.Query["compression"].ToString();
         if (c is not ("" or "blocks")) throw Reject.BadRequest($"compression \"{c}\" is not accepted for block POSTs; send gzip-compressed DVID blocks");
         var labels = Labels(http);
+        int scale = Scale(http, labels);
+        bool downres = Flag(http, "downres");
+        if (downres && scale != 0) throw Reject.BadRequest("downres=true is only allowed with scale 0 blocks");
         var body = await RequestBody.ReadAsync(http, o.MaxBufferedWriteBytes);
         var bs = labels.BlockSize;
         var frames = new List<(Point3 Block, int Offset, int Length)>();
@@ -405,7 +410,7 @@ public static class LabelEndpoints
         }
         labels.SkipIndexing = ingestOnly || Flag(http, "noindexing");
         using var slot = throttle.Enter(http);
-        await labels.Volume.WriteBlocksAsync(decoded, http.RequestAborted);
+        await labels.WriteBlocksAsync(decoded, scale, downres && !ingestOnly, http.RequestAborted);
     }
 
     // ------------------------------------------------------------------ labels and bodies
@@ -445,14 +450,15 @@ public static class LabelEndpoints
 
     private static async Task Sparsevol(HttpContext http, string label)
     {
-        CheckScale(http);
         var l = ParseNonZeroLabel(label);
+        var labels = Labels(http);
+        int scale = Scale(http, labels);
         var format = http.Request.Query["format"].ToString();
         if (format is not ("" or "rles" or "srles")) throw Reject.BadRequest($"unknown sparsevol format \"{format}\"; use rles or srles");
         var compression = http.Request.Query["compression"].ToString();
         if (compression is not ("" or "lz4" or "gzip")) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
         bool exact = http.Request.Query["exact"].ToString().ToLowerInvariant() != "false";
-        var runs = await Labels(http).SparsevolAsync(l, Flag(http, "supervoxels"), ParseBounds(http), exact, http.RequestAborted);
+        var runs = await labels.SparsevolAsync(l, Flag(http, "supervoxels"), ParseBounds(http), exact, http.RequestAborted, scale);
         if (runs is null)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
