@@ -47,6 +47,9 @@ public sealed class DicedOptions
     /// <summary>Require admin privilege for <c>POST /api/repos</c>, as DVID does since 2026-06 (off: the historical behaviour clients expect).</summary>
     public bool RequireAdminToCreateRepos { get; set; }
 
+    /// <summary>Enables labelmap's <c>POST …/split/{label}</c> (DVID's <c>[server] allowLabelmapSplit</c>; off as in DVID).</summary>
+    public bool AllowLabelmapSplit { get; set; }
+
     /// <summary>Admin token for <c>?admintoken=</c>; defaults to the environment variable DVID_ADMIN_TOKEN.</summary>
     public string? AdminToken { get; set; }
 

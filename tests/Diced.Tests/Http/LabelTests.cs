@@ -190,6 +190,22 @@ public abstract class LabelSpec(HttpClient client)
         await (await _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[1003, 0]"))).ExpectErrorAsync(400, "background");
         await (await _c.GetAsync($"/api/node/{uuid}/seg/merge")).ExpectErrorAsync(400, "must be POST");
 
+        // Mappings list every non-identity assignment; the index names blocks and per-supervoxel counts.
+        Assert.Equal("1004 1003\n1005 1003\n", await _c.GetStringAsync($"/api/node/{uuid}/seg/mappings"));
+        var binary = await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/mappings?format=binary");
+        Assert.Equal(new ulong[] { 1004, 1003, 1005, 1003 }, Labels(binary));
+        var index = Diced.Server.Wire.LabelMessages.DecodeIndex(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/index/1003"));
+        Assert.Equal(1003UL, index.Label);
+        Assert.Equal(mergeId, index.LastMutationId);
+        foreach (var sv in new ulong[] { 1003, 1004, 1005 })
+            Assert.Equal(volume.LongCount(l => l == sv), index.Blocks.Values.Sum(c => c.TryGetValue(sv, out var n) ? (long)n : 0));
+        using (var meta = await _c.GetJsonAsync($"/api/node/{uuid}/seg/index/1003?metadata-only=true"))
+            Assert.Equal((ulong)bodyVoxels.Count, meta.RootElement.GetProperty("num_voxels").GetUInt64());
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/index/4242")).ExpectAsync(404);
+        var indices = Diced.Server.Wire.LabelMessages.DecodeIndices(await (await GetWithBody($"/api/node/{uuid}/seg/indices", "[1003, 4242, 1006]")).Content.ReadAsByteArrayAsync());
+        Assert.Equal(new ulong[] { 1003, 1006 }, indices.Select(i => i.Label).ToArray());
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/index/1003", new ByteArrayContent([0xFF, 0xFF]))).ExpectErrorAsync(400, "LabelIndex");
+
         // Cleave 1005 back out into a new body.
         await (await _c.PostAsync($"/api/node/{uuid}/seg/cleave/1003", new StringContent("[1009]"))).ExpectErrorAsync(400, "does not exist in label 1003");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/cleave/1003", new StringContent("[1003,1004,1005]"))).ExpectErrorAsync(400, "all supervoxels");
@@ -405,5 +421,149 @@ public abstract class LabelSpec(HttpClient client)
         await (await _c.PostAsync($"/api/node/{uuid}/seg/blocks?scale=2", new ByteArrayContent(Frame((1, 0, 0), GzipCodec.Compress(LabelBlock.Encode(coarse, (64, 64, 64))))))).ExpectAsync(200);
         Assert.Equal("{\"Label\": 77}", await _c.GetStringAsync($"/api/node/{uuid}/seg/label/70_5_5?scale=2"));
         await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1", new ByteArrayContent(new byte[64 * 64 * 64 * 8]))).ExpectErrorAsync(400, "scale 0");
+    }
+
+    private static byte[] Rle(IEnumerable<(int X, int Y, int Z, int Len)> runs)
+    {
+        var list = runs.ToList();
+        var b = new byte[12 + 16 * list.Count];
+        b[1] = 3;
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), (uint)list.Count);
+        for (int i = 0; i < list.Count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(12 + 16 * i), list[i].X);
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16 + 16 * i), list[i].Y);
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(20 + 16 * i), list[i].Z);
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24 + 16 * i), list[i].Len);
+        }
+        return b;
+    }
+
+    [Fact]
+    public async Task Split_supervoxel_relabels_voxels_and_keeps_the_body()
+    {
+        var uuid = await RepoWith("labelmap", "seg", new { MaxDownresLevel = "1" });
+        var volume = Segmentation128(2);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(Bytes(volume)))).ExpectAsync(200);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[1000, 1001]"))).ExpectAsync(200);
+        // Split off the part of supervoxel 1001 with z < 64 (runs over whole rows; only 1001's voxels change).
+        var rows = Enumerable.Range(0, 64).SelectMany(z => Enumerable.Range(0, 128).Select(y => (0, y, z, 128)));
+        var r = await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/1001?split=5001&remain=5002", new ByteArrayContent(Rle(rows)));
+        await r.ExpectAsync(200);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        Assert.Equal(5001UL, doc.RootElement.GetProperty("SplitSupervoxel").GetUInt64());
+        Assert.Equal(5002UL, doc.RootElement.GetProperty("RemainSupervoxel").GetUInt64());
+        for (int i = 0; i < volume.Length; i++) if (volume[i] == 1001) volume[i] = i / (128 * 128) < 64 ? 5001UL : 5002UL;
+        Assert.Equal(volume, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0?supervoxels=true")));
+        Assert.Equal("[1000,1000,1000,0]", await (await GetWithBody($"/api/node/{uuid}/seg/mapping", "[1000,5001,5002,1001]")).Content.ReadAsStringAsync());
+        Assert.Equal($"{{\"voxels\": {volume.Count(l => l is 1000 or 5001 or 5002)}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/1000"));
+        Assert.Equal(VoxelsOf(volume, 128, l => l == 5001), VoxelsOfRle(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/sparsevol/5001?supervoxels=true")));
+        Assert.Equal(Halve(volume, 128), Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1&supervoxels=true")));
+        // Bad splits change nothing.
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/1001", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "does not exist");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002", new ByteArrayContent(Rle(rows)[..20]))).ExpectErrorAsync(400, "runs");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002?split=1000", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "already exists");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split/1000", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "deactivated");
+        Assert.Equal(volume, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0?supervoxels=true")));
+    }
+
+    [Fact]
+    public async Task Renumber_moves_a_body_to_a_new_id()
+    {
+        var uuid = await RepoWith("labelmap", "seg");
+        var volume = Segmentation128(4);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(Bytes(volume)))).ExpectAsync(200);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[1002, 1003]"))).ExpectAsync(200);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[9000, 1002]"))).ExpectAsync(200);
+        Assert.Equal(volume.Select(l => l is 1002 or 1003 ? 9000UL : l).ToArray(), Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0")));
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/size/1002")).ExpectAsync(404);
+        Assert.Equal($"{{\"voxels\": {volume.Count(l => l is 1002 or 1003)}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/9000"));
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[1004, 1005]"))).ExpectErrorAsync(400, "already exists");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[1, 2, 3]"))).ExpectErrorAsync(400, "pairs");
+        using var next = await _c.GetJsonAsync($"/api/node/{uuid}/seg/nextlabel");
+        Assert.True(next.RootElement.GetProperty("nextlabel").GetUInt64() > 9000);
+    }
+
+    [Fact]
+    public async Task Concurrent_merges_and_cleaves_leave_a_consistent_mapping()
+    {
+        var uuid = await RepoWith("labelmap", "seg");
+        var volume = Segmentation128(6);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(Bytes(volume)))).ExpectAsync(200);
+        // Merge 1001..1011 into 1000 from many requests at once, while cleaves of 1000 run too.
+        var merges = Enumerable.Range(1001, 11).Select(l => _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent($"[1000, {l}]")));
+        var cleaves = Enumerable.Range(0, 4).Select(_ => _c.PostAsync($"/api/node/{uuid}/seg/cleave/1000", new StringContent("[1000]")));
+        var results = await Task.WhenAll(merges.Concat(cleaves));
+        Assert.All(results.Take(11), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        // A cleave either succeeded (1000 had other supervoxels then) or was refused with a clear 400.
+        foreach (var r in results.Skip(11))
+            Assert.True(r.StatusCode == HttpStatusCode.OK || (r.StatusCode == HttpStatusCode.BadRequest && (await r.Content.ReadAsStringAsync()).Contains("supervoxel")), await r.Content.ReadAsStringAsync());
+        // Whatever the order, every voxel is in exactly one body and the indices agree with the voxels.
+        var bodies = Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0"));
+        foreach (var body in bodies.Distinct())
+            Assert.Equal($"{{\"voxels\": {bodies.Count(l => l == body)}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/{body}"));
+        var svs = Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0?supervoxels=true"));
+        Assert.Equal(volume, svs);
+        var ids = await _c.GetStringAsync($"/api/node/{uuid}/seg/mutations");
+        using var log = JsonDocument.Parse(ids);
+        var mutationIds = log.RootElement.EnumerateArray().Select(e => e.GetProperty("MutationID").GetUInt64()).ToList();
+        Assert.Equal(mutationIds.Order().ToList(), mutationIds);
+        Assert.Equal(mutationIds.Count, mutationIds.Distinct().Count());
+    }
+}
+
+/// <summary>Body splits, enabled by Diced:AllowLabelmapSplit.</summary>
+public class LabelSplitTests : IDisposable
+{
+    private readonly DicedFactory _f = new();
+
+    public LabelSplitTests() => _f.Settings["Diced:AllowLabelmapSplit"] = "true";
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public async Task Split_moves_voxels_to_a_new_body_with_new_supervoxels()
+    {
+        var c = _f.Client;
+        var uuid = await c.CreateRepoAsync();
+        await c.CreateInstanceAsync(uuid, "labelmap", "seg");
+        var volume = new ulong[64 * 64 * 64];
+        for (int i = 0; i < volume.Length; i++) volume[i] = (i % 64) < 32 ? 10UL : 20UL;
+        await (await c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(volume.AsSpan()).ToArray()))).ExpectAsync(200);
+        await (await c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[10, 20]"))).ExpectAsync(200);
+        // Split the z >= 48 slab off body 10.
+        var runs = new List<(int, int, int, int)>();
+        for (int z = 48; z < 64; z++) for (int y = 0; y < 64; y++) runs.Add((0, y, z, 64));
+        var body = new byte[12 + 16 * runs.Count];
+        body[1] = 3;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(8), (uint)runs.Count);
+        for (int i = 0; i < runs.Count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(12 + 16 * i + 4), runs[i].Item2);
+            BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(12 + 16 * i + 8), runs[i].Item3);
+            BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(12 + 16 * i + 12), 64);
+        }
+        var r = await c.PostAsync($"/api/node/{uuid}/seg/split/10", new ByteArrayContent(body));
+        await r.ExpectAsync(200);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        var newBody = doc.RootElement.GetProperty("label").GetUInt64();
+        var bodies = MemoryMarshal.Cast<byte, ulong>(await c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0")).ToArray();
+        for (int i = 0; i < bodies.Length; i++) Assert.Equal(i / (64 * 64) >= 48 ? newBody : 10UL, bodies[i]);
+        Assert.Equal($"{{\"voxels\": {16 * 64 * 64}}}", await c.GetStringAsync($"/api/node/{uuid}/seg/size/{newBody}"));
+        Assert.Equal($"{{\"voxels\": {48 * 64 * 64}}}", await c.GetStringAsync($"/api/node/{uuid}/seg/size/10"));
+        var svs = MemoryMarshal.Cast<byte, ulong>(await c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?supervoxels=true")).ToArray();
+        Assert.Equal(4, svs.Distinct().Count()); // 10, 20 and one new supervoxel for each in the split part
+    }
+}
+
+public class LabelIndexKeyTests
+{
+    [Fact]
+    public void Block_keys_pack_as_appendix_A6()
+    {
+        Assert.Equal(13194143727617UL, Diced.Datastore.Types.Labels.LabelIndex.PackBlock(new(1, 2, 3)));
+        Assert.Equal(1048577UL, Diced.Datastore.Types.Labels.LabelIndex.PackBlock(new(-1, 0, 0)));
+        foreach (var p in new Diced.Datastore.Geometry.Point3[] { new(1, 2, 3), new(-1, 0, 0), new(-1000, 77, -5) })
+            Assert.Equal(p, Diced.Datastore.Types.Labels.LabelIndex.UnpackBlock(Diced.Datastore.Types.Labels.LabelIndex.PackBlock(p)));
     }
 }

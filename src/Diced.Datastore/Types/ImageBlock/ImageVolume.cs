@@ -289,17 +289,37 @@ public sealed class ImageVolume
         var bs = BlockSize;
         var blockBox = new Box(block.BlockOrigin(bs), bs);
         var part = blockBox.Intersect(box)!.Value;
+        if (part == blockBox && _observer is null)
+        {
+            // A whole block without observers: no need to read what was there.
+            var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+            try
+            {
+                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
+                await writer.PutNowAsync(KeyOf(block), _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
+            }
+            finally { ArrayPool<byte>.Shared.Return(buffer); }
+            return;
+        }
+        await ModifyBlockAsync(writer, block, (current, _) =>
+        {
+            Copy(voxels.Span, box, current, blockBox, part, BytesPerVoxel);
+            return true;
+        }, createMissing: true, ct);
+    }
+
+    /// <summary>
+    /// Read-modify-writes one block atomically: <paramref name="modify"/> gets the block's voxels (zeros when none is
+    /// stored) and whether one was stored, changes them in place and says whether to store the result. Runs under
+    /// the block's lock (and, on shared stores, a conditional write retried on conflict); observers see before/after.
+    /// </summary>
+    public async ValueTask<bool> ModifyBlockAsync(VersionedData.Writer writer, Point3 block, Func<byte[], bool, bool> modify, bool createMissing, CancellationToken ct)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
         byte[]? before = _observer is null ? null : ArrayPool<byte>.Shared.Rent(BlockBytes);
         try
         {
             var key = KeyOf(block);
-            if (part == blockBox && _observer is null)
-            {
-                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
-                await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
-                return;
-            }
             var gate = _coord.BlockLock(_data.Instance.InstanceId, _data.WriteVersion, BlockHash(block) ^ _blockClass);
             await gate.WaitAsync(ct);
             try
@@ -308,16 +328,19 @@ public sealed class ImageVolume
                 if (!_data.Store.IsShared)
                 {
                     // One process owns the store: the block lock alone makes the read-modify-write atomic.
-                    existed = Merge(await _data.GetAsync(key, ct), buffer, before, voxels, box, blockBox, part);
+                    var stored = await _data.GetAsync(key, ct);
+                    existed = Load(stored, buffer, before);
+                    if ((!existed && !createMissing) || !modify(buffer, existed)) return false;
                     await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
                 }
                 else
                 {
-                    // Other servers may write the same block: write only if the block is still what we merged into.
+                    // Other servers may write the same block: write only if the block is still what we modified.
                     for (int attempt = 0; ; attempt++)
                     {
                         var own = await writer.GetOwnTaggedAsync(key, ct);
-                        existed = Merge(own?.Value ?? await _data.GetAsync(key, ct), buffer, before, voxels, box, blockBox, part);
+                        existed = Load(own?.Value ?? await _data.GetAsync(key, ct), buffer, before);
+                        if ((!existed && !createMissing) || !modify(buffer, existed)) return false;
                         if (await writer.PutIfAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), own?.Tag, ct)) break;
                         if (attempt >= 100) throw new DatastoreException($"block {block} of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
                         await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
@@ -325,6 +348,7 @@ public sealed class ImageVolume
                 }
                 if (_observer is not null)
                     await _observer.BlockWrittenAsync(writer, block, existed ? before.AsMemory(0, BlockBytes) : null, buffer.AsMemory(0, BlockBytes), ct);
+                return true;
             }
             finally { gate.Release(); }
         }
@@ -335,15 +359,25 @@ public sealed class ImageVolume
         }
     }
 
-    /// <summary>Builds the block's new voxels in <paramref name="buffer"/>: the stored block (or zeros) overwritten by the
-    /// written part; keeps the old voxels in <paramref name="before"/> when asked. Returns whether a block was stored.</summary>
-    private bool Merge(byte[]? stored, byte[] buffer, byte[]? before, ReadOnlyMemory<byte> voxels, Box box, Box blockBox, Box part)
+    /// <summary>Decodes a stored block (or zeros) into <paramref name="buffer"/>, keeping a copy in <paramref name="before"/>.</summary>
+    private bool Load(byte[]? stored, byte[] buffer, byte[]? before)
     {
         if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
         else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
         if (before is not null && stored is not null) buffer.AsSpan(0, BlockBytes).CopyTo(before);
-        Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
         return stored is not null;
+    }
+
+    /// <summary>Read-modify-writes existing blocks (relabelling), several at once; returns the blocks changed.</summary>
+    public async Task<List<Point3>> ModifyBlocksAsync(IReadOnlyCollection<Point3> blocks, Func<Point3, byte[], bool> modify, CancellationToken ct = default)
+    {
+        using var writer = _data.BeginWrite();
+        var changed = new System.Collections.Concurrent.ConcurrentBag<Point3>();
+        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, async (b, token) =>
+        {
+            if (await ModifyBlockAsync(writer, b, (voxels, _) => modify(b, voxels), createMissing: false, token)) changed.Add(b);
+        });
+        return changed.ToList();
     }
 
     /// <summary>Replaces one whole block (label block POSTs), through the same locking and observation as voxel writes.</summary>

@@ -529,10 +529,23 @@ public sealed class LabelVolume : IBlockObserver
         return list;
     }
 
-    private async Task<T> MutateAsync<T>(Func<VersionedData.Writer, IReadOnlyDictionary<ulong, ulong>, Task<T>> body, CancellationToken ct)
+    /// <summary>Runs one mutation at a time per instance and version (merges, cleaves, splits, renumbers never interleave).</summary>
+    private async Task<T> SerializedAsync<T>(Func<Task<T>> body, CancellationToken ct)
     {
         if (!HasMapping) throw DatastoreException.BadRequest($"{Type.Name} does not support this mutation");
         RequireIndex();
+        var gate = _coord.RecordLock(Id, Version, "mutation");
+        await gate.WaitAsync(ct);
+        try { return await body(); }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>A mapping-and-index change: under the mutation, index and mapping locks.</summary>
+    private Task<T> MutateAsync<T>(Func<VersionedData.Writer, IReadOnlyDictionary<ulong, ulong>, Task<T>> body, CancellationToken ct)
+        => SerializedAsync(() => MutateLockedAsync(body, ct), ct);
+
+    private async Task<T> MutateLockedAsync<T>(Func<VersionedData.Writer, IReadOnlyDictionary<ulong, ulong>, Task<T>> body, CancellationToken ct)
+    {
         using var writer = _data.BeginWrite();
         var gate = _coord.RecordLock(Id, Version, IndexLockName);
         await gate.WaitAsync(ct);
@@ -604,4 +617,217 @@ public sealed class LabelVolume : IBlockObserver
             return (newLabel, id);
         }, ct);
     }
+
+    /// <summary>Parses a legacy RLE sparse volume body (12-byte header, then x, y, z, length runs).</summary>
+    public static List<Run> ParseRuns(ReadOnlySpan<byte> body)
+    {
+        if (body.Length < 12) throw DatastoreException.BadRequest($"sparse volume body of {body.Length} bytes is shorter than its 12-byte header");
+        if (body[0] != 0) throw DatastoreException.BadRequest($"sparse volume payload descriptor {body[0]} is not supported (only 0, binary)");
+        if (body[1] != 3) throw DatastoreException.BadRequest($"sparse volume has {body[1]} dimensions; only 3 are supported");
+        long spans = BinaryPrimitives.ReadUInt32LittleEndian(body[8..]);
+        if (body.Length != 12 + 16 * spans)
+            throw DatastoreException.BadRequest($"sparse volume declares {spans} runs, which need {12 + 16 * spans} bytes, but has {body.Length}");
+        var runs = new List<Run>((int)spans);
+        for (int at = 12; at < body.Length; at += 16)
+        {
+            var r = new Run(BinaryPrimitives.ReadInt32LittleEndian(body[at..]), BinaryPrimitives.ReadInt32LittleEndian(body[(at + 4)..]),
+                BinaryPrimitives.ReadInt32LittleEndian(body[(at + 8)..]), BinaryPrimitives.ReadInt32LittleEndian(body[(at + 12)..]));
+            if (r.Length <= 0 || (long)r.X + r.Length - 1 > int.MaxValue) throw DatastoreException.BadRequest($"run at ({r.X}, {r.Y}, {r.Z}) has bad length {r.Length}");
+            runs.Add(r);
+        }
+        return runs;
+    }
+
+    /// <summary>Whether any voxel under the runs has a label <paramref name="hit"/> accepts (checked before a split changes anything).</summary>
+    private async Task<bool> RunsHitAsync(Dictionary<Point3, List<(int Index, int Length)>> byBlock, Func<ulong, bool> hit, CancellationToken ct)
+    {
+        var buffer = new byte[Volume.BlockBytes];
+        foreach (var (b, rows) in byBlock)
+        {
+            if (await _data.GetAsync(ImageVolume.BlockKey(b), ct) is not { } stored) continue;
+            Volume.DecodeBlock(stored, buffer);
+            var labels = MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan());
+            foreach (var (at, n) in rows)
+                for (int i = at; i < at + n; i++)
+                    if (hit(labels[i])) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Runs grouped by block, as in-block (offset, length) rows.</summary>
+    private Dictionary<Point3, List<(int Index, int Length)>> RunsByBlock(IEnumerable<Run> runs)
+    {
+        var bs = BlockSize;
+        var byBlock = new Dictionary<Point3, List<(int, int)>>();
+        foreach (var r in runs)
+        {
+            int x = r.X, left = r.Length;
+            while (left > 0)
+            {
+                var p = new Point3(x, r.Y, r.Z);
+                var b = p.BlockOf(bs);
+                var o = p - b.BlockOrigin(bs);
+                int n = Math.Min(left, bs.X - o.X);
+                if (!byBlock.TryGetValue(b, out var list)) byBlock[b] = list = new();
+                list.Add(((o.Z * bs.Y + o.Y) * bs.X + o.X, n));
+                x += n;
+                left -= n;
+            }
+        }
+        return byBlock;
+    }
+
+    /// <summary>
+    /// Splits supervoxel <paramref name="sv"/>: its voxels inside <paramref name="runs"/> become <paramref name="splitId"/>,
+    /// the rest <paramref name="remainId"/> (new ids when not given); both stay in the supervoxel's body.
+    /// </summary>
+    public Task<(ulong Split, ulong Remain, ulong MutationId)> SplitSupervoxelAsync(ulong sv, List<Run> runs, ulong? splitId, ulong? remainId, bool downres, CancellationToken ct = default)
+    {
+        CheckLabel(sv, "splits");
+        return SerializedAsync(async () =>
+        {
+            var (body, index) = await FindSupervoxelAsync(sv, ct) ?? throw DatastoreException.BadRequest($"supervoxel {sv} does not exist");
+            var svBlocks = index.Blocks.Where(b => b.Value.ContainsKey(sv)).Select(b => b.Key).ToHashSet();
+            var byBlock = RunsByBlock(runs); // runs through blocks without the supervoxel change nothing there
+            foreach (var wanted in new[] { splitId, remainId })
+                if (wanted is { } given && (given == 0 || given == sv || await FindSupervoxelAsync(given, ct) is not null))
+                    throw DatastoreException.BadRequest($"cannot use {given} as a new supervoxel id: it is 0, the split supervoxel, or already exists");
+            if (!await RunsHitAsync(byBlock, l => l == sv, ct)) throw DatastoreException.BadRequest($"the split volume does not overlap supervoxel {sv}");
+            ulong split = splitId ?? (await ReserveLabelsAsync(1, ct)).Start;
+            ulong remain = remainId ?? (await ReserveLabelsAsync(1, ct)).Start;
+            ulong id = await NewMutationAsync(ct);
+            // New supervoxels join the body first, so the block writes below index them under it.
+            await MutateLockedAsync(async (writer, _) => { await SetMappingAsync(writer, [split, remain], body, ct); return 0; }, ct);
+            long splitVoxels = 0;
+            var changed = await Volume.ModifyBlocksAsync(svBlocks, (b, bytes) =>
+            {
+                var labels = MemoryMarshal.Cast<byte, ulong>(bytes.AsSpan(0, Volume.BlockBytes));
+                var inside = new bool[labels.Length];
+                if (byBlock.TryGetValue(b, out var rows)) foreach (var (at, n) in rows) inside.AsSpan(at, n).Fill(true);
+                bool any = false;
+                for (int i = 0; i < labels.Length; i++)
+                {
+                    if (labels[i] != sv) continue;
+                    if (inside[i]) { labels[i] = split; Interlocked.Increment(ref splitVoxels); }
+                    else labels[i] = remain;
+                    any = true;
+                }
+                return any;
+            }, ct);
+            if (splitVoxels == 0) throw DatastoreException.BadRequest($"the split volume does not overlap supervoxel {sv}");
+            if (downres) await DownresAsync(changed, ct);
+            using (var writer = _data.BeginWrite())
+            {
+                await UpdateIndexAsync(writer, body, i => i.LastMutationId = id, ct);
+                await LogMutationAsync(writer, id, "split-supervoxel", new { Supervoxel = sv, SplitSupervoxel = split, RemainSupervoxel = remain, Body = body }, ct);
+            }
+            return (split, remain, id);
+        }, ct);
+    }
+
+    /// <summary>
+    /// Splits a body: its voxels inside <paramref name="runs"/> get new supervoxel ids (one per supervoxel touched)
+    /// that map to a new body, returned with the mutation id.
+    /// </summary>
+    public Task<(ulong NewBody, ulong MutationId)> SplitAsync(ulong label, List<Run> runs, CancellationToken ct = default)
+    {
+        CheckLabel(label, "splits");
+        return SerializedAsync(async () =>
+        {
+            var index = await GetIndexAsync(label, ct) ?? throw DatastoreException.BadRequest($"cannot split non-existent label {label}");
+            var byBlock = RunsByBlock(runs);
+            foreach (var b in byBlock.Keys.Where(b => !index.Blocks.ContainsKey(b)).ToList()) byBlock.Remove(b); // nothing of the body there
+            var members = index.Supervoxels();
+            if (!await RunsHitAsync(byBlock, members.Contains, ct)) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
+            var (newBody, _) = await ReserveLabelsAsync(1, ct);
+            var (first, _) = await ReserveLabelsAsync((ulong)members.Count, ct);
+            var fresh = members.Order().Select((sv, i) => (sv, id: first + (ulong)i)).ToDictionary(p => p.sv, p => p.id);
+            ulong id = await NewMutationAsync(ct);
+            await MutateLockedAsync(async (writer, _) =>
+            {
+                var value = new byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(value, newBody);
+                foreach (var n in fresh.Values) await writer.PutNowAsync(Key(MappingClass, n), value, ct);
+                return 0;
+            }, ct);
+            long moved = 0;
+            var changed = await Volume.ModifyBlocksAsync(byBlock.Keys.ToList(), (b, bytes) =>
+            {
+                var labels = MemoryMarshal.Cast<byte, ulong>(bytes.AsSpan(0, Volume.BlockBytes));
+                bool any = false;
+                foreach (var (at, n) in byBlock[b])
+                    for (int i = at; i < at + n; i++)
+                        if (fresh.TryGetValue(labels[i], out var to)) { labels[i] = to; any = true; Interlocked.Increment(ref moved); }
+                return any;
+            }, ct);
+            if (moved == 0) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
+            await DownresAsync(changed, ct);
+            using (var writer = _data.BeginWrite())
+            {
+                await UpdateIndexAsync(writer, newBody, i => i.LastMutationId = id, ct);
+                await LogMutationAsync(writer, id, "split", new { Target = label, NewLabel = newBody, Voxels = moved }, ct);
+            }
+            return (newBody, id);
+        }, ct);
+    }
+
+    /// <summary>Renames bodies: each (new, old) pair moves body <c>old</c>'s supervoxels and index to <c>new</c>.</summary>
+    public Task<ulong> RenumberAsync(IReadOnlyList<(ulong New, ulong Old)> pairs, CancellationToken ct = default)
+    {
+        foreach (var (n, o) in pairs) { CheckLabel(n, "renumbering"); CheckLabel(o, "renumbering"); }
+        return MutateAsync(async (writer, mapping) =>
+        {
+            var sources = new List<(ulong New, LabelIndex Index)>();
+            foreach (var (n, o) in pairs)
+            {
+                if (n == o) continue;
+                var idx = await GetIndexAsync(o, ct) ?? throw DatastoreException.BadRequest($"cannot renumber non-existent label {o}");
+                if (await GetIndexAsync(n, ct) is not null) throw DatastoreException.BadRequest($"cannot renumber {o} to {n}: label {n} already exists");
+                sources.Add((n, idx));
+            }
+            ulong id = await NewMutationAsync(ct);
+            foreach (var (n, idx) in sources)
+            {
+                await SetMappingAsync(writer, idx.Supervoxels(), n, ct);
+                await writer.DeleteNowAsync(Key(IndexClass, idx.Label), ct);
+                idx.Label = n;
+                await UpdateIndexAsync(writer, n, i => { i.Absorb(idx); i.LastMutationId = id; }, ct);
+                await _ds.RaiseCounterAsync(LabelCounter, n, ct);
+            }
+            await LogMutationAsync(writer, id, "renumber", new { Pairs = pairs.Select(p => new[] { p.New, p.Old }) }, ct);
+            return id;
+        }, ct);
+    }
+
+    /// <summary>Stores (or, when empty, deletes) a label's index as given (<c>POST …/index</c>, used to copy indices).</summary>
+    public Task SetIndexAsync(ulong label, LabelIndex index, CancellationToken ct = default)
+    {
+        CheckLabel(label, "indices");
+        return SerializedAsync(async () =>
+        {
+            await MutateLockedAsync(async (writer, _) =>
+            {
+                if (index.IsEmpty) await writer.DeleteNowAsync(Key(IndexClass, label), ct);
+                else
+                {
+                    index.Label = label;
+                    await writer.PutNowAsync(Key(IndexClass, label), index.Serialize(), ct);
+                }
+                return 0;
+            }, ct);
+            return 0;
+        }, ct);
+    }
+
+    /// <summary>Assigns supervoxels to bodies as given (<c>POST …/mappings</c>); indices are the caller's to keep.</summary>
+    public Task SetMappingsAsync(IReadOnlyList<(ulong Mapped, List<ulong> Original)> ops, CancellationToken ct = default)
+        => MutateAsync(async (writer, _) =>
+        {
+            foreach (var (mapped, original) in ops)
+            {
+                foreach (var sv in original) CheckLabel(sv, "mappings");
+                await SetMappingAsync(writer, original, mapped, ct);
+            }
+            return 0;
+        }, ct);
 }

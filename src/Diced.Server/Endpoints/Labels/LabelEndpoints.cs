@@ -55,7 +55,16 @@ public static class LabelEndpoints
         m.MapGetHead("mutations", Mutations);
         m.MapPost("merge", Merge);
         m.MapPost("cleave/{label}", Cleave);
-        foreach (var verb in new[] { "merge", "cleave/{label}" })
+        m.MapPost("split-supervoxel/{label}", SplitSupervoxel);
+        m.MapPost("split/{label}", Split);
+        m.MapPost("renumber", Renumber);
+        m.MapGetHead("index/{label}", GetIndex);
+        m.MapPost("index/{label}", PostIndex);
+        m.MapGetHead("indices", GetIndices);
+        m.MapPost("indices", PostIndices);
+        m.MapGetHead("mappings", GetMappings);
+        m.MapPost("mappings", PostMappings);
+        foreach (var verb in new[] { "merge", "cleave/{label}", "split-supervoxel/{label}", "split/{label}", "renumber" })
             m.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });
     }
 
@@ -625,5 +634,121 @@ public static class LabelEndpoints
         if (JsonBody.IsBlank(body)) throw Reject.BadRequest("no cleave supervoxels JSON was POSTed");
         var (cleaved, id) = await Labels(http).CleaveAsync(l, ParseLabelArray(body, "cleave"), http.RequestAborted);
         await SendJson(http, $"{{\"CleavedLabel\": {cleaved}, \"MutationID\": {id}}}");
+    }
+
+    private static ulong? OptionalLabel(HttpContext http, string name)
+    {
+        var s = http.Request.Query[name].ToString();
+        return s.Length == 0 ? null : ParseLabel(s);
+    }
+
+    private static async Task SplitSupervoxel(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        var sv = ParseNonZeroLabel(label);
+        var labels = Labels(http);
+        var runs = LabelVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        bool downres = http.Request.Query["downres"].ToString().ToLowerInvariant() != "false";
+        var (split, remain, id) = await labels.SplitSupervoxelAsync(sv, runs, OptionalLabel(http, "split"), OptionalLabel(http, "remain"), downres, http.RequestAborted);
+        await SendJson(http, $"{{\"SplitSupervoxel\": {split}, \"RemainSupervoxel\": {remain}, \"MutationID\": {id}}}");
+    }
+
+    private static async Task Split(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        if (!o.Value.AllowLabelmapSplit) throw Reject.BadRequest("Split endpoint deactivated in this DVID server's configuration.");
+        var l = ParseNonZeroLabel(label);
+        var runs = LabelVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var (newLabel, id) = await Labels(http).SplitAsync(l, runs, http.RequestAborted);
+        await SendJson(http, $"{{\"label\": {newLabel}, \"MutationID\": {id}}}");
+    }
+
+    private static async Task Renumber(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "renumber");
+        if (ids.Count == 0 || ids.Count % 2 != 0) throw Reject.BadRequest("renumber needs a JSON array of [new1, old1, new2, old2, ...] pairs");
+        await Labels(http).RenumberAsync(Enumerable.Range(0, ids.Count / 2).Select(i => (ids[2 * i], ids[2 * i + 1])).ToList(), http.RequestAborted);
+    }
+
+    private static async Task GetIndex(HttpContext http, string label)
+    {
+        var l = ParseNonZeroLabel(label);
+        var idx = await Labels(http).IndexOfAsync(l, false, http.RequestAborted);
+        if (idx is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        if (Flag(http, "metadata-only"))
+        {
+            await SendJson(http, new Dictionary<string, object>
+            {
+                ["num_voxels"] = idx.VoxelCount, ["last_mutid"] = idx.LastMutationId,
+                ["last_mod_time"] = idx.LastModTime.ToString(Wire.LabelMessages.TimeFormat, CultureInfo.InvariantCulture),
+                ["last_mod_user"] = idx.LastModUser, ["last_mod_app"] = idx.LastModApp,
+            });
+            return;
+        }
+        await ImageblkEndpoints.Send(http, "application/octet-stream", Wire.LabelMessages.EncodeIndex(idx));
+    }
+
+    private static LabelIndex DecodeIndex(ReadOnlySpan<byte> body)
+    {
+        try { return Wire.LabelMessages.DecodeIndex(body); }
+        catch (InvalidDataException e) { throw Reject.BadRequest($"body is not a LabelIndex protobuf: {e.Message}"); }
+    }
+
+    private static async Task PostIndex(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        var l = ParseNonZeroLabel(label);
+        var idx = DecodeIndex(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        await Labels(http).SetIndexAsync(l, idx, http.RequestAborted);
+    }
+
+    private static async Task GetIndices(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = Labels(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "indices");
+        if (ids.Count > 50_000) throw Reject.BadRequest($"indices takes at most 50000 labels per request, got {ids.Count}");
+        var found = new List<LabelIndex>();
+        foreach (var id in ids)
+            if (id != 0 && await labels.IndexOfAsync(id, false, http.RequestAborted) is { } idx) found.Add(idx);
+        await ImageblkEndpoints.Send(http, "application/octet-stream", Wire.LabelMessages.EncodeIndices(found));
+    }
+
+    private static async Task PostIndices(HttpContext http, IOptions<DicedOptions> o)
+    {
+        List<LabelIndex> list;
+        try { list = Wire.LabelMessages.DecodeIndices(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes)); }
+        catch (InvalidDataException e) { throw Reject.BadRequest($"body is not a LabelIndices protobuf: {e.Message}"); }
+        if (list.Any(i => i.Label == 0)) throw Reject.BadRequest("every LabelIndex in indices must name its label (not 0)");
+        var labels = Labels(http);
+        foreach (var idx in list) await labels.SetIndexAsync(idx.Label, idx, http.RequestAborted);
+    }
+
+    private static async Task GetMappings(HttpContext http)
+    {
+        var mapping = await Labels(http).MappingAsync(http.RequestAborted);
+        var sorted = mapping.OrderBy(kv => kv.Key).ToList();
+        if (http.Request.Query["format"].ToString() == "binary")
+        {
+            var bin = new byte[16 * sorted.Count];
+            for (int i = 0; i < sorted.Count; i++)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(bin.AsSpan(16 * i), sorted[i].Key);
+                BinaryPrimitives.WriteUInt64LittleEndian(bin.AsSpan(16 * i + 8), sorted[i].Value);
+            }
+            await ImageblkEndpoints.Send(http, "application/octet-stream", bin);
+            return;
+        }
+        var text = new StringBuilder();
+        foreach (var (sv, body) in sorted) text.Append(sv).Append(' ').Append(body).Append('\n');
+        await ImageblkEndpoints.Send(http, "text/plain", Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private static async Task PostMappings(HttpContext http, IOptions<DicedOptions> o)
+    {
+        List<(ulong Mapped, List<ulong> Original)> ops;
+        try { ops = Wire.LabelMessages.DecodeMappingOps(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes)); }
+        catch (InvalidDataException e) { throw Reject.BadRequest($"body is not a MappingOps protobuf: {e.Message}"); }
+        await Labels(http).SetMappingsAsync(ops, http.RequestAborted);
     }
 }
