@@ -155,6 +155,7 @@ public abstract class LabelSpec(HttpClient client)
         Assert.Equal(VoxelsOf(volume, 128, l => l == 1003), VoxelsOfRle(rle));
         var bounded = await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/sparsevol/1003?minx=10&maxx=70&minz=20&maxz=100&format=srles");
         Assert.Equal(VoxelsOf(volume, 128, l => l == 1003).Where(p => p.Item1 is >= 10 and <= 70 && p.Item3 is >= 20 and <= 100).ToHashSet(), VoxelsOfRle(bounded, header: false));
+        Assert.Equal(VoxelsOf(volume, 128, l => l == 1003), VoxelsOfMask(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/sparsevol/1003?format=blocks"), 1003));
         await (await _c.GetAsync($"/api/node/{uuid}/seg/sparsevol/77")).ExpectAsync(404);
         Assert.Equal(HttpStatusCode.OK, (await _c.SendAsync(HttpMethod.Head, $"/api/node/{uuid}/seg/sparsevol/1003")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await _c.SendAsync(HttpMethod.Head, $"/api/node/{uuid}/seg/sparsevol/77")).StatusCode);
@@ -510,6 +511,58 @@ public abstract class LabelSpec(HttpClient client)
         Assert.Equal(mutationIds.Order().ToList(), mutationIds);
         Assert.Equal(mutationIds.Count, mutationIds.Distinct().Count());
     }
+
+    /// <summary>Decodes <c>sparsevol?format=blocks</c> independently: header, then per block a flag and sub-block masks.</summary>
+    private static HashSet<(int, int, int)> VoxelsOfMask(byte[] data, ulong label)
+    {
+        int gx = BitConverter.ToInt32(data, 0), gy = BitConverter.ToInt32(data, 4), gz = BitConverter.ToInt32(data, 8);
+        Assert.Equal(label, BitConverter.ToUInt64(data, 12));
+        var set = new HashSet<(int, int, int)>();
+        int at = 20;
+        while (at < data.Length)
+        {
+            int x0 = BitConverter.ToInt32(data, at), y0 = BitConverter.ToInt32(data, at + 4), z0 = BitConverter.ToInt32(data, at + 8);
+            byte flag = data[at + 12];
+            at += 13;
+            for (int sz = 0; sz < gz; sz++) for (int sy = 0; sy < gy; sy++) for (int sx = 0; sx < gx; sx++)
+            {
+                byte sub = flag == 1 ? (byte)1 : data[at++];
+                for (int i = 0; i < 512; i++)
+                {
+                    bool on = sub == 1 || (sub == 2 && (data[at + (i >> 3)] & (1 << (i & 7))) != 0);
+                    if (on) set.Add((x0 + sx * 8 + i % 8, y0 + sy * 8 + i / 8 % 8, z0 + sz * 8 + i / 64));
+                }
+                if (sub == 2) at += 64;
+            }
+        }
+        return set;
+    }
+
+    [Fact]
+    public async Task Labelarray_merges_rewrite_voxels()
+    {
+        var uuid = await RepoWith("labelarray", "seg");
+        var volume = Segmentation128(8);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(Bytes(volume)))).ExpectAsync(200);
+        var r = await _c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[1000, 1001, 1002]"));
+        await r.ExpectAsync(200);
+        Assert.Equal("", await r.Content.ReadAsStringAsync());
+        var expected = volume.Select(l => l is 1001 or 1002 ? 1000UL : l).ToArray();
+        Assert.Equal(expected, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0")));
+        Assert.Equal($"{{\"voxels\": {expected.Count(l => l == 1000)}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/1000"));
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/size/1001")).ExpectAsync(404);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/cleave/1000", new StringContent("[1000]"))).ExpectErrorAsync(400, "does not support");
+    }
+
+    [Fact]
+    public async Task Blocks_outside_the_voxel_grid_are_refused()
+    {
+        var uuid = await RepoWith("labelmap", "seg");
+        var block = GzipCodec.Compress(LabelBlock.Encode(Enumerable.Repeat(3UL, 64 * 64 * 64).ToArray(), (64, 64, 64)));
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/blocks", new ByteArrayContent(Frame((1 << 26, 0, 0), block)))).ExpectErrorAsync(400, "outside the voxel grid");
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/specificblocks?blocks=0,{-(1 << 26)},0")).ExpectErrorAsync(400, "outside the voxel grid");
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/maxlabel")).ExpectErrorAsync(400, "No maximum label");
+    }
 }
 
 /// <summary>Body splits, enabled by Diced:AllowLabelmapSplit.</summary>
@@ -565,5 +618,52 @@ public class LabelIndexKeyTests
         Assert.Equal(1048577UL, Diced.Datastore.Types.Labels.LabelIndex.PackBlock(new(-1, 0, 0)));
         foreach (var p in new Diced.Datastore.Geometry.Point3[] { new(1, 2, 3), new(-1, 0, 0), new(-1000, 77, -5) })
             Assert.Equal(p, Diced.Datastore.Types.Labels.LabelIndex.UnpackBlock(Diced.Datastore.Types.Labels.LabelIndex.PackBlock(p)));
+    }
+}
+
+/// <summary>Label allocation and the mutation log survive a restart of the server.</summary>
+public class LabelPersistenceTests
+{
+    [Fact]
+    public async Task Next_labels_and_mutation_ids_continue_after_a_restart()
+    {
+        var dir = TempDir.Create("diced-labels");
+        try
+        {
+            string uuid;
+            ulong lastStart, lastMutation;
+            using (var f = new DicedFactory())
+            {
+                f.Settings["Diced:Data"] = dir;
+                var c = f.Client;
+                uuid = await c.CreateRepoAsync();
+                await c.CreateInstanceAsync(uuid, "labelmap", "seg");
+                var volume = new ulong[64 * 64 * 64];
+                for (int i = 0; i < volume.Length; i++) volume[i] = i < volume.Length / 2 ? 10UL : 20UL;
+                await (await c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(volume.AsSpan()).ToArray()))).ExpectAsync(200);
+                using var reserved = JsonDocument.Parse(await (await c.PostAsync($"/api/node/{uuid}/seg/nextlabel/100", new ByteArrayContent([]))).Content.ReadAsStringAsync());
+                lastStart = reserved.RootElement.GetProperty("start").GetUInt64();
+                using var merge = JsonDocument.Parse(await (await c.PostAsync($"/api/node/{uuid}/seg/merge", new StringContent("[10, 20]"))).Content.ReadAsStringAsync());
+                lastMutation = merge.RootElement.GetProperty("MutationID").GetUInt64();
+            }
+            using (var f = new DicedFactory())
+            {
+                f.Settings["Diced:Data"] = dir;
+                var c = f.Client;
+                using var reserved = JsonDocument.Parse(await (await c.PostAsync($"/api/node/{uuid}/seg/nextlabel/1", new ByteArrayContent([]))).Content.ReadAsStringAsync());
+                Assert.Equal(lastStart + 100, reserved.RootElement.GetProperty("start").GetUInt64());
+                var cleave = await c.PostAsync($"/api/node/{uuid}/seg/cleave/10", new StringContent("[20]"));
+                await cleave.ExpectAsync(200);
+                using var doc = JsonDocument.Parse(await cleave.Content.ReadAsStringAsync());
+                Assert.True(doc.RootElement.GetProperty("MutationID").GetUInt64() > lastMutation);
+                Assert.True(doc.RootElement.GetProperty("CleavedLabel").GetUInt64() > lastStart + 100);
+                using var log = await c.GetJsonAsync($"/api/node/{uuid}/seg/mutations");
+                Assert.Equal(["merge", "cleave"], log.RootElement.EnumerateArray().Select(e => e.GetProperty("Action").GetString()).ToArray());
+            }
+        }
+        finally
+        {
+            TempDir.Delete(dir);
+        }
     }
 }

@@ -361,14 +361,26 @@ public sealed class LabelVolume : IBlockObserver
     /// </summary>
     public async Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default, int scale = 0)
     {
+        var runs = new List<Run>();
+        bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, bounds, (blockBox, labels, members) =>
+            AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs), ct);
+        return found ? runs : null;
+    }
+
+    private delegate void LabelBlockVisitor(Box blockBox, ReadOnlySpan<ulong> labels, HashSet<ulong> members);
+
+    /// <summary>
+    /// Visits, in z, y, x order, the stored blocks of <paramref name="scale"/> that the label's index names (outside
+    /// <paramref name="bounds"/> skipped), with the supervoxels that make up the label there. False when the label does
+    /// not exist. At a coarser level a block covers 2^scale level-0 blocks per axis and is visited once.
+    /// </summary>
+    private async Task<bool> ForEachLabelBlockAsync(ulong label, bool supervoxels, int scale, VoxelBounds bounds, LabelBlockVisitor visit, CancellationToken ct)
+    {
         var vol = At(scale);
         var idx = await IndexOfAsync(label, supervoxels, ct);
-        if (idx is null) return null;
+        if (idx is null) return false;
         var bs = BlockSize;
-        var runs = new List<Run>();
         var buffer = new byte[vol.BlockBytes];
-        // At a coarser level a block covers 2^scale level-0 blocks per axis: visit each such block once, with the
-        // supervoxels of all the level-0 blocks under it.
         var blocks = new Dictionary<Point3, HashSet<ulong>>();
         foreach (var (block, counts) in idx.Blocks)
         {
@@ -383,9 +395,56 @@ public sealed class LabelVolume : IBlockObserver
             var stored = await _data.GetAsync(ImageVolume.BlockKey(ScaleClass(scale), block), ct);
             if (stored is null) continue;
             vol.DecodeBlock(stored, buffer);
-            AppendRuns(MemoryMarshal.Cast<byte, ulong>(buffer), blockBox, members, exact ? bounds : VoxelBounds.None, runs);
+            visit(blockBox, MemoryMarshal.Cast<byte, ulong>(buffer), members);
         }
-        return runs;
+        return true;
+    }
+
+    /// <summary>
+    /// <c>sparsevol?format=blocks</c>: per block a flag (0 none, 1 all, 2 mixed) and, for mixed blocks, per 8³
+    /// sub-block a flag and a 512-bit mask (z, y, x order, LSB first); null when the label does not exist.
+    /// </summary>
+    public async Task<byte[]?> SparsevolMaskAsync(ulong label, bool supervoxels, int scale, CancellationToken ct = default)
+    {
+        var bs = BlockSize;
+        if (bs.X % 8 != 0 || bs.Y % 8 != 0 || bs.Z % 8 != 0) throw DatastoreException.BadRequest("format=blocks needs block sizes that are multiples of 8");
+        int gx = bs.X / 8, gy = bs.Y / 8, gz = bs.Z / 8;
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        w.Write(gx); w.Write(gy); w.Write(gz); w.Write(label);
+        var mask = new byte[64];
+        bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, VoxelBounds.None, (blockBox, labels, members) =>
+        {
+            int inBlock = 0;
+            foreach (var l in labels) if (l != 0 && members.Contains(l)) inBlock++;
+            if (inBlock == 0) return;
+            w.Write(blockBox.Offset.X); w.Write(blockBox.Offset.Y); w.Write(blockBox.Offset.Z);
+            if (inBlock == labels.Length) { w.Write((byte)1); return; }
+            w.Write((byte)2);
+            for (int sz = 0; sz < gz; sz++)
+            for (int sy = 0; sy < gy; sy++)
+            for (int sx = 0; sx < gx; sx++)
+            {
+                Array.Clear(mask);
+                int n = 0;
+                for (int z = 0; z < 8; z++)
+                for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x++)
+                {
+                    var l = labels[((sz * 8 + z) * bs.Y + sy * 8 + y) * bs.X + sx * 8 + x];
+                    if (l == 0 || !members.Contains(l)) continue;
+                    int bit = (z * 8 + y) * 8 + x;
+                    mask[bit >> 3] |= (byte)(1 << (bit & 7));
+                    n++;
+                }
+                if (n == 0) w.Write((byte)0);
+                else if (n == 512) w.Write((byte)1);
+                else { w.Write((byte)2); w.Write(mask); }
+            }
+        }, ct);
+        if (!found) return null;
+        w.Flush();
+        return ms.ToArray();
     }
 
     // ---------------------------------------------------------------- writes and the pyramid
@@ -530,9 +589,9 @@ public sealed class LabelVolume : IBlockObserver
     }
 
     /// <summary>Runs one mutation at a time per instance and version (merges, cleaves, splits, renumbers never interleave).</summary>
-    private async Task<T> SerializedAsync<T>(Func<Task<T>> body, CancellationToken ct)
+    private async Task<T> SerializedAsync<T>(Func<Task<T>> body, CancellationToken ct, bool needsMapping = true)
     {
-        if (!HasMapping) throw DatastoreException.BadRequest($"{Type.Name} does not support this mutation");
+        if (needsMapping && !HasMapping) throw DatastoreException.BadRequest($"{Type.Name} does not support this mutation");
         RequireIndex();
         var gate = _coord.RecordLock(Id, Version, "mutation");
         await gate.WaitAsync(ct);
@@ -574,6 +633,7 @@ public sealed class LabelVolume : IBlockObserver
         foreach (var m in merged) CheckLabel(m, "merges");
         if (merged.Count == 0) throw DatastoreException.BadRequest("merge needs a target and at least one label to merge");
         if (merged.Contains(target)) throw DatastoreException.BadRequest($"cannot merge label {target} into itself");
+        if (!HasMapping) return MergeByRewriteAsync(target, merged, ct);
         return MutateAsync(async (writer, mapping) =>
         {
             var into = await GetIndexAsync(target, ct) ?? throw DatastoreException.BadRequest($"can't merge into a non-existent label {target}");
@@ -593,6 +653,31 @@ public sealed class LabelVolume : IBlockObserver
             return id;
         }, ct);
     }
+
+    /// <summary>labelarray's merge: no mapping, so the merged labels' voxels are rewritten to the target.</summary>
+    private Task<ulong> MergeByRewriteAsync(ulong target, IReadOnlyList<ulong> merged, CancellationToken ct)
+        => SerializedAsync(async () =>
+        {
+            RequireIndex();
+            if (await GetIndexAsync(target, ct) is null) throw DatastoreException.BadRequest($"can't merge into a non-existent label {target}");
+            var blocks = new HashSet<Point3>();
+            foreach (var m in merged.Distinct())
+                blocks.UnionWith((await GetIndexAsync(m, ct) ?? throw DatastoreException.BadRequest($"can't merge non-existent label {m}")).Blocks.Keys);
+            ulong id = await NewMutationAsync(ct);
+            var set = merged.ToHashSet();
+            var changed = await Volume.ModifyBlocksAsync(blocks, (b, bytes) =>
+            {
+                var labels = MemoryMarshal.Cast<byte, ulong>(bytes.AsSpan(0, Volume.BlockBytes));
+                bool any = false;
+                for (int i = 0; i < labels.Length; i++)
+                    if (set.Contains(labels[i])) { labels[i] = target; any = true; }
+                return any;
+            }, ct);
+            await DownresAsync(changed, ct);
+            using var writer = _data.BeginWrite();
+            await LogMutationAsync(writer, id, "merge", new { Target = target, Labels = merged }, ct);
+            return id;
+        }, ct, needsMapping: false);
 
     /// <summary>Moves supervoxels of <paramref name="label"/> to a newly allocated body.</summary>
     public Task<(ulong Cleaved, ulong MutationId)> CleaveAsync(ulong label, IReadOnlyList<ulong> supervoxels, CancellationToken ct = default)

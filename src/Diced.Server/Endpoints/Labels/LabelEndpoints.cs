@@ -256,6 +256,14 @@ public static class LabelEndpoints
         await SendJson(http, "[" + string.Join(",", labels) + "]");
     }
 
+    /// <summary>Refuses block coordinates whose voxels fall outside the 32-bit voxel grid.</summary>
+    private static void CheckBlockInGrid(Point3 b, Point3 bs)
+    {
+        static bool Fits(int c, int size) => (long)c * size >= int.MinValue && ((long)c + 1) * size - 1 <= int.MaxValue;
+        if (!Fits(b.X, bs.X) || !Fits(b.Y, bs.Y) || !Fits(b.Z, bs.Z))
+            throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) lies outside the voxel grid (32-bit voxel coordinates with blocks of {bs.X}x{bs.Y}x{bs.Z})");
+    }
+
     /// <summary>Reads a JSON body, checking <c>?hash=</c> (hex MD5 of the body) when given.</summary>
     private static async Task<byte[]> ReadJsonBody(HttpContext http, DicedOptions o)
     {
@@ -317,6 +325,7 @@ public static class LabelEndpoints
         int scale = Scale(http, labels);
         var payload = ParseBlockPayload(http, labels, BlockPayload.DvidBlocks);
         var blocks = BlockEndpoints.ParseBlockList(http.Request.Query["blocks"].ToString());
+        foreach (var b in blocks) CheckBlockInGrid(b, labels.BlockSize);
         if ((long)blocks.Count * labels.Volume.BlockBytes > o.Value.MaxDataRequestBytes)
             throw Reject.BadRequest($"Requested payload ({(long)blocks.Count * labels.Volume.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
         await WriteFramed(http, labels, labels.At(scale).ReadStoredAsync(blocks, http.RequestAborted), payload);
@@ -393,6 +402,7 @@ public static class LabelEndpoints
                 BinaryPrimitives.ReadInt32LittleEndian(body.AsSpan(pos + 8)));
             long n = BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(pos + 12));
             if (n == 0) throw Reject.BadRequest($"illegal zero length block at block ({b.X}, {b.Y}, {b.Z}) detected");
+            CheckBlockInGrid(b, bs);
             if (n > body.Length - pos - 16) throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) declares {n} bytes but only {body.Length - pos - 16} remain");
             frames.Add((b, pos + 16, (int)n));
             pos += 16 + (int)n;
@@ -463,7 +473,14 @@ public static class LabelEndpoints
         var labels = Labels(http);
         int scale = Scale(http, labels);
         var format = http.Request.Query["format"].ToString();
-        if (format is not ("" or "rles" or "srles")) throw Reject.BadRequest($"unknown sparsevol format \"{format}\"; use rles or srles");
+        if (format is not ("" or "rles" or "srles" or "blocks")) throw Reject.BadRequest($"unknown sparsevol format \"{format}\"; use rles, srles or blocks");
+        if (format == "blocks")
+        {
+            var mask = await labels.SparsevolMaskAsync(l, Flag(http, "supervoxels"), scale, http.RequestAborted);
+            if (mask is null) { http.Response.StatusCode = StatusCodes.Status404NotFound; return; }
+            await ImageblkEndpoints.Send(http, "application/octet-stream", mask);
+            return;
+        }
         var compression = http.Request.Query["compression"].ToString();
         if (compression is not ("" or "lz4" or "gzip")) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
         bool exact = http.Request.Query["exact"].ToString().ToLowerInvariant() != "false";
@@ -623,8 +640,10 @@ public static class LabelEndpoints
     {
         var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "merge");
         if (ids.Count < 2) throw Reject.BadRequest("merge needs a JSON array of at least 2 labels: [target, merged1, ...]");
-        var id = await Labels(http).MergeAsync(ids[0], ids.Skip(1).ToList(), http.RequestAborted);
-        await SendJson(http, $"{{\"MutationID\": {id}}}");
+        var labels = Labels(http);
+        var id = await labels.MergeAsync(ids[0], ids.Skip(1).ToList(), http.RequestAborted);
+        if (labels.HasMapping) await SendJson(http, $"{{\"MutationID\": {id}}}"); // labelarray answers an empty 200, as DVID
+
     }
 
     private static async Task Cleave(HttpContext http, string label, IOptions<DicedOptions> o)
