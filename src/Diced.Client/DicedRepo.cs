@@ -1,0 +1,237 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Diced.Client;
+
+/// <summary>Element types of arrays.</summary>
+public enum ArrayDtype { Uint8, Uint16, Uint32, Uint64 }
+
+/// <summary>A version in a repo's commit log.</summary>
+public sealed record VersionInfo(string Uuid, string Note, bool Locked, IReadOnlyList<string> Log);
+
+/// <summary>
+/// A repo at one version (DICED's DicedRepo): change version, read the commit log, lock the version, branch from a
+/// locked version, and manage its arrays and files. Writes need an open (unlocked) version.
+/// </summary>
+public sealed class DicedRepo
+{
+    internal const string MetaInstance = ".meta", FilesInstance = ".files", InstanceMetaPrefix = "array-";
+    private static readonly Dictionary<string, ArrayDtype> ArrayTypes = new()
+    {
+        ["uint8blk"] = ArrayDtype.Uint8, ["uint16blk"] = ArrayDtype.Uint16, ["uint32blk"] = ArrayDtype.Uint32,
+        ["uint64blk"] = ArrayDtype.Uint64, ["labelblk"] = ArrayDtype.Uint64, ["labelmap"] = ArrayDtype.Uint64,
+    };
+
+    private readonly DvidConnection _conn;
+    private JsonDocument _info = null!;
+
+    private DicedRepo(DvidConnection conn) => _conn = conn;
+
+    /// <summary>The current version's UUID.</summary>
+    public string Uuid { get; private set; } = "";
+
+    /// <summary>Whether the current version is locked (committed): then it is read-only.</summary>
+    public bool Locked { get; private set; }
+
+    public string Name => _info.RootElement.GetProperty("Alias").GetString() ?? "";
+
+    public string Root => _info.RootElement.GetProperty("Root").GetString() ?? "";
+
+    internal DvidConnection Connection => _conn;
+
+    internal static async Task<DicedRepo> OpenAsync(DvidConnection conn, string uuid, CancellationToken ct)
+    {
+        var repo = new DicedRepo(conn);
+        await repo.LoadAsync(uuid, ct);
+        await repo.EnsureMetaInstancesAsync(ct);
+        return repo;
+    }
+
+    private async Task LoadAsync(string uuid, CancellationToken ct)
+    {
+        var info = await _conn.GetJsonAsync($"/api/repo/{uuid}/info", ct);
+        var nodes = info.RootElement.GetProperty("DAG").GetProperty("Nodes");
+        var matches = nodes.EnumerateObject().Where(n => n.Name.StartsWith(uuid, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (matches.Count != 1) throw new DicedException(matches.Count == 0 ? $"version {uuid} is not in this repo" : $"version prefix {uuid} is ambiguous");
+        _info?.Dispose();
+        _info = info;
+        Uuid = matches[0].Name;
+        Locked = matches[0].Value.GetProperty("Locked").GetBoolean();
+    }
+
+    private async Task EnsureMetaInstancesAsync(CancellationToken ct)
+    {
+        if (Locked) return;
+        var instances = _info.RootElement.GetProperty("DataInstances");
+        foreach (var name in new[] { MetaInstance, FilesInstance })
+        {
+            if (instances.TryGetProperty(name, out _)) continue;
+            using var created = await _conn.PostJsonAsync($"/api/repo/{Uuid}/instance", new { typename = "keyvalue", dataname = name }, ct);
+        }
+        await LoadAsync(Uuid, ct);
+    }
+
+    /// <summary>Re-reads the repo (after changes made elsewhere).</summary>
+    public Task RefreshAsync(CancellationToken ct = default) => LoadAsync(Uuid, ct);
+
+    /// <summary>Moves to another version of the repo (a unique UUID prefix will do).</summary>
+    public async Task ChangeVersionAsync(string uuid, CancellationToken ct = default)
+    {
+        var nodes = _info.RootElement.GetProperty("DAG").GetProperty("Nodes");
+        if (!nodes.EnumerateObject().Any(n => n.Name.StartsWith(uuid, StringComparison.OrdinalIgnoreCase)))
+        {
+            await LoadAsync(Uuid, ct); // a version made since we looked?
+            nodes = _info.RootElement.GetProperty("DAG").GetProperty("Nodes");
+            if (!nodes.EnumerateObject().Any(n => n.Name.StartsWith(uuid, StringComparison.OrdinalIgnoreCase)))
+                throw new DicedException($"version {uuid} is not in repo \"{Name}\"");
+        }
+        await LoadAsync(uuid, ct);
+    }
+
+    /// <summary>The versions from the root to the current one, oldest first.</summary>
+    public IReadOnlyList<VersionInfo> CommitLog()
+    {
+        var nodes = _info.RootElement.GetProperty("DAG").GetProperty("Nodes");
+        var byId = nodes.EnumerateObject().ToDictionary(n => n.Value.GetProperty("VersionID").GetInt64(), n => n.Value);
+        var chain = new List<VersionInfo>();
+        var current = nodes.GetProperty(Uuid);
+        while (true)
+        {
+            chain.Add(new VersionInfo(current.GetProperty("UUID").GetString()!, current.GetProperty("Note").GetString() ?? "", current.GetProperty("Locked").GetBoolean(),
+                current.GetProperty("Log").ValueKind == JsonValueKind.Array ? current.GetProperty("Log").EnumerateArray().Select(l => l.GetString() ?? "").ToList() : []));
+            var parents = current.GetProperty("Parents");
+            if (parents.GetArrayLength() == 0) break;
+            current = byId[parents[parents.GetArrayLength() - 1].GetInt64()];
+        }
+        chain.Reverse();
+        return chain;
+    }
+
+    /// <summary>Locks (commits) the current version with a message.</summary>
+    public async Task LockAsync(string message, CancellationToken ct = default)
+    {
+        if (Locked) throw new DicedException($"version {Uuid} is already locked");
+        using var _ = await _conn.PostJsonAsync($"/api/node/{Uuid}/commit", new { note = message }, ct);
+        await LoadAsync(Uuid, ct);
+    }
+
+    /// <summary>Creates a child of the current (locked) version and returns its UUID; the repo stays where it is.</summary>
+    public async Task<string> CreateBranchAsync(string message, string? branchName = null, CancellationToken ct = default)
+    {
+        if (!Locked) throw new DicedException($"version {Uuid} must be locked before branching from it");
+        object body = branchName is null ? new { note = message } : new { branch = branchName, note = message };
+        using var doc = await _conn.PostJsonAsync($"/api/node/{Uuid}/branch", body, ct);
+        var child = doc.RootElement.GetProperty("child").GetString()!;
+        await LoadAsync(Uuid, ct);
+        return child;
+    }
+
+    /// <summary>Arrays visible at this version, with their element types.</summary>
+    public IReadOnlyList<(string Name, ArrayDtype Dtype)> ListArrays()
+        => _info.RootElement.GetProperty("DataInstances").EnumerateObject()
+            .Where(i => ArrayTypes.ContainsKey(i.Value.GetProperty("Base").GetProperty("TypeName").GetString() ?? ""))
+            .Select(i => (i.Name, ArrayTypes[i.Value.GetProperty("Base").GetProperty("TypeName").GetString()!]))
+            .OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Every data instance (including non-array ones) with its DVID type name.</summary>
+    public IReadOnlyList<(string Name, string TypeName)> ListInstances()
+        => _info.RootElement.GetProperty("DataInstances").EnumerateObject()
+            .Select(i => (i.Name, i.Value.GetProperty("Base").GetProperty("TypeName").GetString() ?? "")).OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
+
+    private void RequireOpen(string what)
+    {
+        if (Locked) throw new DicedException($"cannot {what}: version {Uuid} is locked; branch from it to write");
+    }
+
+    /// <summary>
+    /// Creates an array: <paramref name="dims"/> 1, 2 or 3 (blocks of 262144, 512², 64³), a label array (64-bit,
+    /// 3-D), or lossy JPEG-compressed uint8.
+    /// </summary>
+    public async Task<DicedArray> CreateArrayAsync(string name, ArrayDtype dtype, int dims = 3, bool isLabel = false, bool lossy = false,
+        bool versioned = true, CancellationToken ct = default)
+    {
+        RequireOpen("create an array");
+        if (dims is < 1 or > 3) throw new DicedException($"arrays have 1, 2 or 3 dimensions, not {dims}");
+        if (isLabel && (dims != 3 || dtype != ArrayDtype.Uint64)) throw new DicedException("label arrays are 3-D uint64");
+        if (lossy && (dtype != ArrayDtype.Uint8 || isLabel)) throw new DicedException("lossy (JPEG) compression is for uint8 arrays");
+        if (_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out _)) throw new DicedException($"an array or instance named \"{name}\" already exists in the repo");
+        var type = isLabel ? "labelblk" : dtype switch { ArrayDtype.Uint8 => "uint8blk", ArrayDtype.Uint16 => "uint16blk", ArrayDtype.Uint32 => "uint32blk", _ => "uint64blk" };
+        var block = dims switch { 1 => "262144,1,1", 2 => "512,512,1", _ => "64,64,64" };
+        var config = new Dictionary<string, string> { ["typename"] = type, ["dataname"] = name, ["BlockSize"] = block, ["versioned"] = versioned ? "true" : "false" };
+        if (lossy) config["Compression"] = "jpeg";
+        using (var _ = await _conn.PostJsonAsync($"/api/repo/{Uuid}/instance", config, ct)) { }
+        await _conn.PostAsync($"/api/node/{Uuid}/{MetaInstance}/key/{InstanceMetaPrefix}{Uri.EscapeDataString(name)}",
+            JsonSerializer.SerializeToUtf8Bytes(new { numdims = dims }), ct);
+        await LoadAsync(Uuid, ct);
+        return await GetArrayAsync(name, ct);
+    }
+
+    /// <summary>Opens an array visible at this version.</summary>
+    public async Task<DicedArray> GetArrayAsync(string name, CancellationToken ct = default)
+    {
+        if (!_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out var inst)) await LoadAsync(Uuid, ct);
+        if (!_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out inst))
+            throw new DicedException($"no array named \"{name}\" in repo \"{Name}\" at version {Uuid}");
+        var type = inst.GetProperty("Base").GetProperty("TypeName").GetString() ?? "";
+        if (!ArrayTypes.TryGetValue(type, out var dtype)) throw new DicedException($"\"{name}\" is a {type}, not an array");
+        int dims = 3;
+        using (var r = await _conn.SendAsync(HttpMethod.Get, $"/api/node/{Uuid}/{MetaInstance}/key/{InstanceMetaPrefix}{Uri.EscapeDataString(name)}", allowNotFound: true, ct: ct))
+        {
+            if (r.IsSuccessStatusCode)
+            {
+                using var meta = JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
+                dims = meta.RootElement.GetProperty("numdims").GetInt32();
+            }
+        }
+        var blockSize = inst.GetProperty("Extended").GetProperty("BlockSize").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        bool lossy = (inst.GetProperty("Base").GetProperty("Compression").GetString() ?? "").Contains("jpeg", StringComparison.OrdinalIgnoreCase);
+        return new DicedArray(this, name, dtype, dims, type is "labelblk" or "labelmap", lossy, (blockSize[0], blockSize[1], blockSize[2]));
+    }
+
+    /// <summary>Deletes an array from the whole repo (every version; cannot be undone).</summary>
+    public async Task DeleteArrayAsync(string name, CancellationToken ct = default)
+    {
+        await GetArrayAsync(name, ct);
+        using (var _ = await _conn.SendAsync(HttpMethod.Delete, $"/api/repo/{Uuid}/{Uri.EscapeDataString(name)}?imsure=true", ct: ct)) { }
+        await LoadAsync(Uuid, ct);
+    }
+
+    /// <summary>Stores a file in this version.</summary>
+    public async Task UploadFileAsync(string name, byte[] data, CancellationToken ct = default)
+    {
+        RequireOpen("upload a file");
+        CheckFileName(name);
+        await _conn.PostAsync($"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", data, ct);
+    }
+
+    public Task UploadFileAsync(string name, string text, CancellationToken ct = default) => UploadFileAsync(name, Encoding.UTF8.GetBytes(text), ct);
+
+    /// <summary>A file's bytes as stored in this version (or inherited from an ancestor).</summary>
+    public async Task<byte[]> DownloadFileAsync(string name, CancellationToken ct = default)
+    {
+        CheckFileName(name);
+        using var r = await _conn.SendAsync(HttpMethod.Get, $"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", allowNotFound: true, ct: ct);
+        if (!r.IsSuccessStatusCode) throw new DicedException($"no file named \"{name}\" at version {Uuid}");
+        return await r.Content.ReadAsByteArrayAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<string>> ListFilesAsync(CancellationToken ct = default)
+    {
+        using var doc = await _conn.GetJsonAsync($"/api/node/{Uuid}/{FilesInstance}/keys", ct);
+        return doc.RootElement.EnumerateArray().Select(e => e.GetString()!).ToList();
+    }
+
+    public async Task DeleteFileAsync(string name, CancellationToken ct = default)
+    {
+        RequireOpen("delete a file");
+        CheckFileName(name);
+        using var _ = await _conn.SendAsync(HttpMethod.Delete, $"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", ct: ct);
+    }
+
+    private static void CheckFileName(string name)
+    {
+        if (name.Length == 0 || name.Contains('/')) throw new DicedException($"file name \"{name}\" must be non-empty and contain no '/'");
+    }
+
+    internal JsonElement InstanceInfo(string name) => _info.RootElement.GetProperty("DataInstances").GetProperty(name);
+}
