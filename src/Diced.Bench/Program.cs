@@ -8,6 +8,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["keyvalue"] = KeyValueThroughputBench.RunAsync,
     ["volume"] = VolumeBench.RunAsync,
     ["labels"] = LabelBench.RunAsync,
+    ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
 };
 var chosen = args.Length == 0 || args[0] == "all" ? suites.Keys.ToArray() : args;

@@ -33,6 +33,15 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         rocksdb_options_set_max_background_jobs(_options, 4);
         rocksdb_options_set_keep_log_file_num(_options, 2);
         rocksdb_options_set_write_buffer_size(_options, (nuint)options.WriteBufferBytes);
+        if (options.BlobThresholdBytes > 0)
+        {
+            // Large values (volume blocks) go to blob files: written once beside the log instead of being rewritten
+            // by every compaction of the LSM tree; keys and small values stay in the tree.
+            rocksdb_options_set_enable_blob_files(_options, 1);
+            rocksdb_options_set_min_blob_size(_options, (ulong)options.BlobThresholdBytes);
+            rocksdb_options_set_blob_file_size(_options, 256UL << 20);
+            rocksdb_options_set_enable_blob_gc(_options, 1);
+        }
         _db = rocksdb_open(_options, _path, out var err);
         Check(err);
         _writeOptions = rocksdb_writeoptions_create();
@@ -277,4 +286,9 @@ public sealed record RocksDbOptions
     public bool SyncWrites { get; init; }
     public long BlockCacheBytes { get; init; } = 256L << 20;
     public long WriteBufferBytes { get; init; } = 64L << 20;
+
+    /// <summary>Values at least this large are kept in blob files (0, the default, keeps everything in the LSM tree:
+    /// measured with 64³ blocks, blob files cut volume reads to 0.32x of memory from 0.7–0.87x, for no clear gain in
+    /// write throughput, which the disk bounds: the log and the flush each write the data once).</summary>
+    public long BlobThresholdBytes { get; init; }
 }

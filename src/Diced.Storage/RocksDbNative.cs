@@ -20,6 +20,11 @@ internal static partial class RocksDbNative
     [LibraryImport(Lib)] public static partial void rocksdb_options_set_max_background_jobs(nint o, int jobs);
     [LibraryImport(Lib)] public static partial void rocksdb_options_set_keep_log_file_num(nint o, nuint n);
     [LibraryImport(Lib)] public static partial void rocksdb_options_set_block_based_table_factory(nint o, nint tableOptions);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_set_max_write_buffer_number(nint o, int n);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_set_enable_blob_files(nint o, byte v);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_set_min_blob_size(nint o, ulong size);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_set_blob_file_size(nint o, ulong size);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_set_enable_blob_gc(nint o, byte v);
 
     [LibraryImport(Lib)] public static partial nint rocksdb_block_based_options_create();
     [LibraryImport(Lib)] public static partial void rocksdb_block_based_options_destroy(nint o);
