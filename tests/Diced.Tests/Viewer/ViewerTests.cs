@@ -1,0 +1,207 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Diced.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Diced.Tests.Viewer;
+
+/// <summary>A server with known data and Debian's Chromium driven by Playwright (never its own browser download).</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string Chromium = "/usr/bin/chromium";
+    public LiveServer Server { get; private set; } = null!;
+    public IBrowser Browser { get; private set; } = null!;
+    private IPlaywright _playwright = null!;
+
+    public string Repo { get; private set; } = "";
+    public string Child { get; private set; } = "";
+    public byte[] Grey { get; } = new byte[64 * 64 * 64];
+    public ushort[] Grey16 { get; } = new ushort[64 * 64 * 64];
+    public ulong[] Labels { get; } = new ulong[64 * 64 * 64];
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(Chromium))
+            throw new InvalidOperationException($"the viewer tests need Debian's Chromium at {Chromium} (apt-get install chromium; .ci/run installs it)");
+        Server = await LiveServer.StartAsync();
+        var c = Server.Client;
+        Repo = await c.CreateRepoAsync("viewer-repo", "for the browser tests");
+        await c.CreateInstanceAsync(Repo, "uint8blk", "grey");
+        await c.CreateInstanceAsync(Repo, "uint16blk", "grey16");
+        await c.CreateInstanceAsync(Repo, "labelmap", "seg");
+        await c.CreateInstanceAsync(Repo, "keyvalue", "kv");
+        for (int z = 0; z < 64; z++) for (int y = 0; y < 64; y++) for (int x = 0; x < 64; x++)
+        {
+            int i = (z * 64 + y) * 64 + x;
+            Grey[i] = (byte)(x * 4 + z);
+            Grey16[i] = (ushort)(1000 + 10 * y);
+            Labels[i] = x < 32 ? 7UL : 1UL << 40;
+        }
+        await (await c.PostAsync($"/api/node/{Repo}/grey/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(Grey))).ExpectAsync(200);
+        await (await c.PostAsync($"/api/node/{Repo}/grey16/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(Grey16.AsSpan()).ToArray()))).ExpectAsync(200);
+        await (await c.PostAsync($"/api/node/{Repo}/seg/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(Labels.AsSpan()).ToArray()))).ExpectAsync(200);
+        await c.PutKeyAsync(Repo, "kv", "config.json", "{\"a\":1,\"b\":[2,3]}"u8.ToArray());
+        await c.PutKeyAsync(Repo, "kv", "blob", [0, 1, 2, 255]);
+        await c.CommitAsync(Repo, "first version");
+        Child = await c.BranchAsync(Repo, "proofreading", "edits");
+        await (await c.PostAsync($"/api/node/{Child}/grey/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(new byte[64 * 64 * 64]))).ExpectAsync(200);
+        await c.CreateInstanceAsync(Child, "keyvalue", "child-only");
+        await c.CreateRepoAsync("other-repo", "something else");
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium, Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.CloseAsync();
+        _playwright?.Dispose();
+        if (Server is not null) await Server.DisposeAsync();
+    }
+}
+
+public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
+{
+    private async Task<IPage> OpenAsync()
+    {
+        var page = await f.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync(f.Server.BaseAddress.ToString());
+        await page.WaitForSelectorAsync($"tr.repo-row[data-uuid='{f.Repo}']");
+        Assert.Empty(errors);
+        return page;
+    }
+
+    private static Task<JsonElement> Pixel(IPage page, int x, int y)
+        => page.EvaluateAsync<JsonElement>($"() => Array.from(document.querySelector('#slice-canvas').getContext('2d').getImageData({x}, {y}, 1, 1).data)");
+
+    private async Task OpenInstance(IPage page, string node, string name)
+    {
+        await page.ClickAsync($"tr.repo-row[data-uuid='{f.Repo}']");
+        await page.ClickAsync($"#dag .dag-node[data-uuid='{node}']");
+        await page.WaitForFunctionAsync($"() => document.querySelector('#node-uuid').textContent === '{node}'");
+        await page.ClickAsync($"#instance-list li.instance[data-name='{name}']");
+    }
+
+    private async Task WaitForSlice(IPage page, string text)
+        => await page.WaitForFunctionAsync($"() => document.querySelector('#slice-status').textContent.includes('{text}')");
+
+    [Fact]
+    public async Task Repos_are_listed_with_their_fields_and_the_search_box_filters_them()
+    {
+        var page = await OpenAsync();
+        var row = page.Locator($"tr.repo-row[data-uuid='{f.Repo}']");
+        Assert.Equal("viewer-repo", await row.Locator(".repo-name").TextContentAsync());
+        Assert.Equal("for the browser tests", await row.Locator(".repo-description").TextContentAsync());
+        Assert.Contains(f.Repo[..8], await row.TextContentAsync());
+        Assert.Equal(2, await page.Locator("tr.repo-row").CountAsync());
+        await page.FillAsync("#search", "something else");
+        Assert.Equal(1, await page.Locator("tr.repo-row").CountAsync());
+        Assert.Equal(0, await page.Locator($"tr.repo-row[data-uuid='{f.Repo}']").CountAsync());
+        await page.FillAsync("#search", f.Repo[..10]);
+        Assert.Equal(1, await page.Locator($"tr.repo-row[data-uuid='{f.Repo}']").CountAsync());
+    }
+
+    [Fact]
+    public async Task The_dag_shows_versions_and_a_node_shows_its_log_and_instances()
+    {
+        var page = await OpenAsync();
+        await page.ClickAsync($"tr.repo-row[data-uuid='{f.Repo}']");
+        await page.WaitForSelectorAsync($"#dag .dag-node[data-uuid='{f.Child}']");
+        Assert.Equal(2, await page.Locator("#dag .dag-node").CountAsync());
+        Assert.Contains("locked", await page.Locator($"#dag .dag-node[data-uuid='{f.Repo}']").GetAttributeAsync("class"));
+        Assert.Contains("open", await page.Locator($"#dag .dag-node[data-uuid='{f.Child}']").GetAttributeAsync("class"));
+        Assert.Contains("proofreading", await page.Locator($"#dag .dag-node[data-uuid='{f.Child}']").TextContentAsync());
+        Assert.Equal(1, await page.Locator($"#dag .dag-edge[data-from='{f.Repo}'][data-to='{f.Child}']").CountAsync());
+
+        await page.ClickAsync($"#dag .dag-node[data-uuid='{f.Repo}']");
+        await page.WaitForFunctionAsync($"() => document.querySelector('#node-uuid').textContent === '{f.Repo}'");
+        Assert.Equal("locked", await page.TextContentAsync("#node-state"));
+        Assert.Equal("first version", await page.TextContentAsync("#node-note"));
+        var names = await page.Locator("#instance-list li.instance").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.name)");
+        Assert.Equal(["grey", "grey16", "kv", "seg"], names);
+        // The child sees the instance created there too.
+        await page.ClickAsync($"#dag .dag-node[data-uuid='{f.Child}']");
+        await page.WaitForSelectorAsync("#instance-list li.instance[data-name='child-only']");
+        Assert.Contains("child-only", await page.Locator("#node-log").TextContentAsync() + string.Join(",", await page.Locator("#instance-list li").AllTextContentsAsync()));
+    }
+
+    [Fact]
+    public async Task Keyvalue_browser_shows_json_and_binary_keys()
+    {
+        var page = await OpenAsync();
+        await OpenInstance(page, f.Repo, "kv");
+        await page.WaitForSelectorAsync("#keys li.key[data-key='config.json']");
+        Assert.Equal("keyvalue", await page.TextContentAsync("#instance-info dd[data-field='Type']"));
+        await page.ClickAsync("#keys li.key[data-key='config.json']");
+        await page.WaitForFunctionAsync("() => document.querySelector('#key-value').textContent.includes('\"b\"')");
+        Assert.Contains("\"a\": 1", await page.TextContentAsync("#key-value"));
+        await page.ClickAsync("#keys li.key[data-key='blob']");
+        await page.WaitForFunctionAsync("() => document.querySelector('#key-value').textContent.includes('binary')");
+        Assert.Contains("00 01 02 ff", await page.TextContentAsync("#key-value"));
+        Assert.EndsWith("/kv/key/blob", await page.GetAttributeAsync("#key-download", "href"));
+    }
+
+    [Fact]
+    public async Task Slices_are_drawn_from_the_servers_voxels_in_every_plane_and_version()
+    {
+        var page = await OpenAsync();
+        await OpenInstance(page, f.Repo, "grey");
+        await WaitForSlice(page, "XY slice 32");
+        Assert.Equal("64 × 64 × 64", await page.TextContentAsync("#instance-info dd[data-field='Block size']"));
+        Assert.Equal("0,0,0 → 63,63,63", await page.TextContentAsync("#instance-info dd[data-field='Extents']"));
+        // XY at z=32: voxel (x, y) = x*4 + 32.
+        foreach (var (x, y) in new[] { (0, 0), (10, 5), (50, 60) })
+            Assert.Equal(f.Grey[(32 * 64 + y) * 64 + x], (await Pixel(page, x, y))[0].GetInt32());
+        // Scroll through z with the slider; then XZ and YZ planes.
+        await page.Locator("#slice").FillAsync("40");
+        await WaitForSlice(page, "XY slice 40");
+        Assert.Equal(f.Grey[(40 * 64 + 3) * 64 + 9], (await Pixel(page, 9, 3))[0].GetInt32());
+        await page.SelectOptionAsync("#plane", "xz");
+        await WaitForSlice(page, "XZ slice 32");
+        Assert.Equal(f.Grey[(17 * 64 + 32) * 64 + 11], (await Pixel(page, 11, 17))[0].GetInt32());
+        await page.SelectOptionAsync("#plane", "yz");
+        await WaitForSlice(page, "YZ slice 32");
+        Assert.Equal(f.Grey[(20 * 64 + 5) * 64 + 32], (await Pixel(page, 5, 20))[0].GetInt32());
+        // Zoom changes the drawn scale; hovering reports the voxel under the cursor.
+        await page.ClickAsync("#zoom-in");
+        Assert.Contains("scale(2)", await page.GetAttributeAsync("#slice-canvas", "style"));
+        // The child version overwrote the volume with zeros: the same slice there is black.
+        await OpenInstance(page, f.Child, "grey");
+        await WaitForSlice(page, "slice 32");
+        Assert.Equal(0, (await Pixel(page, 50, 60))[0].GetInt32());
+    }
+
+    [Fact]
+    public async Task Uint16_has_contrast_and_labels_have_distinct_colours_with_the_label_under_the_cursor()
+    {
+        var page = await OpenAsync();
+        await OpenInstance(page, f.Repo, "grey16");
+        await WaitForSlice(page, "XY slice 32");
+        Assert.True(await page.IsVisibleAsync("#contrast"));
+        // Auto contrast spans the slice: y=0 is the minimum (black), y=63 the maximum (white).
+        Assert.Equal(0, (await Pixel(page, 5, 0))[0].GetInt32());
+        Assert.Equal(255, (await Pixel(page, 5, 63))[0].GetInt32());
+        await page.FillAsync("#contrast-max", "1100");
+        await page.WaitForFunctionAsync("() => document.querySelector('#slice-canvas').getContext('2d').getImageData(5, 20, 1, 1).data[0] === 255");
+
+        await OpenInstance(page, f.Repo, "seg");
+        await WaitForSlice(page, "XY slice 32");
+        Assert.False(await page.IsVisibleAsync("#contrast"));
+        var left = await Pixel(page, 10, 10);
+        var right = await Pixel(page, 50, 10);
+        Assert.False(left.EnumerateArray().Take(3).Select(v => v.GetInt32()).SequenceEqual(right.EnumerateArray().Take(3).Select(v => v.GetInt32())),
+            "two labels drawn in the same colour");
+        Assert.Equal(left.ToString(), (await Pixel(page, 20, 40)).ToString()); // one label, one colour
+        var box = (await page.Locator("#canvas-wrap").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + 50.5f, box.Y + 10.5f);
+        await page.WaitForFunctionAsync("() => document.querySelector('#cursor-value').textContent !== '–'");
+        Assert.Equal((1UL << 40).ToString(), await page.TextContentAsync("#cursor-value"));
+        Assert.Equal("50,10,32", await page.TextContentAsync("#cursor-point"));
+    }
+}
