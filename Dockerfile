@@ -1,8 +1,9 @@
 # Diced server image: build with the .NET SDK, run on the ASP.NET runtime as a non-root user.
+# The build step is docker/publish.sh, which the tests also run and start exactly as ENTRYPOINT does.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
-RUN dotnet publish src/Diced.Server/Diced.Server.csproj -c Release -o /app
+RUN bash docker/publish.sh /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
