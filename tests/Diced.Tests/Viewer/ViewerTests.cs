@@ -168,9 +168,18 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         await page.SelectOptionAsync("#plane", "yz");
         await WaitForSlice(page, "YZ slice 32");
         Assert.Equal(f.Grey[(20 * 64 + 5) * 64 + 32], (await Pixel(page, 5, 20))[0].GetInt32());
-        // Zoom changes the drawn scale; hovering reports the voxel under the cursor.
+        // Zoom changes the drawn scale, dragging pans, the wheel moves through the third axis.
         await page.ClickAsync("#zoom-in");
         Assert.Contains("scale(2)", await page.GetAttributeAsync("#slice-canvas", "style"));
+        var wrap = (await page.Locator("#canvas-wrap").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(wrap.X + 100, wrap.Y + 100);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(wrap.X + 130, wrap.Y + 90, new MouseMoveOptions { Steps = 3 });
+        await page.Mouse.UpAsync();
+        Assert.Contains("translate(", await page.GetAttributeAsync("#slice-canvas", "style"));
+        Assert.DoesNotContain("translate(0px, 0px)", await page.GetAttributeAsync("#slice-canvas", "style"));
+        await page.Mouse.WheelAsync(0, 100);
+        await WaitForSlice(page, "YZ slice 33");
         // The child version overwrote the volume with zeros: the same slice there is black.
         await OpenInstance(page, f.Child, "grey");
         await WaitForSlice(page, "slice 32");
