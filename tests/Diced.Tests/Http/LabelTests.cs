@@ -207,6 +207,15 @@ public abstract class LabelSpec(HttpClient client)
         Assert.Equal(new ulong[] { 1003, 1006 }, indices.Select(i => i.Label).ToArray());
         await (await _c.PostAsync($"/api/node/{uuid}/seg/index/1003", new ByteArrayContent([0xFF, 0xFF]))).ExpectErrorAsync(400, "LabelIndex");
 
+        using (var svSizes = await _c.GetJsonAsync($"/api/node/{uuid}/seg/supervoxel-sizes/1003"))
+        {
+            Assert.Equal(new ulong[] { 1003, 1004, 1005 }, svSizes.RootElement.GetProperty("supervoxels").EnumerateArray().Select(e => e.GetUInt64()).ToArray());
+            Assert.Equal(new long[] { volume.Count(l => l == 1003), volume.Count(l => l == 1004), volume.Count(l => l == 1005) },
+                svSizes.RootElement.GetProperty("sizes").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+        }
+        int at = Array.IndexOf(volume, 1004UL);
+        Assert.Equal(bodyVoxels, VoxelsOfRle(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/sparsevol-by-point/{at % 128}_{at / 128 % 128}_{at / (128 * 128)}")));
+
         // Cleave 1005 back out into a new body.
         await (await _c.PostAsync($"/api/node/{uuid}/seg/cleave/1003", new StringContent("[1009]"))).ExpectErrorAsync(400, "does not exist in label 1003");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/cleave/1003", new StringContent("[1003,1004,1005]"))).ExpectErrorAsync(400, "all supervoxels");

@@ -82,6 +82,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(roi)}/ptquery"] = u => ($"/api/node/{u}/r/ptquery", "[[1,2]]", "3 integers"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/mask/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/r/mask/0_1_2/0_1_1/0_0_0", null, "positive"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/partition"] = u => ($"/api/node/{u}/r/partition?batchsize=0", null, "batchsize"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevol-by-point/{coord}"] = u => ($"/api/node/{u}/lab/sparsevol-by-point/1_2_3", null, "background"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/supervoxel-sizes/{label}"] = u => ($"/api/node/{u}/lab/supervoxel-sizes/x", null, "not a non-negative"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/index/{label}"] = u => ($"/api/node/{u}/lab/index/0", null, "background"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/index/{label}"] = u => ($"/api/node/{u}/lab/index/5", "\u00ff", "LabelIndex"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/indices"] = u => ($"/api/node/{u}/lab/indices", "[\"a\"]", "is not a label"),

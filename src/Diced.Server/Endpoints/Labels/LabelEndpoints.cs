@@ -46,6 +46,8 @@ public static class LabelEndpoints
         m.MapGet("sparsevol/{label}", Sparsevol);
         m.MapMethods("sparsevol/{label}", ["HEAD"], SparsevolExists);
         m.MapGetHead("sparsevol-coarse/{label}", SparsevolCoarse);
+        m.MapGetHead("sparsevol-by-point/{coord}", SparsevolByPoint);
+        m.MapGetHead("supervoxel-sizes/{label}", SupervoxelSizes);
         m.MapGetHead("sparsevol-size/{label}", SparsevolSize);
         m.MapGetHead("size/{label}", Size);
         m.MapGetHead("sizes", Sizes);
@@ -467,9 +469,20 @@ public static class LabelEndpoints
         return new VoxelBounds(Get("minx"), Get("maxx"), Get("miny"), Get("maxy"), Get("minz"), Get("maxz"));
     }
 
-    private static async Task Sparsevol(HttpContext http, string label)
+    private static Task Sparsevol(HttpContext http, string label) => SparsevolOf(http, ParseNonZeroLabel(label));
+
+    /// <summary><c>sparsevol-by-point</c>: the sparse volume of the label at a voxel (label 0 is refused).</summary>
+    private static async Task SparsevolByPoint(HttpContext http, string coord)
     {
-        var l = ParseNonZeroLabel(label);
+        var p = GeometryStrings.ParsePoint(coord, "coordinate");
+        var labels = Labels(http);
+        var label = (await labels.LabelsAtAsync([p], Flag(http, "supervoxels"), http.RequestAborted, Scale(http, labels)))[0];
+        if (label == 0) throw Reject.BadRequest($"Label 0 is protected background value and cannot be used as sparse volume (voxel {p.X},{p.Y},{p.Z}).");
+        await SparsevolOf(http, label);
+    }
+
+    private static async Task SparsevolOf(HttpContext http, ulong l)
+    {
         var labels = Labels(http);
         int scale = Scale(http, labels);
         var format = http.Request.Query["format"].ToString();
@@ -594,6 +607,15 @@ public static class LabelEndpoints
             list.Add(v);
         }
         return list;
+    }
+
+    private static async Task SupervoxelSizes(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        var sizes = new SortedDictionary<ulong, long>();
+        foreach (var counts in idx.Blocks.Values)
+            foreach (var (sv, n) in counts) sizes[sv] = sizes.GetValueOrDefault(sv) + n;
+        await SendJson(http, $"{{\n  \"supervoxels\": [{string.Join(",", sizes.Keys)}],\n  \"sizes\": [{string.Join(",", sizes.Values)}]\n}}");
     }
 
     private static async Task Supervoxels(HttpContext http, string label)
