@@ -54,9 +54,17 @@ public static class DicedCli
             stderr.WriteLine("run \"diced --help\" for usage");
             return 2;
         }
-        catch (Exception e) when (e is DicedException or IOException or FormatException or UnauthorizedAccessException or InvalidDataException or ArgumentException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            stderr.WriteLine($"diced: error: {e.Message}");
+            stderr.WriteLine("diced: cancelled");
+            return 130;
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong (bad input, an unreachable or failing store, a surprise from a library), one line.
+            var message = e is DicedException or IOException or FormatException or UnauthorizedAccessException or InvalidDataException or ArgumentException
+                ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            stderr.WriteLine($"diced: error: {message}");
             return 1;
         }
     }
@@ -227,6 +235,8 @@ public static class DicedCli
         }
         // Merge block-high slabs into ~64 MiB groups.
         long perSlice = (long)size.X * size.Y * bpe;
+        if (perSlice * bz > DicedArray.MaxRequestBytes * 8)
+            throw new DicedException($"one block-high slab of {size.X}x{size.Y} is {perSlice * bz} bytes; ingest it in parts with --offset (at most {DicedArray.MaxRequestBytes * 8 / bz / bpe} voxels per slice)");
         var groups = new List<(int Z0, int Count)>();
         foreach (var c in cuts)
         {

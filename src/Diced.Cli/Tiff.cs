@@ -38,13 +38,17 @@ public static class Tiff
             }
             uint Tag(int t, uint? fallback = null) => tags.TryGetValue(t, out var v) && v.Length > 0 ? v[0]
                 : fallback ?? throw new DicedException($"TIFF page {pages.Count} lacks tag {t}");
-            int width = (int)Tag(256), height = (int)Tag(257);
+            uint w32 = Tag(256), h32 = Tag(257);
+            if (w32 == 0 || h32 == 0 || (long)w32 * h32 * bytesPerPixel > Array.MaxLength)
+                throw new DicedException($"TIFF page {pages.Count} is {w32}x{h32}: empty or too large");
+            int width = (int)w32, height = (int)h32;
             int bits = (int)Tag(258, 1), compression = (int)Tag(259, 1), samples = (int)Tag(277, 1);
             if (compression != 1) throw new DicedException($"TIFF page {pages.Count} is compressed (scheme {compression}); only uncompressed TIFF is read");
             if (samples != 1) throw new DicedException($"TIFF page {pages.Count} has {samples} samples per pixel; only grayscale is read");
             if (bits != 8 * bytesPerPixel) throw new DicedException($"TIFF page {pages.Count} has {bits}-bit pixels; --dtype wants {8 * bytesPerPixel}");
             var offsets = tags.GetValueOrDefault(273) ?? throw new DicedException("TIFF page has no strips");
             var counts = tags.GetValueOrDefault(279) ?? throw new DicedException("TIFF page has no strip sizes");
+            if (counts.Length != offsets.Length) throw new DicedException($"TIFF page {pages.Count} has {offsets.Length} strips but {counts.Length} strip sizes");
             long expected = (long)width * height * bytesPerPixel;
             var pixels = new byte[expected];
             long filled = 0;

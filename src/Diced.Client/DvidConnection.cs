@@ -36,13 +36,21 @@ internal sealed class DvidConnection(HttpClient http, Uri address) : IDisposable
     public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct = default)
     {
         using var r = await SendAsync(HttpMethod.Get, path, ct: ct);
-        return await r.Content.ReadAsByteArrayAsync(ct);
+        return await ReadBodyAsync(r, path, ct);
     }
 
     public async Task<JsonDocument> GetJsonAsync(string path, CancellationToken ct = default)
     {
         using var r = await SendAsync(HttpMethod.Get, path, ct: ct);
-        return JsonDocument.Parse(await r.Content.ReadAsByteArrayAsync(ct));
+        var body = await ReadBodyAsync(r, path, ct);
+        try { return JsonDocument.Parse(body); }
+        catch (JsonException e) { throw new DicedException($"{path}: the server's answer is not JSON: {e.Message}", e); }
+    }
+
+    private async Task<byte[]> ReadBodyAsync(HttpResponseMessage r, string path, CancellationToken ct)
+    {
+        try { return await r.Content.ReadAsByteArrayAsync(ct); }
+        catch (HttpRequestException e) { throw new DicedException($"{path}: the connection to {address} broke while reading the answer: {e.Message}", e); }
     }
 
     public async Task<JsonDocument> PostJsonAsync(string path, object body, CancellationToken ct = default)

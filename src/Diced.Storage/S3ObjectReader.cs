@@ -20,7 +20,8 @@ internal sealed class S3ObjectReader : IDisposable
     private readonly AWSCredentials? _credentials;
     private readonly string _region;
     private readonly string _baseUrl; // ends with '/'; object names are appended URI-encoded
-    private (string Date, string Secret, byte[] Key) _signingKey = ("", "", []);
+    private sealed record SigningKeyOfDay(string Date, string Secret, byte[] Key);
+    private SigningKeyOfDay _signingKey = new("", "", []); // replaced whole, so concurrent signers never see a mix
 
     public S3ObjectReader(string bucket, string? endpoint, string region, bool pathStyle, AWSCredentials? credentials)
     {
@@ -47,8 +48,14 @@ internal sealed class S3ObjectReader : IDisposable
     public async Task<bool> ReadAsync<TState>(string name, TState state, Action<ReadOnlyMemory<byte>, string?, TState> reader, CancellationToken ct)
     {
         using var request = await SignedGetAsync(name, ct);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        using var response = await SendAsync(request, name, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // A missing object is "absent"; a missing bucket (or anything else) is an error.
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (body.Contains("<Code>NoSuchKey</Code>") || !body.Contains("<Code>")) return false;
+            throw new InvalidOperationException($"S3 GET {name}: 404 {System.Text.RegularExpressions.Regex.Match(body, "<Code>([^<]*)</Code>").Groups[1].Value}");
+        }
         if (response.StatusCode != HttpStatusCode.OK) throw await ErrorAsync(name, response, ct);
         var length = response.Content.Headers.ContentLength
             ?? throw new TransientStoreException($"S3 GET {name}: response without Content-Length");
@@ -74,7 +81,7 @@ internal sealed class S3ObjectReader : IDisposable
         else if (startAfter is not null) query["start-after"] = startAfter;
         var queryString = string.Join('&', query.Select(kv => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(kv.Value)}"));
         using var request = await SignedGetAsync("", queryString, ct);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendAsync(request, $"list {prefix}", ct);
         if (response.StatusCode != HttpStatusCode.OK) throw await ErrorAsync($"list {prefix}", response, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         var doc = await System.Xml.Linq.XDocument.LoadAsync(body, System.Xml.Linq.LoadOptions.None, ct);
@@ -89,6 +96,16 @@ internal sealed class S3ObjectReader : IDisposable
 
     private Task<HttpRequestMessage> SignedGetAsync(string name, CancellationToken ct) => SignedGetAsync(name, "", ct);
 
+    /// <summary>Sends a request; a timeout (not the caller's cancellation) is transient, so it is retried.</summary>
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string what, CancellationToken ct)
+    {
+        try { return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct); }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new TransientStoreException($"S3 {what}: no answer within {_http.Timeout.TotalSeconds:F0} s ({e.Message})");
+        }
+    }
+
     private async Task<HttpRequestMessage> SignedGetAsync(string name, string canonicalQuery, CancellationToken ct)
     {
         var path = string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
@@ -98,7 +115,7 @@ internal sealed class S3ObjectReader : IDisposable
         var creds = await _credentials.GetCredentialsAsync(); // refreshed by the SDK when temporary
         ct.ThrowIfCancellationRequested();
         var now = DateTime.UtcNow;
-        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'");
+        var amzDate = now.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var date = amzDate[..8];
         var host = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
         var headers = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -125,11 +142,11 @@ internal sealed class S3ObjectReader : IDisposable
     /// <summary>The day's signing key, derived once per day and secret.</summary>
     private byte[] SigningKey(string date, string secret)
     {
-        var cached = _signingKey;
+        var cached = Volatile.Read(ref _signingKey);
         if (cached.Date == date && cached.Secret == secret) return cached.Key;
         var key = HMACSHA256.HashData(Encoding.UTF8.GetBytes("AWS4" + secret), Encoding.UTF8.GetBytes(date));
         foreach (var part in new[] { _region, "s3", "aws4_request" }) key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(part));
-        _signingKey = (date, secret, key);
+        Volatile.Write(ref _signingKey, new SigningKeyOfDay(date, secret, key));
         return key;
     }
 

@@ -63,6 +63,8 @@ public static class CompressedSegmentation
                 }
             }
             int tableAt = blocks * 2 + data.Count;
+            if (tableAt >= 1 << 24)
+                throw new ArgumentException("the volume is too large for one compressed segmentation (table offsets are 24-bit); request smaller chunks");
             for (int i = 0; i < n; i++)
             {
                 data.Add((uint)table[i]);

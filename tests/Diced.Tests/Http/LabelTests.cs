@@ -286,6 +286,12 @@ public abstract class LabelSpec(HttpClient client)
         Assert.Equal(a.Select(l => l == a[0] ? 7UL : l).ToArray(), mapped);
         var raw = LabelBlock.Decode(GzipCodec.Decompress((await Blocks($"/api/node/{uuid}/seg/specificblocks?blocks=1,2,3&supervoxels=true"))[(1, 2, 3)])).Labels;
         Assert.Equal(a, raw);
+        // Blocks stored without indexing, then overwritten by an indexed write: no failure, the new voxels are counted.
+        var unindexed = Enumerable.Repeat(9UL, 64 * 64 * 64).ToArray();
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/blocks?noindexing=true", new ByteArrayContent(Frame((5, 5, 5), GzipCodec.Compress(LabelBlock.Encode(unindexed, (64, 64, 64))))))).ExpectAsync(200);
+        await (await _c.GetAsync($"/api/node/{uuid}/seg/size/9")).ExpectAsync(404);
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/320_320_320", new ByteArrayContent(Bytes(Enumerable.Repeat(11UL, 64 * 64 * 64).ToArray())))).ExpectAsync(200);
+        Assert.Equal($"{{\"voxels\": {64 * 64 * 64}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/11"));
     }
 
     private static byte[] Frame((int X, int Y, int Z) b, byte[] payload)
@@ -431,6 +437,10 @@ public abstract class LabelSpec(HttpClient client)
         await (await _c.PostAsync($"/api/node/{uuid}/seg/blocks?scale=2", new ByteArrayContent(Frame((1, 0, 0), GzipCodec.Compress(LabelBlock.Encode(coarse, (64, 64, 64))))))).ExpectAsync(200);
         Assert.Equal("{\"Label\": 77}", await _c.GetStringAsync($"/api/node/{uuid}/seg/label/70_5_5?scale=2"));
         await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0?scale=1", new ByteArrayContent(new byte[64 * 64 * 64 * 8]))).ExpectErrorAsync(400, "scale 0");
+        // The extents are level 0's: coarse writes do not move them.
+        using var info = await _c.GetJsonAsync($"/api/node/{uuid}/seg/info");
+        Assert.Equal("[0,0,0]", info.RootElement.GetProperty("Extended").GetProperty("MinPoint").GetRawText());
+        Assert.Equal("[127,127,127]", info.RootElement.GetProperty("Extended").GetProperty("MaxPoint").GetRawText());
     }
 
     private static byte[] Rle(IEnumerable<(int X, int Y, int Z, int Len)> runs)
@@ -474,6 +484,15 @@ public abstract class LabelSpec(HttpClient client)
         await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002", new ByteArrayContent(Rle(rows)[..20]))).ExpectErrorAsync(400, "runs");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002?split=1000", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "already exists");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/split/1000", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "deactivated");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002?split=7001&remain=7001", new ByteArrayContent(Rle(rows)))).ExpectErrorAsync(400, "must differ");
+        // A run of 2^31-1 voxels costs no more than the supervoxel's blocks.
+        int some = Array.IndexOf(volume, 5002UL);
+        int ry = some / 128 % 128, rz = some / (128 * 128);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split-supervoxel/5002?split=7001&remain=7002", new ByteArrayContent(Rle([(-1_000_000_000, ry, rz, int.MaxValue)])))).ExpectAsync(200);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"a huge run took {sw.Elapsed}");
+        for (int i = 0; i < volume.Length; i++) if (volume[i] == 5002) volume[i] = i / 128 % 128 == ry && i / (128 * 128) == rz ? 7001UL : 7002UL;
+        Assert.Equal(volume, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0?supervoxels=true")));
         Assert.Equal(volume, Labels(await _c.GetByteArrayAsync($"/api/node/{uuid}/seg/raw/0_1_2/128_128_128/0_0_0?supervoxels=true")));
     }
 
@@ -490,6 +509,7 @@ public abstract class LabelSpec(HttpClient client)
         Assert.Equal($"{{\"voxels\": {volume.Count(l => l is 1002 or 1003)}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/9000"));
         await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[1004, 1005]"))).ExpectErrorAsync(400, "already exists");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[1, 2, 3]"))).ExpectErrorAsync(400, "pairs");
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/renumber", new StringContent("[9100, 1004, 9101, 1004]"))).ExpectErrorAsync(400, "repeat");
         using var next = await _c.GetJsonAsync($"/api/node/{uuid}/seg/nextlabel");
         Assert.True(next.RootElement.GetProperty("nextlabel").GetUInt64() > 9000);
     }

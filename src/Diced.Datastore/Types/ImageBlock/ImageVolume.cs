@@ -347,7 +347,8 @@ public sealed class ImageVolume
                     }
                 }
                 if (_observer is not null)
-                    await _observer.BlockWrittenAsync(writer, block, existed ? before.AsMemory(0, BlockBytes) : null, buffer.AsMemory(0, BlockBytes), ct);
+                    // The block is stored: what depends on it must follow even if the client has gone away.
+                    await _observer.BlockWrittenAsync(writer, block, existed ? before.AsMemory(0, BlockBytes) : null, buffer.AsMemory(0, BlockBytes), CancellationToken.None);
                 return true;
             }
             finally { gate.Release(); }
@@ -449,6 +450,7 @@ public sealed class ImageVolume
 
     private async Task GrowExtentsAsync(VersionedData.Writer writer, Box written, CancellationToken ct)
     {
+        if (_blockClass != BlockClass) return; // coarser pyramid levels: the extents are level 0's, in its voxels
         var bs = BlockSize;
         var lo = written.FirstBlock(bs).BlockOrigin(bs);
         var lastBlock = written.LastBlock(bs);

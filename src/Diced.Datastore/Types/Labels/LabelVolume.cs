@@ -244,6 +244,9 @@ public sealed class LabelVolume : IBlockObserver
         }
     }
 
+    /// <summary>Mapping changes made by the running mutation, applied to the cached mapping when it succeeds.</summary>
+    private readonly List<(ulong Sv, ulong Body)> _mappingChanges = [];
+
     private async ValueTask SetMappingAsync(VersionedData.Writer writer, IEnumerable<ulong> supervoxels, ulong body, CancellationToken ct)
     {
         var value = new byte[8];
@@ -252,6 +255,7 @@ public sealed class LabelVolume : IBlockObserver
         {
             if (sv == body) await writer.DeleteNowAsync(Key(MappingClass, sv), ct);
             else await writer.PutNowAsync(Key(MappingClass, sv), value, ct);
+            lock (_mappingChanges) _mappingChanges.Add((sv, body));
         }
     }
 
@@ -537,8 +541,8 @@ public sealed class LabelVolume : IBlockObserver
     {
         var bs = blockBox.Size;
         var o = blockBox.Offset;
-        int x0 = b.MinX is { } lo ? Math.Max(0, lo - o.X) : 0;
-        int x1 = b.MaxX is { } hi ? Math.Min(bs.X - 1, hi - o.X) : bs.X - 1;
+        int x0 = b.MinX is { } lo ? (int)Math.Clamp((long)lo - o.X, 0, bs.X) : 0;
+        int x1 = b.MaxX is { } hi ? (int)Math.Clamp((long)hi - o.X, -1, bs.X - 1) : bs.X - 1;
         for (int z = 0; z < bs.Z; z++)
         {
             int vz = o.Z + z;
@@ -613,13 +617,27 @@ public sealed class LabelVolume : IBlockObserver
             var mapping = await MappingAsync(ct);
             var mappingGate = _coord.RecordLock(Id, Version, MappingRecord);
             await mappingGate.WaitAsync(ct);
+            bool done = false;
+            lock (_mappingChanges) _mappingChanges.Clear();
             try
             {
-                return await body(writer, mapping);
+                var result = await body(writer, mapping);
+                done = true;
+                return result;
             }
             finally
             {
-                _coord.SetRecord(Id, Version, MappingRecord, null); // re-read on next use
+                // A finished mutation updates the cached mapping (a copy: readers may hold the old one); a failed one
+                // drops it, to be re-read from the store.
+                Dictionary<ulong, ulong>? next = null;
+                if (done && _coord.TryGetRecord<Dictionary<ulong, ulong>>(Id, Version, MappingRecord, out var cached) && cached is not null)
+                {
+                    next = new Dictionary<ulong, ulong>(cached);
+                    lock (_mappingChanges)
+                        foreach (var (sv, b) in _mappingChanges)
+                            if (sv == b) next.Remove(sv); else next[sv] = b;
+                }
+                _coord.SetRecord(Id, Version, MappingRecord, next);
                 mappingGate.Release();
             }
         }
@@ -724,8 +742,9 @@ public sealed class LabelVolume : IBlockObserver
     }
 
     /// <summary>Whether any voxel under the runs has a label <paramref name="hit"/> accepts (checked before a split changes anything).</summary>
-    private async Task<bool> RunsHitAsync(Dictionary<Point3, List<(int Index, int Length)>> byBlock, Func<ulong, bool> hit, CancellationToken ct)
+    private async Task<HashSet<ulong>> RunsHitAsync(Dictionary<Point3, List<(int Index, int Length)>> byBlock, Func<ulong, bool> hit, CancellationToken ct)
     {
+        var found = new HashSet<ulong>();
         var buffer = new byte[Volume.BlockBytes];
         foreach (var (b, rows) in byBlock)
         {
@@ -734,27 +753,39 @@ public sealed class LabelVolume : IBlockObserver
             var labels = MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan());
             foreach (var (at, n) in rows)
                 for (int i = at; i < at + n; i++)
-                    if (hit(labels[i])) return true;
+                    if (hit(labels[i])) found.Add(labels[i]);
         }
-        return false;
+        return found;
     }
 
     /// <summary>Runs grouped by block, as in-block (offset, length) rows.</summary>
-    private Dictionary<Point3, List<(int Index, int Length)>> RunsByBlock(IEnumerable<Run> runs)
+    /// <summary>Runs grouped by block, keeping only the blocks in <paramref name="blocks"/> (the label's), so a
+    /// huge run costs no more than the label's own blocks.</summary>
+    private Dictionary<Point3, List<(int Index, int Length)>> RunsByBlock(IEnumerable<Run> runs, IReadOnlyCollection<Point3> blocks)
     {
         var bs = BlockSize;
         var byBlock = new Dictionary<Point3, List<(int, int)>>();
+        if (blocks.Count == 0) return byBlock;
+        var lo = blocks.Aggregate(Point3.Min).BlockOrigin(bs);
+        var hi = (blocks.Aggregate(Point3.Max) + new Point3(1, 1, 1)).BlockOrigin(bs); // exclusive
+        var wanted = blocks as IReadOnlySet<Point3> ?? blocks.ToHashSet();
         foreach (var r in runs)
         {
-            int x = r.X, left = r.Length;
+            if (r.Y < lo.Y || r.Y >= hi.Y || r.Z < lo.Z || r.Z >= hi.Z) continue;
+            long start = Math.Max(r.X, lo.X), end = Math.Min((long)r.X + r.Length, hi.X);
+            if (start >= end) continue;
+            int x = (int)start, left = (int)(end - start);
             while (left > 0)
             {
                 var p = new Point3(x, r.Y, r.Z);
                 var b = p.BlockOf(bs);
                 var o = p - b.BlockOrigin(bs);
                 int n = Math.Min(left, bs.X - o.X);
-                if (!byBlock.TryGetValue(b, out var list)) byBlock[b] = list = new();
-                list.Add(((o.Z * bs.Y + o.Y) * bs.X + o.X, n));
+                if (wanted.Contains(b))
+                {
+                    if (!byBlock.TryGetValue(b, out var list)) byBlock[b] = list = new();
+                    list.Add(((o.Z * bs.Y + o.Y) * bs.X + o.X, n));
+                }
                 x += n;
                 left -= n;
             }
@@ -773,11 +804,12 @@ public sealed class LabelVolume : IBlockObserver
         {
             var (body, index) = await FindSupervoxelAsync(sv, ct) ?? throw DatastoreException.BadRequest($"supervoxel {sv} does not exist");
             var svBlocks = index.Blocks.Where(b => b.Value.ContainsKey(sv)).Select(b => b.Key).ToHashSet();
-            var byBlock = RunsByBlock(runs); // runs through blocks without the supervoxel change nothing there
+            var byBlock = RunsByBlock(runs, svBlocks); // runs through blocks without the supervoxel change nothing there
             foreach (var wanted in new[] { splitId, remainId })
                 if (wanted is { } given && (given == 0 || given == sv || await FindSupervoxelAsync(given, ct) is not null))
                     throw DatastoreException.BadRequest($"cannot use {given} as a new supervoxel id: it is 0, the split supervoxel, or already exists");
-            if (!await RunsHitAsync(byBlock, l => l == sv, ct)) throw DatastoreException.BadRequest($"the split volume does not overlap supervoxel {sv}");
+            if (splitId is { } s1 && remainId is { } r1 && s1 == r1) throw DatastoreException.BadRequest($"split and remain ids must differ (both {s1})");
+            if ((await RunsHitAsync(byBlock, l => l == sv, ct)).Count == 0) throw DatastoreException.BadRequest($"the split volume does not overlap supervoxel {sv}");
             ulong split = splitId ?? (await ReserveLabelsAsync(1, ct)).Start;
             ulong remain = remainId ?? (await ReserveLabelsAsync(1, ct)).Start;
             ulong id = await NewMutationAsync(ct);
@@ -820,21 +852,15 @@ public sealed class LabelVolume : IBlockObserver
         return SerializedAsync(async () =>
         {
             var index = await GetIndexAsync(label, ct) ?? throw DatastoreException.BadRequest($"cannot split non-existent label {label}");
-            var byBlock = RunsByBlock(runs);
-            foreach (var b in byBlock.Keys.Where(b => !index.Blocks.ContainsKey(b)).ToList()) byBlock.Remove(b); // nothing of the body there
+            var byBlock = RunsByBlock(runs, index.Blocks.Keys.ToHashSet());
             var members = index.Supervoxels();
-            if (!await RunsHitAsync(byBlock, members.Contains, ct)) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
+            var touched = await RunsHitAsync(byBlock, members.Contains, ct);
+            if (touched.Count == 0) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
             var (newBody, _) = await ReserveLabelsAsync(1, ct);
-            var (first, _) = await ReserveLabelsAsync((ulong)members.Count, ct);
-            var fresh = members.Order().Select((sv, i) => (sv, id: first + (ulong)i)).ToDictionary(p => p.sv, p => p.id);
+            var (first, _) = await ReserveLabelsAsync((ulong)touched.Count, ct);
+            var fresh = touched.Order().Select((sv, i) => (sv, id: first + (ulong)i)).ToDictionary(p => p.sv, p => p.id);
             ulong id = await NewMutationAsync(ct);
-            await MutateLockedAsync(async (writer, _) =>
-            {
-                var value = new byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(value, newBody);
-                foreach (var n in fresh.Values) await writer.PutNowAsync(Key(MappingClass, n), value, ct);
-                return 0;
-            }, ct);
+            await MutateLockedAsync(async (writer, _) => { await SetMappingAsync(writer, fresh.Values, newBody, ct); return 0; }, ct);
             long moved = 0;
             var changed = await Volume.ModifyBlocksAsync(byBlock.Keys.ToList(), (b, bytes) =>
             {
@@ -860,6 +886,8 @@ public sealed class LabelVolume : IBlockObserver
     public Task<ulong> RenumberAsync(IReadOnlyList<(ulong New, ulong Old)> pairs, CancellationToken ct = default)
     {
         foreach (var (n, o) in pairs) { CheckLabel(n, "renumbering"); CheckLabel(o, "renumbering"); }
+        var all = pairs.SelectMany(p => new[] { p.New, p.Old }).ToList();
+        if (all.Distinct().Count() != all.Count) throw DatastoreException.BadRequest("renumber pairs must not repeat a label");
         return MutateAsync(async (writer, mapping) =>
         {
             var sources = new List<(ulong New, LabelIndex Index)>();
@@ -906,13 +934,16 @@ public sealed class LabelVolume : IBlockObserver
 
     /// <summary>Assigns supervoxels to bodies as given (<c>POST …/mappings</c>); indices are the caller's to keep.</summary>
     public Task SetMappingsAsync(IReadOnlyList<(ulong Mapped, List<ulong> Original)> ops, CancellationToken ct = default)
-        => MutateAsync(async (writer, _) =>
+    {
+        foreach (var (mapped, original) in ops)
         {
-            foreach (var (mapped, original) in ops)
-            {
-                foreach (var sv in original) CheckLabel(sv, "mappings");
-                await SetMappingAsync(writer, original, mapped, ct);
-            }
+            CheckLabel(mapped, "mappings");
+            foreach (var sv in original) CheckLabel(sv, "mappings");
+        }
+        return MutateAsync(async (writer, _) =>
+        {
+            foreach (var (mapped, original) in ops) await SetMappingAsync(writer, original, mapped, ct);
             return 0;
         }, ct);
+    }
 }

@@ -176,7 +176,9 @@ public static class LabelEndpoints
                 if (box.Size.X % 8 != 0 || box.Size.Y % 8 != 0 || box.Size.Z % 8 != 0)
                     throw Reject.BadRequest($"compression={compression} needs a size that is a multiple of 8 in every dimension, got {box.Size.X}x{box.Size.Y}x{box.Size.Z}");
                 var all = await labels.ReadAllAsync(box, supervoxels, ct, scale);
-                var encoded = CompressedSegmentation.Encode(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), (box.Size.X, box.Size.Y, box.Size.Z));
+                byte[] encoded;
+                try { encoded = CompressedSegmentation.Encode(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), (box.Size.X, box.Size.Y, box.Size.Z)); }
+                catch (ArgumentException e) { throw Reject.BadRequest(e.Message); }
                 if (compression == "googlegzip")
                 {
                     http.Response.Headers.ContentEncoding = "gzip";
@@ -416,7 +418,10 @@ public static class LabelEndpoints
         foreach (var (b, offset, length) in frames)
         {
             byte[] dvid;
-            try { dvid = GzipCodec.Decompress(body.AsSpan(offset, length), 16L + 8L * 1024 * 1024 * 1024); }
+            // No valid block of this size inflates to more than header + table + counts + indices + 9-bit values.
+            long blockVoxels = bs.Product, subBlocks = blockVoxels / 512;
+            long maxBlock = 16 + 8 * blockVoxels + 2 * subBlocks + 4 * blockVoxels + (9 * blockVoxels + 7) / 8;
+            try { dvid = GzipCodec.Decompress(body.AsSpan(offset, length), maxBlock); }
             catch (InvalidDataException e) { throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) is not valid gzip: {e.Message}"); }
             var voxels = new byte[labels.Volume.BlockBytes];
             try
