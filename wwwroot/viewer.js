@@ -249,7 +249,7 @@ async function fetchSlice() {
     s.contrastSet = true;
   }
   draw();
-  $("#slice-status").textContent = `${s.plane.toUpperCase()} slice ${at}: ${w} × ${h} from ${offset.join(",")}`;
+  $("#slice-status").textContent = `${s.name}@${short(s.uuid)} ${s.plane.toUpperCase()} slice ${at}: ${w} × ${h} from ${offset.join(",")}`;
 }
 
 function valueAt(i) {

@@ -21,8 +21,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Chromium))
-            throw new InvalidOperationException($"the viewer tests need Debian's Chromium at {Chromium} (apt-get install chromium; .ci/run installs it)");
+        if (!File.Exists(Chromium)) await InstallChromiumAsync();
         Server = await LiveServer.StartAsync();
         var c = Server.Client;
         Repo = await c.CreateRepoAsync("viewer-repo", "for the browser tests");
@@ -56,6 +55,19 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
+    /// <summary>Installs Debian's chromium, as the S3 tests install radosgw (root and apt needed; .ci/run does it first).</summary>
+    private static async Task InstallChromiumAsync()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0 || !File.Exists(Chromium))
+            throw new InvalidOperationException($"the viewer tests need Debian's Chromium at {Chromium}; installing it failed: {await err}");
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null) await Browser.CloseAsync();
@@ -80,16 +92,20 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
     private static Task<JsonElement> Pixel(IPage page, int x, int y)
         => page.EvaluateAsync<JsonElement>($"() => Array.from(document.querySelector('#slice-canvas').getContext('2d').getImageData({x}, {y}, 1, 1).data)");
 
+    private string _current = "";
+
     private async Task OpenInstance(IPage page, string node, string name)
     {
+        _current = $"{name}@{node[..8]} ";
         await page.ClickAsync($"tr.repo-row[data-uuid='{f.Repo}']");
         await page.ClickAsync($"#dag .dag-node[data-uuid='{node}']");
         await page.WaitForFunctionAsync($"() => document.querySelector('#node-uuid').textContent === '{node}'");
         await page.ClickAsync($"#instance-list li.instance[data-name='{name}']");
     }
 
+    /// <summary>Waits until the slice named (instance@version plane slice N) has been drawn.</summary>
     private async Task WaitForSlice(IPage page, string text)
-        => await page.WaitForFunctionAsync($"() => document.querySelector('#slice-status').textContent.includes('{text}')");
+        => await page.WaitForFunctionAsync($"() => document.querySelector('#slice-status').textContent.includes('{_current}{text}')");
 
     [Fact]
     public async Task Repos_are_listed_with_their_fields_and_the_search_box_filters_them()
@@ -182,7 +198,7 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         await WaitForSlice(page, "YZ slice 33");
         // The child version overwrote the volume with zeros: the same slice there is black.
         await OpenInstance(page, f.Child, "grey");
-        await WaitForSlice(page, "slice 32");
+        await WaitForSlice(page, "YZ slice 32");
         Assert.Equal(0, (await Pixel(page, 50, 60))[0].GetInt32());
     }
 
