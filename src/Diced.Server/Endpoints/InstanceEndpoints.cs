@@ -10,7 +10,7 @@ public static class InstanceEndpoints
     public static void MapInstanceEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapMethods("/api/node/{uuid}/{name}/info", ["GET", "HEAD", "POST"], Info);
-        app.MapGetHead("/api/node/{uuid}/{name}/help", Help);
+        app.MapMethods("/api/node/{uuid}/{name}/help", DvidRouting.GetAndHead, Help);
         // Lowest precedence under /api/node: a bad UUID or name gets DVID's message, a known instance "Bad API call".
         app.Map("/api/node/{uuid}/{name}/{**rest}", BadApiCall);
     }
@@ -37,7 +37,7 @@ public static class InstanceEndpoints
     /// <summary>Maps <c>GET/POST …/tags</c> for the types that keep tags (keyvalue, labelmap).</summary>
     public static void MapTags(this RouteGroupBuilder group)
     {
-        group.MapGetHead("tags", (HttpContext http) =>
+        group.MapMethods("tags", DvidRouting.GetAndHead, (HttpContext http) =>
         {
             var inst = http.Instance().Instance;
             return DvidJson.WriteAsync(http, w =>

@@ -10,15 +10,15 @@ public static class NodeEndpoints
 {
     public static void MapNodeEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGetHead("/api/node/{uuid}/commit", Status);
-        app.MapGetHead("/api/node/{uuid}/status", Status);
+        app.MapMethods("/api/node/{uuid}/commit", DvidRouting.GetAndHead, Status);
+        app.MapMethods("/api/node/{uuid}/status", DvidRouting.GetAndHead, Status);
         app.MapPost("/api/node/{uuid}/commit", Commit);
         app.MapPost("/api/node/{uuid}/newversion", NewVersion);
         app.MapPost("/api/node/{uuid}/branch", Branch);
         app.MapPost("/api/node/{uuid}/tag", Tag);
-        app.MapGetHead("/api/node/{uuid}/note", GetNote);
+        app.MapMethods("/api/node/{uuid}/note", DvidRouting.GetAndHead, GetNote);
         app.MapPost("/api/node/{uuid}/note", SetNote);
-        app.MapGetHead("/api/node/{uuid}/log", GetLog);
+        app.MapMethods("/api/node/{uuid}/log", DvidRouting.GetAndHead, GetLog);
         app.MapPost("/api/node/{uuid}/log", AppendLog);
     }
 

@@ -16,12 +16,12 @@ public static class RepoEndpoints
             return Results.Ok();
         });
         app.MapDelete("/api/repo/{uuid}", DeleteRepo);
-        app.MapGetHead("/api/repo/{uuid}/info", Info);
+        app.MapMethods("/api/repo/{uuid}/info", DvidRouting.GetAndHead, Info);
         app.MapPost("/api/repo/{uuid}/info", SetInfo);
         app.MapPost("/api/repo/{uuid}/instance", CreateInstance);
-        app.MapGetHead("/api/repo/{uuid}/log", GetLog);
+        app.MapMethods("/api/repo/{uuid}/log", DvidRouting.GetAndHead, GetLog);
         app.MapPost("/api/repo/{uuid}/log", AppendLog);
-        app.MapGetHead("/api/repo/{uuid}/branch-versions/{branch}", BranchVersions);
+        app.MapMethods("/api/repo/{uuid}/branch-versions/{branch}", DvidRouting.GetAndHead, BranchVersions);
         app.MapDelete("/api/repo/{uuid}/{name}", DeleteInstance);
     }
 

@@ -15,14 +15,14 @@ public static class ServerEndpoints
 
     public static void MapServerEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGetHead("/api/server/info", Info);
-        app.MapGetHead("/api/server/types", (HttpContext http, Datastore.Datastore ds) => Types(http, ds, onlyUsed: true));
-        app.MapGetHead("/api/server/compiled-types", (HttpContext http, Datastore.Datastore ds) => Types(http, ds, onlyUsed: false));
-        app.MapGetHead("/api/server/note", (HttpContext http, IOptions<DicedOptions> o) => PlainText(http, o.Value.Note));
-        app.MapGetHead("/api/heartbeat", (HttpContext http) => PlainText(http, "OK"));
-        app.MapGetHead("/api/help", HelpIndex);
-        app.MapGetHead("/api/help/{typename}", TypeHelp);
-        app.MapGetHead("/api/repos/info", ReposInfo);
+        app.MapMethods("/api/server/info", DvidRouting.GetAndHead, Info);
+        app.MapMethods("/api/server/types", DvidRouting.GetAndHead, (HttpContext http, Datastore.Datastore ds) => Types(http, ds, onlyUsed: true));
+        app.MapMethods("/api/server/compiled-types", DvidRouting.GetAndHead, (HttpContext http, Datastore.Datastore ds) => Types(http, ds, onlyUsed: false));
+        app.MapMethods("/api/server/note", DvidRouting.GetAndHead, (HttpContext http, IOptions<DicedOptions> o) => PlainText(http, o.Value.Note));
+        app.MapMethods("/api/heartbeat", DvidRouting.GetAndHead, (HttpContext http) => PlainText(http, "OK"));
+        app.MapMethods("/api/help", DvidRouting.GetAndHead, HelpIndex);
+        app.MapMethods("/api/help/{typename}", DvidRouting.GetAndHead, TypeHelp);
+        app.MapMethods("/api/repos/info", DvidRouting.GetAndHead, ReposInfo);
         app.MapPost("/api/repos", CreateRepo);
     }
 

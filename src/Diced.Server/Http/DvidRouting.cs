@@ -5,9 +5,9 @@ namespace Diced.Server.Http;
 /// <summary>Routing conventions of DVID's goji router, on ASP.NET endpoint routing.</summary>
 public static class DvidRouting
 {
-    /// <summary>Maps a GET route that also answers HEAD (goji registers both).</summary>
-    public static RouteHandlerBuilder MapGetHead(this IEndpointRouteBuilder app, string pattern, Delegate handler)
-        => app.MapMethods(pattern, ["GET", "HEAD"], handler);
+    /// <summary>The methods of a GET route, which also answers HEAD (goji registers both). Routes are mapped with
+    /// <c>MapMethods(pattern, GetAndHead, handler)</c> at each call site, so the request delegate generator sees them.</summary>
+    public static readonly string[] GetAndHead = ["GET", "HEAD"];
 
     /// <summary>Marks a POST that only reads (e.g. roi <c>ptquery</c>), so locked nodes accept it.</summary>
     public static TBuilder AllowOnLockedNode<TBuilder>(this TBuilder b) where TBuilder : IEndpointConventionBuilder

@@ -14,9 +14,9 @@ public static class BlockEndpoints
 {
     public static void MapBlockEndpoints(this RouteGroupBuilder g)
     {
-        g.MapGetHead("subvolblocks/{size}/{offset}", SubvolBlocks);
-        g.MapGetHead("specificblocks", SpecificBlocks);
-        g.MapGetHead("blocks/{block}/{span}", GetBlocks);
+        g.MapMethods("subvolblocks/{size}/{offset}", DvidRouting.GetAndHead, SubvolBlocks);
+        g.MapMethods("specificblocks", DvidRouting.GetAndHead, SpecificBlocks);
+        g.MapMethods("blocks/{block}/{span}", DvidRouting.GetAndHead, GetBlocks);
         g.MapPost("blocks/{block}/{span}", PostBlocks);
     }
 

@@ -15,9 +15,9 @@ public static class ImageblkEndpoints
     public static void MapImageblkEndpoints(this IEndpointRouteBuilder app)
     {
         var g = app.MapDataType(TypeNames);
-        g.MapGetHead("raw/{dims}/{size}/{offset}", (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
+        g.MapMethods("raw/{dims}/{size}/{offset}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, null, o.Value, t));
-        g.MapGetHead("raw/{dims}/{size}/{offset}/{format}", (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
+        g.MapMethods("raw/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, format, o.Value, t));
         g.MapPost("raw/{dims}/{size}/{offset}", PostRaw);
         g.MapVolumeMetadata();

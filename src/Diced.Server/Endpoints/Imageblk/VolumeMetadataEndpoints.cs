@@ -12,7 +12,7 @@ public static class VolumeMetadataEndpoints
 {
     public static void MapVolumeMetadata(this RouteGroupBuilder g)
     {
-        g.MapGetHead("metadata", Metadata);
+        g.MapMethods("metadata", DvidRouting.GetAndHead, Metadata);
         g.MapPost("extents", PostExtents);
         g.MapPost("resolution", PostResolution);
     }

@@ -20,13 +20,13 @@ public static class KeyvalueEndpoints
         kv.MapTags();
         kv.MapMethods("key/{key}", ["GET", "HEAD", "POST", "DELETE", "PUT", "PATCH"], Key);
         kv.MapMethods("key", ["GET", "HEAD", "POST", "DELETE"], MissingSegment("key endpoint requires a key: …/key/<key>"));
-        kv.MapGetHead("keys", Keys);
-        kv.MapGetHead("keys/{**ignored}", Keys);
-        kv.MapGetHead("keyrange/{first}/{last}/{**ignored}", KeyRange);
-        kv.MapGetHead("keyrange/{**partial}", MissingSegment("keyrange requires two keys: …/keyrange/<key1>/<key2>"));
-        kv.MapGetHead("keyrangevalues/{first}/{last}/{**ignored}", KeyRangeValues);
-        kv.MapGetHead("keyrangevalues/{**partial}", MissingSegment("keyrangevalues requires two keys: …/keyrangevalues/<key1>/<key2>"));
-        kv.MapGetHead("keyvalues", GetKeyValues);
+        kv.MapMethods("keys", DvidRouting.GetAndHead, Keys);
+        kv.MapMethods("keys/{**ignored}", DvidRouting.GetAndHead, Keys);
+        kv.MapMethods("keyrange/{first}/{last}/{**ignored}", DvidRouting.GetAndHead, KeyRange);
+        kv.MapMethods("keyrange/{**partial}", DvidRouting.GetAndHead, MissingSegment("keyrange requires two keys: …/keyrange/<key1>/<key2>"));
+        kv.MapMethods("keyrangevalues/{first}/{last}/{**ignored}", DvidRouting.GetAndHead, KeyRangeValues);
+        kv.MapMethods("keyrangevalues/{**partial}", DvidRouting.GetAndHead, MissingSegment("keyrangevalues requires two keys: …/keyrangevalues/<key1>/<key2>"));
+        kv.MapMethods("keyvalues", DvidRouting.GetAndHead, GetKeyValues);
         kv.MapPost("keyvalues", PostKeyValues);
     }
 

@@ -25,46 +25,46 @@ public static class LabelEndpoints
     public static void MapLabelEndpoints(this IEndpointRouteBuilder app)
     {
         var g = app.MapDataType(TypeNames);
-        g.MapGetHead("raw/{dims}/{size}/{offset}", (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
+        g.MapMethods("raw/{dims}/{size}/{offset}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, null, o.Value, t));
-        g.MapGetHead("raw/{dims}/{size}/{offset}/{format}", (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
+        g.MapMethods("raw/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, format, o.Value, t));
         g.MapPost("raw/{dims}/{size}/{offset}", PostRaw);
-        g.MapGetHead("label/{coord}", GetLabel);
-        g.MapGetHead("labels", GetLabels);
+        g.MapMethods("label/{coord}", DvidRouting.GetAndHead, GetLabel);
+        g.MapMethods("labels", DvidRouting.GetAndHead, GetLabels);
         g.MapPost("labels", () => { throw Reject.BadRequest("Batch labels query must be a GET request"); });
-        g.MapGetHead("blocks/{size}/{offset}", GetBlocks);
+        g.MapMethods("blocks/{size}/{offset}", DvidRouting.GetAndHead, GetBlocks);
         g.MapVolumeMetadata();
 
         var m = app.MapDataType(IndexedTypes);
         m.MapPost("blocks", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: false));
         m.MapPost("ingest-supervoxels", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: true));
-        m.MapGetHead("specificblocks", SpecificBlocks);
-        m.MapGetHead("maxlabel", MaxLabel);
-        m.MapGetHead("nextlabel", NextLabel);
+        m.MapMethods("specificblocks", DvidRouting.GetAndHead, SpecificBlocks);
+        m.MapMethods("maxlabel", DvidRouting.GetAndHead, MaxLabel);
+        m.MapMethods("nextlabel", DvidRouting.GetAndHead, NextLabel);
         m.MapPost("nextlabel/{count}", ReserveLabels);
         m.MapGet("sparsevol/{label}", Sparsevol);
         m.MapMethods("sparsevol/{label}", ["HEAD"], SparsevolExists);
-        m.MapGetHead("sparsevol-coarse/{label}", SparsevolCoarse);
-        m.MapGetHead("sparsevol-by-point/{coord}", SparsevolByPoint);
-        m.MapGetHead("supervoxel-sizes/{label}", SupervoxelSizes);
-        m.MapGetHead("sparsevol-size/{label}", SparsevolSize);
-        m.MapGetHead("size/{label}", Size);
-        m.MapGetHead("sizes", Sizes);
-        m.MapGetHead("supervoxels/{label}", Supervoxels);
-        m.MapGetHead("mapping", Mapping);
-        m.MapGetHead("lastmod/{label}", LastMod);
-        m.MapGetHead("mutations", Mutations);
+        m.MapMethods("sparsevol-coarse/{label}", DvidRouting.GetAndHead, SparsevolCoarse);
+        m.MapMethods("sparsevol-by-point/{coord}", DvidRouting.GetAndHead, SparsevolByPoint);
+        m.MapMethods("supervoxel-sizes/{label}", DvidRouting.GetAndHead, SupervoxelSizes);
+        m.MapMethods("sparsevol-size/{label}", DvidRouting.GetAndHead, SparsevolSize);
+        m.MapMethods("size/{label}", DvidRouting.GetAndHead, Size);
+        m.MapMethods("sizes", DvidRouting.GetAndHead, Sizes);
+        m.MapMethods("supervoxels/{label}", DvidRouting.GetAndHead, Supervoxels);
+        m.MapMethods("mapping", DvidRouting.GetAndHead, Mapping);
+        m.MapMethods("lastmod/{label}", DvidRouting.GetAndHead, LastMod);
+        m.MapMethods("mutations", DvidRouting.GetAndHead, Mutations);
         m.MapPost("merge", Merge);
         m.MapPost("cleave/{label}", Cleave);
         m.MapPost("split-supervoxel/{label}", SplitSupervoxel);
         m.MapPost("split/{label}", Split);
         m.MapPost("renumber", Renumber);
-        m.MapGetHead("index/{label}", GetIndex);
+        m.MapMethods("index/{label}", DvidRouting.GetAndHead, GetIndex);
         m.MapPost("index/{label}", PostIndex);
-        m.MapGetHead("indices", GetIndices);
+        m.MapMethods("indices", DvidRouting.GetAndHead, GetIndices);
         m.MapPost("indices", PostIndices);
-        m.MapGetHead("mappings", GetMappings);
+        m.MapMethods("mappings", DvidRouting.GetAndHead, GetMappings);
         m.MapPost("mappings", PostMappings);
         foreach (var verb in new[] { "merge", "cleave/{label}", "split-supervoxel/{label}", "split/{label}", "renumber" })
             m.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });

@@ -13,12 +13,12 @@ public static class RoiEndpoints
     public static void MapRoiEndpoints(this IEndpointRouteBuilder app)
     {
         var g = app.MapDataType("roi");
-        g.MapGetHead("roi", GetRoi);
+        g.MapMethods("roi", DvidRouting.GetAndHead, GetRoi);
         g.MapPost("roi", PostRoi);
         g.MapDelete("roi", (HttpContext http) => new RoiData(http.Instance().Data).DeleteAsync(http.RequestAborted).AsTask());
         g.MapPost("ptquery", PointQuery).AllowOnLockedNode();
-        g.MapGetHead("mask/{dims}/{size}/{offset}", Mask);
-        g.MapGetHead("partition", Partition);
+        g.MapMethods("mask/{dims}/{size}/{offset}", DvidRouting.GetAndHead, Mask);
+        g.MapMethods("partition", DvidRouting.GetAndHead, Partition);
     }
 
     public static void RegisterRoiInfo(InstanceInfoWriters writers)
