@@ -120,13 +120,7 @@ public sealed class DicedArray
         var result = Array.CreateInstance(ElementType, size);
         if (result.Length == 0) return result;
         var (boxOffset, boxSize) = ToBox(offset, size);
-        await ForEachSlabAsync(boxOffset, boxSize, async (slabOffset, slabSize, at, token) =>
-        {
-            var data = await _repo.Connection.GetBytesAsync($"/api/node/{Version}/{Name}/raw/0_1_2/{slabSize.X}_{slabSize.Y}_{slabSize.Z}/{slabOffset.X}_{slabOffset.Y}_{slabOffset.Z}", token);
-            if (data.Length != (long)slabSize.X * slabSize.Y * slabSize.Z * BytesPerElement)
-                throw new DicedException($"server sent {data.Length} bytes for {slabSize.X}x{slabSize.Y}x{slabSize.Z} elements");
-            data.CopyTo(Bytes(result).Slice((int)at, data.Length)); // slabs fill disjoint parts
-        }, ct);
+        await GetSlabsAsync(boxOffset, boxSize, (at, data) => data.CopyTo(Bytes(result).Slice((int)at, data.Length)), ct); // slabs fill disjoint parts
         return result;
     }
 
@@ -156,12 +150,7 @@ public sealed class DicedArray
             throw new DicedException($"the region is {string.Join("x", size)} but the data is {string.Join("x", shape)}");
         if (data.Length == 0) return;
         var (boxOffset, boxSize) = ToBox(offset, size);
-        await ForEachSlabAsync(boxOffset, boxSize, async (slabOffset, slabSize, at, token) =>
-        {
-            long n = (long)slabSize.X * slabSize.Y * slabSize.Z * BytesPerElement;
-            var body = Bytes(data).Slice((int)at, (int)n).ToArray();
-            await _repo.Connection.PostAsync($"/api/node/{Version}/{Name}/raw/0_1_2/{slabSize.X}_{slabSize.Y}_{slabSize.Z}/{slabOffset.X}_{slabOffset.Y}_{slabOffset.Z}", body, token);
-        }, ct);
+        await PostSlabsAsync(boxOffset, boxSize, (at, n) => new ByteArrayContent(Bytes(data).Slice((int)at, n).ToArray()), ct);
     }
 
     public Task WriteAsync<T>(Range z, Range y, Range x, T[,,] data, CancellationToken ct = default) where T : unmanaged => WriteAsync([z, y, x], data, ct);
@@ -180,12 +169,8 @@ public sealed class DicedArray
         CheckBox(offset, size);
         long expected = (long)size.X * size.Y * size.Z * BytesPerElement;
         if (packed.Length != expected) throw new DicedException($"{size.X}x{size.Y}x{size.Z} {Dtype} elements are {expected} bytes, got {packed.Length}");
-        await ForEachSlabAsync(new Point(offset.X, offset.Y, offset.Z), new Point(size.X, size.Y, size.Z), async (o, s, at, token) =>
-        {
-            long n = (long)s.X * s.Y * s.Z * BytesPerElement;
-            using var content = new ReadOnlyMemoryContent(packed.Slice((int)at, (int)n));
-            using var _ = await _repo.Connection.SendAsync(HttpMethod.Post, $"/api/node/{Version}/{Name}/raw/0_1_2/{s.X}_{s.Y}_{s.Z}/{o.X}_{o.Y}_{o.Z}", content, ct: token);
-        }, ct);
+        await PostSlabsAsync(new Point(offset.X, offset.Y, offset.Z), new Point(size.X, size.Y, size.Z),
+            (at, n) => new ReadOnlyMemoryContent(packed.Slice((int)at, n)), ct);
     }
 
     /// <summary>Reads packed elements (x fastest) of a box given in DVID order (x, y, z).</summary>
@@ -195,12 +180,7 @@ public sealed class DicedArray
         long bytes = (long)size.X * size.Y * size.Z * BytesPerElement;
         if (bytes > Array.MaxLength) throw new DicedException($"a region of {bytes} bytes is too large for one read; read it in parts");
         var result = GC.AllocateUninitializedArray<byte>((int)bytes);
-        await ForEachSlabAsync(new Point(offset.X, offset.Y, offset.Z), new Point(size.X, size.Y, size.Z), async (o, s, at, token) =>
-        {
-            var data = await _repo.Connection.GetBytesAsync($"/api/node/{Version}/{Name}/raw/0_1_2/{s.X}_{s.Y}_{s.Z}/{o.X}_{o.Y}_{o.Z}", token);
-            if (data.Length != (long)s.X * s.Y * s.Z * BytesPerElement) throw new DicedException($"server sent {data.Length} bytes for {s.X}x{s.Y}x{s.Z} elements");
-            data.CopyTo(result.AsSpan((int)at));
-        }, ct);
+        await GetSlabsAsync(new Point(offset.X, offset.Y, offset.Z), new Point(size.X, size.Y, size.Z), (at, data) => data.CopyTo(result.AsSpan((int)at)), ct);
         return result;
     }
 
@@ -246,6 +226,25 @@ public sealed class DicedArray
     };
 
     private readonly record struct Point(int X, int Y, int Z);
+
+    private string RawPath(Point o, Point s) => $"/api/node/{Version}/{Name}/raw/0_1_2/{s.X}_{s.Y}_{s.Z}/{o.X}_{o.Y}_{o.Z}";
+
+    /// <summary>GETs a box slab by slab; <paramref name="place"/> gets each slab's bytes and its offset in the packed box.</summary>
+    private Task GetSlabsAsync(Point offset, Point size, Action<long, byte[]> place, CancellationToken ct)
+        => ForEachSlabAsync(offset, size, async (o, s, at, token) =>
+        {
+            var data = await _repo.Connection.GetBytesAsync(RawPath(o, s), token);
+            if (data.Length != (long)s.X * s.Y * s.Z * BytesPerElement) throw new DicedException($"server sent {data.Length} bytes for {s.X}x{s.Y}x{s.Z} elements");
+            place(at, data);
+        }, ct);
+
+    /// <summary>POSTs a box slab by slab; <paramref name="body"/> makes each slab's content from its offset and length.</summary>
+    private Task PostSlabsAsync(Point offset, Point size, Func<long, int, HttpContent> body, CancellationToken ct)
+        => ForEachSlabAsync(offset, size, async (o, s, at, token) =>
+        {
+            using var content = body(at, checked((int)((long)s.X * s.Y * s.Z * BytesPerElement)));
+            using var _ = await _repo.Connection.SendAsync(HttpMethod.Post, RawPath(o, s), content, ct: token);
+        }, ct);
 
     /// <summary>Splits a box along its slowest axis into block-aligned slabs of at most <see cref="MaxRequestBytes"/>,
     /// run a few at a time; <c>at</c> is each slab's byte offset in the packed region.</summary>

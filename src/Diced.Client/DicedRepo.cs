@@ -63,12 +63,14 @@ public sealed class DicedRepo
     {
         if (Locked) return;
         var instances = _info.RootElement.GetProperty("DataInstances");
+        bool created = false;
         foreach (var name in new[] { MetaInstance, FilesInstance })
         {
             if (instances.TryGetProperty(name, out _)) continue;
-            using var created = await _conn.PostJsonAsync($"/api/repo/{Uuid}/instance", new { typename = "keyvalue", dataname = name }, ct);
+            using var made = await _conn.PostJsonAsync($"/api/repo/{Uuid}/instance", new { typename = "keyvalue", dataname = name }, ct);
+            created = true;
         }
-        await LoadAsync(Uuid, ct);
+        if (created) await LoadAsync(Uuid, ct);
     }
 
     /// <summary>Re-reads the repo (after changes made elsewhere).</summary>

@@ -257,6 +257,14 @@ public sealed class ImageVolume
             }
     }
 
+    /// <summary>Reads and decodes one block into <paramref name="dest"/>; false (dest untouched) when none is stored.</summary>
+    public async ValueTask<bool> TryReadBlockAsync(Point3 block, byte[] dest, CancellationToken ct = default)
+    {
+        if (await _data.GetAsync(KeyOf(block), ct) is not { } stored) return false;
+        _codec.Decode(stored, dest.AsSpan(0, BlockBytes));
+        return true;
+    }
+
     /// <summary>Decodes one stored block into <paramref name="dest"/>.</summary>
     public void DecodeBlock(ReadOnlySpan<byte> stored, Span<byte> dest) => _codec.Decode(stored, dest);
 

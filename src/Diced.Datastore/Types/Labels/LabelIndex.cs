@@ -23,20 +23,13 @@ public sealed class LabelIndex(ulong label)
     /// <summary>Supervoxels of the body (any block).</summary>
     public HashSet<ulong> Supervoxels() => Blocks.Values.SelectMany(b => b.Keys).ToHashSet();
 
-    /// <summary>Voxel counts that would have gone below zero (voxels written without indexing, then overwritten).</summary>
-    public long Clamped { get; private set; }
-
     /// <summary>Adds <paramref name="delta"/> voxels of <paramref name="sv"/> in <paramref name="block"/>; drops zero counts.
     /// A count never goes below zero: voxels stored with <c>noindexing</c> were never counted, so removing them clamps.</summary>
     public void Add(Point3 block, ulong sv, long delta)
     {
         if (!Blocks.TryGetValue(block, out var counts)) Blocks[block] = counts = new Dictionary<ulong, uint>();
         long n = (counts.TryGetValue(sv, out var c) ? c : 0) + delta;
-        if (n < 0)
-        {
-            Clamped -= n;
-            n = 0;
-        }
+        if (n < 0) n = 0;
         if (n > uint.MaxValue) n = uint.MaxValue;
         if (n == 0) counts.Remove(sv);
         else counts[sv] = (uint)n;

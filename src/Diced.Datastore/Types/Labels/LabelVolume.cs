@@ -63,7 +63,7 @@ public sealed class LabelVolume : IBlockObserver
     public int MaxDownres { get; }
 
     /// <summary>Block key class of pyramid level <paramref name="scale"/> (level 0 shares the image types' class).</summary>
-    public static byte ScaleClass(int scale) => scale == 0 ? ImageVolume.BlockClass : (byte)(0x30 + scale);
+    private static byte ScaleClass(int scale) => scale == 0 ? ImageVolume.BlockClass : (byte)(0x30 + scale);
 
     /// <summary>The volume of pyramid level <paramref name="scale"/> (same block size at every level; only level 0 is indexed).</summary>
     public ImageVolume At(int scale)
@@ -156,8 +156,8 @@ public sealed class LabelVolume : IBlockObserver
     private async ValueTask RaiseMaxLabelAsync(VersionedData.Writer writer, ulong label, CancellationToken ct)
     {
         bool shared = _data.Store.IsShared;
-        if (!shared && _coord.TryGetRecord<StrongBox>(Id, Version, MaxLabelRecord, out var known) && known!.Value >= label
-            && _coord.TryGetRecord<StrongBox>(Id, 0, RepoMaxRecord, out var repo) && repo!.Value >= label) return;
+        if (!shared && _coord.TryGetRecord<System.Runtime.CompilerServices.StrongBox<ulong>>(Id, Version, MaxLabelRecord, out var known) && known!.Value >= label
+            && _coord.TryGetRecord<System.Runtime.CompilerServices.StrongBox<ulong>>(Id, 0, RepoMaxRecord, out var repo) && repo!.Value >= label) return;
         var gate = _coord.RecordLock(Id, Version, MaxLabelRecord);
         await gate.WaitAsync(ct);
         try
@@ -171,17 +171,12 @@ public sealed class LabelVolume : IBlockObserver
                 BinaryPrimitives.WriteUInt64LittleEndian(v, Math.Max(stored, label));
                 return v;
             }, ct);
-            _coord.SetRecord(Id, Version, MaxLabelRecord, new StrongBox(Math.Max(stored, label)));
+            _coord.SetRecord(Id, Version, MaxLabelRecord, new System.Runtime.CompilerServices.StrongBox<ulong>(Math.Max(stored, label)));
             // Ids handed out by nextlabel must stay above every label written in any version of the repo.
             await _ds.RaiseCounterAsync(LabelCounter, label, ct);
-            _coord.SetRecord(Id, 0, RepoMaxRecord, new StrongBox(label));
+            _coord.SetRecord(Id, 0, RepoMaxRecord, new System.Runtime.CompilerServices.StrongBox<ulong>(label));
         }
         finally { gate.Release(); }
-    }
-
-    private sealed class StrongBox(ulong value)
-    {
-        public ulong Value { get; } = value;
     }
 
     /// <summary>The largest label written at this version or an ancestor; null before any write.</summary>
@@ -337,9 +332,7 @@ public sealed class LabelVolume : IBlockObserver
         var buffer = new byte[Volume.BlockBytes];
         foreach (var group in Enumerable.Range(0, points.Count).GroupBy(i => points[i].BlockOf(bs)))
         {
-            var stored = await _data.GetAsync(ImageVolume.BlockKey(ScaleClass(scale), group.Key), ct);
-            if (stored is null) continue;
-            vol.DecodeBlock(stored, buffer);
+            if (!await vol.TryReadBlockAsync(group.Key, buffer, ct)) continue;
             var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
             var origin = group.Key.BlockOrigin(bs);
             foreach (var i in group)
@@ -396,9 +389,7 @@ public sealed class LabelVolume : IBlockObserver
         {
             var blockBox = new Box(block.BlockOrigin(bs), bs);
             if (bounds.BlockOutside(blockBox)) continue;
-            var stored = await _data.GetAsync(ImageVolume.BlockKey(ScaleClass(scale), block), ct);
-            if (stored is null) continue;
-            vol.DecodeBlock(stored, buffer);
+            if (!await vol.TryReadBlockAsync(block, buffer, ct)) continue;
             visit(blockBox, MemoryMarshal.Cast<byte, ulong>(buffer), members);
         }
         return true;
@@ -748,8 +739,7 @@ public sealed class LabelVolume : IBlockObserver
         var buffer = new byte[Volume.BlockBytes];
         foreach (var (b, rows) in byBlock)
         {
-            if (await _data.GetAsync(ImageVolume.BlockKey(b), ct) is not { } stored) continue;
-            Volume.DecodeBlock(stored, buffer);
+            if (!await Volume.TryReadBlockAsync(b, buffer, ct)) continue;
             var labels = MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan());
             foreach (var (at, n) in rows)
                 for (int i = at; i < at + n; i++)

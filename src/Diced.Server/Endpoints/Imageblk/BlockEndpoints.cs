@@ -92,16 +92,22 @@ public static class BlockEndpoints
                 data = decoded;
             }
             else data = ValueEnvelope.Payload(stored);
-            var header = pipe.GetSpan(16);
-            BinaryPrimitives.WriteInt32LittleEndian(header, b.X);
-            BinaryPrimitives.WriteInt32LittleEndian(header[4..], b.Y);
-            BinaryPrimitives.WriteInt32LittleEndian(header[8..], b.Z);
-            BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
-            pipe.Advance(16);
-            pipe.Write(data);
+            WriteFrame(pipe, b, data);
             if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
         }
         await pipe.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary>One record of DVID's block streams: <c>int32 x, y, z, int32 N</c>, then N bytes.</summary>
+    public static void WriteFrame(System.IO.Pipelines.PipeWriter pipe, Point3 block, ReadOnlySpan<byte> data)
+    {
+        var header = pipe.GetSpan(16);
+        BinaryPrimitives.WriteInt32LittleEndian(header, block.X);
+        BinaryPrimitives.WriteInt32LittleEndian(header[4..], block.Y);
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], block.Z);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
+        pipe.Advance(16);
+        pipe.Write(data);
     }
 
     private static (Point3 Block, int Span) ParseSpan(string block, string span, ImageVolume vol, DicedOptions o)

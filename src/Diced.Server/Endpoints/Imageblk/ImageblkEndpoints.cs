@@ -176,11 +176,7 @@ public static class ImageblkEndpoints
         using var slot = throttle.Enter(http);
         if (compression == "lz4")
         {
-            var packed = await RequestBody.ReadAsync(http, Math.Min(o.MaxDataRequestBytes, expected + expected / 255 + 16)); // LZ4 worst case
-            var voxels = GC.AllocateUninitializedArray<byte>((int)expected);
-            try { Lz4Block.Decode(packed, voxels); }
-            catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
-            await Store(voxels);
+            await Store(await ReadLz4VoxelsAsync(http, expected, box, o));
             return;
         }
         if (compression.Length > 0) throw Reject.BadRequest($"unknown compression type \"{compression}\"");
@@ -194,6 +190,16 @@ public static class ImageblkEndpoints
             return;
         }
         await WriteBySlabs(http, vol, box, ct);
+    }
+
+    /// <summary>A voxel body sent as one raw LZ4 block (no size prefix): it must decode to exactly <paramref name="expected"/> bytes.</summary>
+    public static async Task<byte[]> ReadLz4VoxelsAsync(HttpContext http, long expected, Box box, DicedOptions o)
+    {
+        var packed = await RequestBody.ReadAsync(http, Math.Min(o.MaxDataRequestBytes, expected + expected / 255 + 16)); // LZ4 worst case
+        var voxels = GC.AllocateUninitializedArray<byte>((int)expected);
+        try { Lz4Block.Decode(packed, voxels); }
+        catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
+        return voxels;
     }
 
     /// <summary>Bodies larger than the buffering limit are read and stored one layer of blocks at a time.</summary>

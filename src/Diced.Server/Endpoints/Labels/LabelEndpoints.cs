@@ -82,7 +82,16 @@ public static class LabelEndpoints
         return v;
     }
 
-    private static LabelVolume Labels(HttpContext http) => http.Instance().Labels(http);
+    private static readonly object LabelsKey = new();
+
+    /// <summary>The request's label volume, made once per request (handlers and helpers share it).</summary>
+    private static LabelVolume Labels(HttpContext http)
+    {
+        if (http.Items.TryGetValue(LabelsKey, out var v)) return (LabelVolume)v!;
+        var labels = http.Instance().Labels(http);
+        http.Items[LabelsKey] = labels;
+        return labels;
+    }
 
     /// <summary>Registers the label types' <c>Extended</c> and <c>Extents</c> members of <c>…/info</c>.</summary>
     public static void RegisterLabelInfo(InstanceInfoWriters writers)
@@ -212,13 +221,8 @@ public static class LabelEndpoints
                 voxels = await RequestBody.ReadAsync(http, expected);
                 break;
             case "lz4":
-            {
-                var packed = await RequestBody.ReadAsync(http, expected + expected / 255 + 16);
-                voxels = GC.AllocateUninitializedArray<byte>((int)expected);
-                try { Lz4Block.Decode(packed, voxels); }
-                catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
+                voxels = await ImageblkEndpoints.ReadLz4VoxelsAsync(http, expected, box, o);
                 break;
-            }
             case "gzip":
             {
                 var packed = await RequestBody.ReadAsync(http, o.MaxBufferedWriteBytes);
@@ -372,13 +376,7 @@ public static class LabelEndpoints
                     _ => voxels,
                 };
             }
-            var header = pipe.GetSpan(16);
-            BinaryPrimitives.WriteInt32LittleEndian(header, b.X);
-            BinaryPrimitives.WriteInt32LittleEndian(header[4..], b.Y);
-            BinaryPrimitives.WriteInt32LittleEndian(header[8..], b.Z);
-            BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
-            pipe.Advance(16);
-            pipe.Write(data);
+            BlockEndpoints.WriteFrame(pipe, b, data);
             if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
         }
         await pipe.FlushAsync(http.RequestAborted);
@@ -542,7 +540,7 @@ public static class LabelEndpoints
         var l = ParseNonZeroLabel(label);
         var idx = await Labels(http).IndexOfAsync(l, Flag(http, "supervoxels"), http.RequestAborted);
         var bounds = ParseBounds(http);
-        var bs = http.Instance().Labels().BlockSize;
+        var bs = Labels(http).BlockSize;
         bool any = idx is not null && idx.Blocks.Keys.Any(b => !bounds.BlockOutside(new Box(b.BlockOrigin(bs), bs)));
         http.Response.ContentType = "text/html";
         http.Response.StatusCode = any ? StatusCodes.Status200OK : StatusCodes.Status204NoContent;
@@ -565,7 +563,7 @@ public static class LabelEndpoints
             return;
         }
         var bounds = ParseBounds(http);
-        var bs = http.Instance().Labels().BlockSize;
+        var bs = Labels(http).BlockSize;
         var blocks = idx.Blocks.Keys.Where(b => !bounds.BlockOutside(new Box(b.BlockOrigin(bs), bs)))
             .OrderBy(b => b.Z).ThenBy(b => b.Y).ThenBy(b => b.X).ToList();
         var runs = new List<Run>();
@@ -581,7 +579,7 @@ public static class LabelEndpoints
     private static async Task SparsevolSize(HttpContext http, string label)
     {
         var idx = await RequireIndex(http, label);
-        var bs = http.Instance().Labels().BlockSize;
+        var bs = Labels(http).BlockSize;
         var min = idx.Blocks.Keys.Aggregate(Point3.Min).BlockOrigin(bs);
         var max = (idx.Blocks.Keys.Aggregate(Point3.Max) + new Point3(1, 1, 1)).BlockOrigin(bs) - new Point3(1, 1, 1);
         await SendJson(http, $"{{\"voxels\": {idx.VoxelCount}, \"numblocks\": {idx.Blocks.Count}, \"minvoxel\": [{min.X}, {min.Y}, {min.Z}], \"maxvoxel\": [{max.X}, {max.Y}, {max.Z}]}}");
