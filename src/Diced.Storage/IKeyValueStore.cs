@@ -54,8 +54,16 @@ public interface IKeyValueStore : IAsyncDisposable
     /// <summary>Removes <paramref name="key"/>; absent keys are not an error.</summary>
     ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default);
 
-    /// <summary>Applies every operation of <paramref name="batch"/> atomically: all or none survive a crash.</summary>
+    /// <summary>Applies every operation of <paramref name="batch"/> atomically: all or none survive a crash. The batch's
+    /// conditions are not checked (use <see cref="TryWriteAsync"/>).</summary>
     ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default);
+
+    /// <summary>
+    /// Applies <paramref name="batch"/> atomically if each of its <see cref="WriteBatch.Conditions"/> holds (the key's
+    /// current tag is the expected one); otherwise writes nothing and returns false. Without conditions it is
+    /// <see cref="WriteAsync"/>. Conditional batches exclude each other and conditional puts on the same keys.
+    /// </summary>
+    ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default);
 
     /// <summary>Entries with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>, in ascending key order.</summary>
     IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default);
@@ -70,64 +78,3 @@ public readonly record struct KeyValue(byte[] Key, byte[] Value, string? Tag = n
 
 /// <summary>A value and its version tag: an opaque string that identifies the stored content.</summary>
 public sealed record TaggedValue(byte[] Value, string Tag);
-
-/// <summary>Conditional writes for stores owned by one process: striped locks and content-hash tags.</summary>
-public sealed class LocalConditionalWrites
-{
-    private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
-
-    public static string TagOf(ReadOnlySpan<byte> value) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(value)[..16]);
-
-    public async ValueTask<TaggedValue?> GetTaggedAsync(IKeyValueStore store, ReadOnlyMemory<byte> key, CancellationToken ct)
-    {
-        var v = await store.GetAsync(key, ct);
-        return v is null ? null : new TaggedValue(v, TagOf(v));
-    }
-
-    public async ValueTask<string?> PutIfAsync(IKeyValueStore store, ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct)
-    {
-        var hash = new HashCode();
-        hash.AddBytes(key.Span);
-        var gate = _locks[(int)((uint)hash.ToHashCode() % _locks.Length)];
-        await gate.WaitAsync(ct);
-        try
-        {
-            var current = await store.GetAsync(key, ct);
-            var currentTag = current is null ? null : TagOf(current);
-            if (currentTag != expectedTag) return null;
-            await store.PutAsync(key, value, ct);
-            return TagOf(value.Span);
-        }
-        finally { gate.Release(); }
-    }
-}
-
-/// <summary>A list of puts and deletes applied atomically by <see cref="IKeyValueStore.WriteAsync"/>.</summary>
-public sealed class WriteBatch
-{
-    private readonly List<(byte[] Key, byte[]? Value)> _ops = new();
-
-    /// <summary>Operations in order; a null value is a delete.</summary>
-    public IReadOnlyList<(byte[] Key, byte[]? Value)> Operations => _ops;
-
-    public int Count => _ops.Count;
-
-    public WriteBatch Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
-    {
-        _ops.Add((key.ToArray(), value.ToArray()));
-        return this;
-    }
-
-    /// <summary>Adds a put that takes ownership of both arrays (no copy).</summary>
-    public WriteBatch PutOwned(byte[] key, byte[] value)
-    {
-        _ops.Add((key, value));
-        return this;
-    }
-
-    public WriteBatch Delete(ReadOnlySpan<byte> key)
-    {
-        _ops.Add((key.ToArray(), null));
-        return this;
-    }
-}

@@ -13,6 +13,8 @@ public sealed class MemoryKeyValueStore : IKeyValueStore
     public ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
         => _conditional.PutIfAsync(this, key, value, expectedTag, ct);
 
+    public ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default) => _conditional.TryWriteAsync(this, batch, ct);
+
     public string Description => "memory";
 
     public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)

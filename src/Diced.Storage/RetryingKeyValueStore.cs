@@ -82,6 +82,11 @@ public sealed class RetryingKeyValueStore(IKeyValueStore inner, int maxAttempts 
     public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
         => await Retry("batch", async () => { await inner.WriteAsync(batch, ct); return true; }, ct);
 
+    /// <summary>A conditional batch whose response was lost is tried again: if the first attempt landed, its conditions
+    /// now fail and the caller re-reads and retries, which the data model's transactions are built for.</summary>
+    public async ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default)
+        => await Retry("conditional batch", async () => await inner.TryWriteAsync(batch, ct), ct);
+
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -56,6 +56,8 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
     public ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
         => _conditional.PutIfAsync(this, key, value, expectedTag, ct);
 
+    public ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default) => _conditional.TryWriteAsync(this, batch, ct);
+
     public string Description => $"rocksdb @ {_path}";
 
     /// <summary>Runs a native call while the database is open (closing waits for calls in progress).</summary>

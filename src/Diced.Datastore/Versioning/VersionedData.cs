@@ -178,136 +178,47 @@ public sealed class VersionedData
         return first;
     }
 
-    /// <summary>Starts a set of writes at this version; fails if the node is locked.</summary>
-    public Writer BeginWrite()
+    /// <summary>Starts a transaction at this version; fails if the node is locked. Prefer <see cref="WriteAsync{T}"/>.</summary>
+    public Transaction Begin()
     {
         _fence?.ThrowIfStale();
         if (_gate is not null && !_gate.TryEnter())
             throw new DatastoreException($"Cannot write data \"{Instance.Name}\" at locked node {Node.Uuid}");
-        return new Writer(this);
+        return new Transaction(this, _gate is null ? static () => { } : _gate.Exit);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a transaction and commits it atomically. On a store shared with other servers,
+    /// a commit whose reads another server changed is dropped and the body runs again, so the body must only read
+    /// through the transaction and keep no state between runs. With <paramref name="stamp"/>, readers of that stamp
+    /// see the commit and its after-commit actions whole or not at all.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<Transaction, Task<T>> body, CancellationToken ct = default, VersionStamp? stamp = null)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            using var tx = Begin();
+            var result = await body(tx);
+            bool committed;
+            stamp?.BeginChange();
+            try { committed = await tx.TryCommitAsync(); }
+            finally { stamp?.EndChange(); }
+            if (committed) return result;
+            if (attempt >= 100) throw new DatastoreException($"data \"{Instance.Name}\" is contended by other servers; try again", ErrorKind.Conflict);
+            await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
+        }
     }
 
     /// <summary>Stores one value at this version.</summary>
-    public async ValueTask PutAsync(byte[] tkey, byte[] value, CancellationToken ct = default)
-    {
-        using var w = BeginWrite();
-        w.Put(tkey, value);
-        await w.CommitAsync(ct);
-    }
+    public Task PutAsync(byte[] tkey, byte[] value, CancellationToken ct = default)
+        => WriteAsync(tx => { tx.Put(tkey, value); return Task.FromResult(0); }, ct);
 
     /// <summary>Deletes one type key at this version (a tombstone when an ancestor still holds it).</summary>
-    public async ValueTask DeleteAsync(byte[] tkey, CancellationToken ct = default)
-    {
-        using var w = BeginWrite();
-        await w.DeleteAsync(tkey, ct);
-        await w.CommitAsync(ct);
-    }
-
-    /// <summary>An atomic group of puts and deletes at one version, admitted through the node's write gate.</summary>
-    public sealed class Writer : IDisposable
-    {
-        private readonly VersionedData _data;
-        private readonly WriteBatch _batch = new();
-        private bool _exited;
-
-        internal Writer(VersionedData data) => _data = data;
-
-        public int Count => _batch.Count;
-
-        public void Put(byte[] tkey, byte[] value)
-        {
-            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-            _batch.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value);
-            _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
-        }
-
-        /// <summary>Queues a delete: a tombstone if an ancestor's value would otherwise show through.</summary>
-        public async ValueTask DeleteAsync(byte[] tkey, CancellationToken ct = default)
-        {
-            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-            _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker));
-            if (await _data.AncestorHoldsAsync(tkey, ct))
-                _batch.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), Array.Empty<byte>());
-            else
-                _batch.Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
-        }
-
-        /// <summary>Stores one value at once (outside the batch), for writes made under a per-key lock.</summary>
-        public async ValueTask PutNowAsync(byte[] tkey, byte[] value, CancellationToken ct = default)
-        {
-            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-            var b = new WriteBatch()
-                .PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value)
-                .Delete(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker));
-            await _data._store.WriteAsync(b, ct);
-        }
-
-        /// <summary>This version's own stored value of <paramref name="tkey"/> with its tag (ancestors not consulted).</summary>
-        public ValueTask<TaggedValue?> GetOwnTaggedAsync(byte[] tkey, CancellationToken ct = default)
-            => _data._store.GetTaggedAsync(DataKeys.Versioned(_data.Instance.InstanceId, tkey, _data.WriteVersion, DataKeys.ValueMarker), ct);
-
-        /// <summary>Stores this version's value only if its own value still has <paramref name="expectedTag"/> (null: none).</summary>
-        public async ValueTask<bool> PutIfAsync(byte[] tkey, byte[] value, string? expectedTag, CancellationToken ct = default)
-        {
-            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-            if (await _data._store.PutIfAsync(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker), value, expectedTag, ct) is null) return false;
-            await _data._store.DeleteAsync(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), ct);
-            return true;
-        }
-
-        /// <summary>Deletes one type key at once (outside the batch), for writes made under a per-key lock.</summary>
-        public async ValueTask DeleteNowAsync(byte[] tkey, CancellationToken ct = default)
-        {
-            uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-            var b = new WriteBatch().Delete(DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker));
-            if (await _data.AncestorHoldsAsync(tkey, ct)) b.PutOwned(DataKeys.Versioned(id, tkey, v, DataKeys.TombstoneMarker), Array.Empty<byte>());
-            await _data._store.WriteAsync(b, ct);
-        }
-
-        /// <summary>
-        /// Read-modify-writes one record visible here (null: absent; <paramref name="change"/> returning null deletes it).
-        /// The caller serialises changes within this process; on a shared store the write is conditional on this
-        /// version's own value, and the change is re-applied when another server got there first.
-        /// </summary>
-        public async ValueTask UpdateAsync(byte[] tkey, Func<byte[]?, byte[]?> change, CancellationToken ct = default)
-        {
-            if (!_data._store.IsShared)
-            {
-                var next = change(await _data.GetAsync(tkey, ct));
-                if (next is null) await DeleteNowAsync(tkey, ct);
-                else await PutNowAsync(tkey, next, ct);
-                return;
-            }
-            for (int attempt = 0; ; attempt++)
-            {
-                var own = await GetOwnTaggedAsync(tkey, ct);
-                var next = change(own is not null ? own.Value : await _data.GetAsync(tkey, ct));
-                if (next is null)
-                {
-                    await DeleteNowAsync(tkey, ct); // deletions of a record race benignly: the last one wins
-                    return;
-                }
-                if (await PutIfAsync(tkey, next, own?.Tag, ct)) return;
-                if (attempt >= 100) throw new DatastoreException($"a record of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
-                await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
-            }
-        }
-
-        public async ValueTask CommitAsync(CancellationToken ct = default)
-        {
-            if (_batch.Count > 0) await _data._store.WriteAsync(_batch, ct);
-        }
-
-        public void Dispose()
-        {
-            if (_exited) return;
-            _exited = true;
-            _data._gate?.Exit();
-        }
-    }
+    public Task DeleteAsync(byte[] tkey, CancellationToken ct = default)
+        => WriteAsync(tx => { tx.Delete(tkey); return Task.FromResult(0); }, ct);
 
     /// <summary>Whether any proper ancestor of the write version stores a value or tombstone for this key.</summary>
-    private async ValueTask<bool> AncestorHoldsAsync(byte[] tkey, CancellationToken ct)
+    internal async ValueTask<bool> AncestorHoldsAsync(byte[] tkey, CancellationToken ct)
     {
         var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
         await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))

@@ -78,14 +78,22 @@ public class PersistenceTests
         var v = ds.Resolve(repo.Root);
         var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "keyvalue", ["dataname"] = "kv" });
         var data = ds.DataAt(v, inst);
-        var writer = data.BeginWrite(); // an in-flight write
-        writer.Put(KeyValueData.TypeKey("late"), [0, 7]);
+        var admitted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var write = data.WriteAsync(async tx => // an in-flight write
+        {
+            tx.Put(KeyValueData.TypeKey("late"), [0, 7]);
+            admitted.SetResult();
+            await release.Task;
+            return 0;
+        });
+        await admitted.Task;
         var commit = ds.CommitAsync(v, "c", null);
         await Task.Delay(100);
         Assert.False(commit.IsCompleted); // the commit waits for the admitted write
-        Assert.Throws<Diced.Datastore.DatastoreException>(() => data.BeginWrite()); // and admits no new one
-        await writer.CommitAsync();
-        writer.Dispose();
+        Assert.Throws<Diced.Datastore.DatastoreException>(() => data.Begin()); // and admits no new one
+        release.SetResult();
+        await write;
         await commit;
         Assert.Equal(new byte[] { 7 }, await new KeyValueData(ds.DataAt(ds.Resolve(repo.Root), inst)).GetAsync("late"));
     }

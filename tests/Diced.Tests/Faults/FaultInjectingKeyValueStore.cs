@@ -51,6 +51,13 @@ public sealed class FaultInjectingKeyValueStore(IKeyValueStore inner, double fai
     }
     public async ValueTask DeleteAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default) { Before("delete"); await inner.DeleteAsync(key, ct); After("delete"); }
     public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default) { Before("batch"); await inner.WriteAsync(batch, ct); After("batch"); }
+    public async ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default)
+    {
+        Before("conditional batch");
+        var done = await inner.TryWriteAsync(batch, ct);
+        After("conditional batch");
+        return done;
+    }
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -142,6 +142,76 @@ public abstract class KeyValueStoreContract
     }
 
     [Fact]
+    public async Task Conditional_batches_apply_whole_or_not_at_all()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            await s.PutAsync(B(1), B(10));
+            await s.PutAsync(B(3), B(30));
+            var t1 = (await s.GetTaggedAsync(B(1)))!.Tag;
+            var t3 = (await s.GetTaggedAsync(B(3)))!.Tag;
+
+            // Every condition holds: puts, deletes and unconditional keys all land.
+            var ok = new WriteBatch().Put(B(1), B(11)).Delete(B(3)).Put(B(2), B(20)).Put(B(4), B(40))
+                .Expect(B(1), t1, B(10)).Expect(B(3), t3, B(30)).Expect(B(2), null, null);
+            Assert.True(await s.TryWriteAsync(ok));
+            Assert.Equal(B(11), await s.GetAsync(B(1)));
+            Assert.Null(await s.GetAsync(B(3)));
+            Assert.Equal(B(20), await s.GetAsync(B(2)));
+            Assert.Equal(B(40), await s.GetAsync(B(4)));
+
+            // One stale condition (the last in key order, so object stores must undo the earlier ones): nothing changes.
+            var t2 = (await s.GetTaggedAsync(B(2)))!.Tag;
+            var stale = new WriteBatch().Put(B(1), B(12)).Put(B(2), B(21)).Put(B(5), B(50)).Put(B(9), B(90))
+                .Expect(B(1), (await s.GetTaggedAsync(B(1)))!.Tag, B(11)).Expect(B(2), t2, B(20)).Expect(B(9), "bogus", null);
+            Assert.False(await s.TryWriteAsync(stale));
+            Assert.Equal(B(11), await s.GetAsync(B(1)));
+            Assert.Equal(B(20), await s.GetAsync(B(2)));
+            Assert.Null(await s.GetAsync(B(5)));
+            Assert.Null(await s.GetAsync(B(9)));
+
+            // A key that must be absent but exists.
+            Assert.False(await s.TryWriteAsync(new WriteBatch().Put(B(4), B(41)).Put(B(6), B(60)).Expect(B(4), null, null)));
+            Assert.Equal(B(40), await s.GetAsync(B(4)));
+            Assert.Null(await s.GetAsync(B(6)));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task Concurrent_conditional_batches_never_lose_an_update()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            // Two counters moved together by conditional batches: each batch reads both and adds one to each.
+            await s.WriteAsync(new WriteBatch().Put(B(20), BitConverter.GetBytes(0)).Put(B(21), BitConverter.GetBytes(0)));
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                for (int i = 0; i < 5; i++)
+                {
+                    while (true)
+                    {
+                        var a = (await s.GetTaggedAsync(B(20)))!;
+                        var b = (await s.GetTaggedAsync(B(21)))!;
+                        var batch = new WriteBatch()
+                            .Put(B(20), BitConverter.GetBytes(BitConverter.ToInt32(a.Value) + 1))
+                            .Put(B(21), BitConverter.GetBytes(BitConverter.ToInt32(b.Value) + 1))
+                            .Expect(B(20), a.Tag, a.Value).Expect(B(21), b.Tag, b.Value);
+                        if (await s.TryWriteAsync(batch)) break;
+                    }
+                }
+            })));
+            Assert.Equal(20, BitConverter.ToInt32((await s.GetAsync(B(20)))!));
+            Assert.Equal(20, BitConverter.ToInt32((await s.GetAsync(B(21)))!));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
     public async Task Data_persists_across_reopen()
     {
         if (!Persistent) return;
@@ -208,6 +278,33 @@ public class S3StoreTests(RadosGwFixture rgw) : KeyValueStoreContract
         {
             Assert.Null(await s.GetAsync(new byte[] { 1 }));
             Assert.Equal(new byte[] { 22 }, await s.GetAsync(new byte[] { 2 }));
+        }
+    }
+
+    [Fact]
+    public async Task Abandoned_conditional_batches_are_rolled_back_when_the_store_opens()
+    {
+        var prefix = $"journal-{Guid.NewGuid():N}";
+        await using (var s = await rgw.OpenStoreAsync(prefix))
+        {
+            await s.PutAsync(new byte[] { 1 }, new byte[] { 11 }); // a key the dead writer had already overwritten
+            // The undo record of a writer that died while restoring what its failed batch had written.
+            await rgw.PutRawAsync($"{prefix}/t/00000000000000000-undo",
+                System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+                {
+                    Ops = (object?)null,
+                    Undo = new[]
+                    {
+                        new { K = Convert.ToBase64String(new byte[] { 1 }), V = (string?)Convert.ToBase64String(new byte[] { 1 }) },
+                        new { K = Convert.ToBase64String(new byte[] { 2 }), V = (string?)null },
+                    },
+                }));
+            await s.PutAsync(new byte[] { 2 }, new byte[] { 22 });
+        }
+        await using (var s = await rgw.OpenStoreAsync(prefix))
+        {
+            Assert.Equal(new byte[] { 1 }, await s.GetAsync(new byte[] { 1 }));
+            Assert.Null(await s.GetAsync(new byte[] { 2 }));
         }
     }
 

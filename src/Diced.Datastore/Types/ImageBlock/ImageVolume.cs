@@ -6,20 +6,15 @@ using Diced.Datastore.Versioning;
 
 namespace Diced.Datastore.Types.ImageBlock;
 
-/// <summary>Told of each block write, under the block's lock, with the voxels before (null: no block stored) and after.</summary>
-public interface IBlockObserver
-{
-    ValueTask BlockWrittenAsync(VersionedData.Writer writer, Point3 block, ReadOnlyMemory<byte>? before, ReadOnlyMemory<byte> after, CancellationToken ct);
-}
-
 /// <summary>Voxel extents of everything written at or above a version: inclusive, block-aligned voxel bounds.</summary>
 public sealed record Extents(Point3 MinPoint, Point3 MaxPoint);
 
 /// <summary>
 /// A block-stored volume at one version: subvolume reads streamed in z-slabs, writes at any alignment (partial
 /// blocks are read-modify-written under a per-block lock), block-level access, and versioned extents.
+/// Reads are here; writes and extents in <c>ImageVolume.Writes.cs</c>.
 /// </summary>
-public sealed class ImageVolume
+public sealed partial class ImageVolume
 {
     public const byte BlockClass = 23, ExtentsClass = 24;
     private const string ExtentsRecord = "extents";
@@ -27,13 +22,11 @@ public sealed class ImageVolume
     private readonly VersionedData _data;
     private readonly VolumeCoordination _coord;
     private readonly IBlockCodec _codec;
-    private readonly IBlockObserver? _observer;
     private readonly byte _blockClass;
 
     /// <param name="codec">How blocks are stored (default: the instance's compression envelope).</param>
-    /// <param name="observer">Told of every block write with the block's voxels before and after (label indexing).</param>
     /// <param name="blockClass">Key class of the blocks (label types keep one class per scale).</param>
-    public ImageVolume(VersionedData data, VolumeCoordination coord, VoxelType voxel, IBlockCodec? codec = null, IBlockObserver? observer = null,
+    public ImageVolume(VersionedData data, VolumeCoordination coord, VoxelType voxel, IBlockCodec? codec = null,
         byte blockClass = BlockClass, ImageSettings? settings = null)
     {
         _data = data;
@@ -42,7 +35,6 @@ public sealed class ImageVolume
         Settings = settings ?? ImageSettings.From(data.Instance);
         BytesPerVoxel = voxel.BytesPerVoxel();
         _codec = codec ?? new BlockCodec(CompressionSpec.Parse(data.Instance.Compression), Settings.BlockSize, data.Instance.Checksum);
-        _observer = observer;
         _blockClass = blockClass;
     }
 
@@ -67,8 +59,6 @@ public sealed class ImageVolume
     private byte[] KeyOf(Point3 block) => BlockKey(_blockClass, block);
 
     public static Point3 BlockOfKey(ReadOnlySpan<byte> tkey) => Point3.ReadZyxIndex(tkey[1..]);
-
-    private static long BlockHash(Point3 b) => ((long)b.Z * 73856093) ^ ((long)b.Y * 19349663) ^ ((long)b.X * 83492791);
 
     // ---------------------------------------------------------------- reads
 
@@ -267,238 +257,4 @@ public sealed class ImageVolume
 
     /// <summary>Decodes one stored block into <paramref name="dest"/>.</summary>
     public void DecodeBlock(ReadOnlySpan<byte> stored, Span<byte> dest) => _codec.Decode(stored, dest);
-
-    // ---------------------------------------------------------------- writes
-
-    /// <summary>
-    /// Writes packed voxels covering <paramref name="box"/> at any alignment. Blocks wholly inside are replaced;
-    /// partly covered blocks keep their other voxels (read-modify-write, atomic per block).
-    /// </summary>
-    public async Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)
-    {
-        if (voxels.Length != box.VoxelCount * BytesPerVoxel)
-            throw DatastoreException.BadRequest($"voxels data was {voxels.Length} bytes, expected {box.VoxelCount * BytesPerVoxel} bytes for {box}");
-        var bs = BlockSize;
-        var first = box.FirstBlock(bs);
-        var last = box.LastBlock(bs);
-        var blocks = new List<Point3>();
-        for (int z = first.Z; z <= last.Z; z++)
-            for (int y = first.Y; y <= last.Y; y++)
-                for (int x = first.X; x <= last.X; x++)
-                    blocks.Add(new Point3(x, y, z));
-        using var writer = _data.BeginWrite();
-        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
-            async (block, token) => await WriteBlockPartAsync(writer, block, box, voxels, token));
-        await GrowExtentsAsync(writer, box, ct);
-    }
-
-    private async ValueTask WriteBlockPartAsync(VersionedData.Writer writer, Point3 block, Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct)
-    {
-        var bs = BlockSize;
-        var blockBox = new Box(block.BlockOrigin(bs), bs);
-        var part = blockBox.Intersect(box)!.Value;
-        if (part == blockBox && _observer is null)
-        {
-            // A whole block without observers: no need to read what was there.
-            var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
-            try
-            {
-                Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel);
-                await writer.PutNowAsync(KeyOf(block), _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
-            }
-            finally { ArrayPool<byte>.Shared.Return(buffer); }
-            return;
-        }
-        await ModifyBlockAsync(writer, block, (current, _) =>
-        {
-            Copy(voxels.Span, box, current, blockBox, part, BytesPerVoxel);
-            return true;
-        }, createMissing: true, ct);
-    }
-
-    /// <summary>
-    /// Read-modify-writes one block atomically: <paramref name="modify"/> gets the block's voxels (zeros when none is
-    /// stored) and whether one was stored, changes them in place and says whether to store the result. Runs under
-    /// the block's lock (and, on shared stores, a conditional write retried on conflict); observers see before/after.
-    /// </summary>
-    public async ValueTask<bool> ModifyBlockAsync(VersionedData.Writer writer, Point3 block, Func<byte[], bool, bool> modify, bool createMissing, CancellationToken ct)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
-        byte[]? before = _observer is null ? null : ArrayPool<byte>.Shared.Rent(BlockBytes);
-        try
-        {
-            var key = KeyOf(block);
-            var gate = _coord.BlockLock(_data.Instance.InstanceId, _data.WriteVersion, BlockHash(block) ^ _blockClass);
-            await gate.WaitAsync(ct);
-            try
-            {
-                bool existed;
-                if (!_data.Store.IsShared)
-                {
-                    // One process owns the store: the block lock alone makes the read-modify-write atomic.
-                    var stored = await _data.GetAsync(key, ct);
-                    existed = Load(stored, buffer, before);
-                    if ((!existed && !createMissing) || !modify(buffer, existed)) return false;
-                    await writer.PutNowAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), ct);
-                }
-                else
-                {
-                    // Other servers may write the same block: write only if the block is still what we modified.
-                    for (int attempt = 0; ; attempt++)
-                    {
-                        var own = await writer.GetOwnTaggedAsync(key, ct);
-                        existed = Load(own?.Value ?? await _data.GetAsync(key, ct), buffer, before);
-                        if ((!existed && !createMissing) || !modify(buffer, existed)) return false;
-                        if (await writer.PutIfAsync(key, _codec.Encode(buffer.AsSpan(0, BlockBytes)), own?.Tag, ct)) break;
-                        if (attempt >= 100) throw new DatastoreException($"block {block} of \"{_data.Instance.Name}\" is contended; try again", ErrorKind.Conflict);
-                        await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
-                    }
-                }
-                if (_observer is not null)
-                    // The block is stored: what depends on it must follow even if the client has gone away.
-                    await _observer.BlockWrittenAsync(writer, block, existed ? before.AsMemory(0, BlockBytes) : null, buffer.AsMemory(0, BlockBytes), CancellationToken.None);
-                return true;
-            }
-            finally { gate.Release(); }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (before is not null) ArrayPool<byte>.Shared.Return(before);
-        }
-    }
-
-    /// <summary>Decodes a stored block (or zeros) into <paramref name="buffer"/>, keeping a copy in <paramref name="before"/>.</summary>
-    private bool Load(byte[]? stored, byte[] buffer, byte[]? before)
-    {
-        if (stored is null) buffer.AsSpan(0, BlockBytes).Clear();
-        else _codec.Decode(stored, buffer.AsSpan(0, BlockBytes));
-        if (before is not null && stored is not null) buffer.AsSpan(0, BlockBytes).CopyTo(before);
-        return stored is not null;
-    }
-
-    /// <summary>Read-modify-writes existing blocks (relabelling), several at once; returns the blocks changed.</summary>
-    public async Task<List<Point3>> ModifyBlocksAsync(IReadOnlyCollection<Point3> blocks, Func<Point3, byte[], bool> modify, CancellationToken ct = default)
-    {
-        using var writer = _data.BeginWrite();
-        var changed = new System.Collections.Concurrent.ConcurrentBag<Point3>();
-        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, async (b, token) =>
-        {
-            if (await ModifyBlockAsync(writer, b, (voxels, _) => modify(b, voxels), createMissing: false, token)) changed.Add(b);
-        });
-        return changed.ToList();
-    }
-
-    /// <summary>Replaces one whole block (label block POSTs), through the same locking and observation as voxel writes.</summary>
-    public async Task WriteBlockAsync(Point3 block, ReadOnlyMemory<byte> blockVoxels, CancellationToken ct = default)
-    {
-        var blockBox = new Box(block.BlockOrigin(BlockSize), BlockSize);
-        using var writer = _data.BeginWrite();
-        await WriteBlockPartAsync(writer, block, blockBox, blockVoxels, ct);
-        await GrowExtentsAsync(writer, blockBox, ct);
-    }
-
-    /// <summary>Replaces many whole blocks, several at once.</summary>
-    public async Task WriteBlocksAsync(IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, CancellationToken ct = default)
-    {
-        if (blocks.Count == 0) return;
-        using var writer = _data.BeginWrite();
-        var bs = BlockSize;
-        await Parallel.ForEachAsync(blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
-            async (b, token) => await WriteBlockPartAsync(writer, b.Block, new Box(b.Block.BlockOrigin(bs), bs), b.Voxels, token));
-        var lo = blocks.Select(b => b.Block).Aggregate(Point3.Min);
-        var hi = blocks.Select(b => b.Block).Aggregate(Point3.Max);
-        await GrowExtentsAsync(writer, new Box(lo.BlockOrigin(bs), (hi - lo + new Point3(1, 1, 1)).BlockOrigin(bs)), ct);
-    }
-
-    /// <summary>Replaces <paramref name="span"/> consecutive blocks along x, from packed block data.</summary>
-    public async Task WriteBlocksAsync(Point3 firstBlock, int span, ReadOnlyMemory<byte> data, CancellationToken ct = default)
-    {
-        if (data.Length != (long)span * BlockBytes)
-            throw DatastoreException.BadRequest($"block data was {data.Length} bytes, expected {span} blocks of {BlockBytes} bytes");
-        using var writer = _data.BeginWrite();
-        for (int i = 0; i < span; i++)
-        {
-            var block = new Point3(firstBlock.X + i, firstBlock.Y, firstBlock.Z);
-            await writer.PutNowAsync(KeyOf(block), _codec.Encode(data.Span.Slice(i * BlockBytes, BlockBytes)), ct);
-        }
-        var bs = BlockSize;
-        await GrowExtentsAsync(writer, new Box(firstBlock.BlockOrigin(bs), new Point3(bs.X * span, bs.Y, bs.Z)), ct);
-    }
-
-    // ---------------------------------------------------------------- extents
-
-    private static byte[] ExtentsKey => [ExtentsClass];
-
-    /// <summary>The extents visible at this version, or null before any write.</summary>
-    public async ValueTask<Extents?> GetExtentsAsync(CancellationToken ct = default)
-    {
-        uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
-        if (!_data.Store.IsShared && _coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;
-        var stored = await _data.GetAsync(ExtentsKey, ct);
-        var extents = stored is null ? null : ParseExtents(stored);
-        // Only an open node's own record can still change, and only through this process's writes, so caching is safe.
-        _coord.SetRecord(id, v, ExtentsRecord, extents);
-        return extents;
-    }
-
-    /// <summary>Replaces the extents at this version (<c>POST …/extents</c>).</summary>
-    public async Task SetExtentsAsync(Extents extents, CancellationToken ct = default)
-    {
-        using var writer = _data.BeginWrite();
-        var gate = _coord.RecordLock(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord);
-        await gate.WaitAsync(ct);
-        try
-        {
-            await writer.PutNowAsync(ExtentsKey, FormatExtents(extents), ct);
-            _coord.SetRecord(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord, extents);
-        }
-        finally { gate.Release(); }
-    }
-
-    private async Task GrowExtentsAsync(VersionedData.Writer writer, Box written, CancellationToken ct)
-    {
-        if (_blockClass != BlockClass) return; // coarser pyramid levels: the extents are level 0's, in its voxels
-        var bs = BlockSize;
-        var lo = written.FirstBlock(bs).BlockOrigin(bs);
-        var lastBlock = written.LastBlock(bs);
-        var hi = new Point3(lastBlock.X + 1, lastBlock.Y + 1, lastBlock.Z + 1).BlockOrigin(bs) - new Point3(1, 1, 1);
-        var gate = _coord.RecordLock(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord);
-        await gate.WaitAsync(ct);
-        try
-        {
-            if (_data.Store.IsShared)
-            {
-                // Another server may have grown the extents: merge into the stored record conditionally.
-                while (true)
-                {
-                    var own = await writer.GetOwnTaggedAsync(ExtentsKey, ct);
-                    var basis = own is not null ? ParseExtents(own.Value) : (await _data.GetAsync(ExtentsKey, ct) is { } inherited ? ParseExtents(inherited) : null);
-                    var grown = basis is null ? new Extents(lo, hi) : new Extents(Point3.Min(basis.MinPoint, lo), Point3.Max(basis.MaxPoint, hi));
-                    if (grown == basis && own is not null) return;
-                    if (await writer.PutIfAsync(ExtentsKey, FormatExtents(grown), own?.Tag, ct)) return;
-                }
-            }
-            var current = await GetExtentsAsync(ct);
-            var next = current is null ? new Extents(lo, hi) : new Extents(Point3.Min(current.MinPoint, lo), Point3.Max(current.MaxPoint, hi));
-            if (next == current) return;
-            await writer.PutNowAsync(ExtentsKey, FormatExtents(next), ct);
-            _coord.SetRecord(_data.Instance.InstanceId, _data.WriteVersion, ExtentsRecord, next);
-        }
-        finally { gate.Release(); }
-    }
-
-    private static byte[] FormatExtents(Extents e)
-        => JsonSerializer.SerializeToUtf8Bytes(new { MinPoint = new[] { e.MinPoint.X, e.MinPoint.Y, e.MinPoint.Z }, MaxPoint = new[] { e.MaxPoint.X, e.MaxPoint.Y, e.MaxPoint.Z } });
-
-    private static Extents ParseExtents(byte[] json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        Point3 P(string name)
-        {
-            var a = doc.RootElement.GetProperty(name);
-            return new Point3(a[0].GetInt32(), a[1].GetInt32(), a[2].GetInt32());
-        }
-        return new Extents(P("MinPoint"), P("MaxPoint"));
-    }
 }

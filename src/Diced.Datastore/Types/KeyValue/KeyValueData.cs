@@ -58,21 +58,17 @@ public sealed class KeyValueData(VersionedData data)
     public ValueTask<bool> ExistsAsync(string key, CancellationToken ct = default) => data.ExistsAsync(TypeKey(key), ct);
 
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
-    {
-        using var w = data.BeginWrite();
-        w.Put(TypeKey(key), Encode(value.Span));
-        await w.CommitAsync(ct);
-    }
+        => await data.PutAsync(TypeKey(key), Encode(value.Span), ct);
 
     /// <summary>Stores several pairs atomically.</summary>
     public async ValueTask PutManyAsync(IEnumerable<(string Key, byte[] Value)> pairs, CancellationToken ct = default)
-    {
-        using var w = data.BeginWrite();
-        foreach (var (k, v) in pairs) w.Put(TypeKey(k), Encode(v));
-        await w.CommitAsync(ct);
-    }
+        => await data.WriteAsync(tx =>
+        {
+            foreach (var (k, v) in pairs) tx.Put(TypeKey(k), Encode(v));
+            return Task.FromResult(0);
+        }, ct);
 
-    public ValueTask DeleteAsync(string key, CancellationToken ct = default) => data.DeleteAsync(TypeKey(key), ct);
+    public async ValueTask DeleteAsync(string key, CancellationToken ct = default) => await data.DeleteAsync(TypeKey(key), ct);
 
     /// <summary>Visible keys with <paramref name="first"/> ≤ key ≤ <paramref name="last"/> (null = unbounded), ascending.</summary>
     public async IAsyncEnumerable<string> KeysAsync(string? first = null, string? last = null,

@@ -50,7 +50,7 @@ public sealed class RoiData(VersionedData data)
         await data.PutAsync(SpansKey, value, ct);
     }
 
-    public ValueTask DeleteAsync(CancellationToken ct = default) => data.DeleteAsync(SpansKey, ct);
+    public async ValueTask DeleteAsync(CancellationToken ct = default) => await data.DeleteAsync(SpansKey, ct);
 
     /// <summary>A membership index over the spans visible here.</summary>
     public async ValueTask<RoiIndex> IndexAsync(CancellationToken ct = default) => new(await GetSpansAsync(ct), BlockSize);

@@ -73,13 +73,8 @@ public static class LabelEndpoints
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>
     public static LabelVolume Labels(this InstanceContext ctx, HttpContext? http = null)
     {
-        var v = new LabelVolume(ctx.Store, ctx.Data);
-        if (http is not null)
-        {
-            v.User = http.Request.Query["u"].ToString();
-            v.App = http.Request.Query["app"].ToString();
-        }
-        return v;
+        var requester = http is null ? Requester.Anonymous : new Requester(http.Request.Query["u"].ToString(), http.Request.Query["app"].ToString());
+        return new LabelVolume(ctx.Store, ctx.Data, requester);
     }
 
     private static readonly object LabelsKey = new();
@@ -432,9 +427,8 @@ public static class LabelEndpoints
             catch (InvalidDataException e) { throw Reject.BadRequest($"block ({b.X}, {b.Y}, {b.Z}) is not a valid label block: {e.Message}"); }
             decoded.Add((b, voxels));
         }
-        labels.SkipIndexing = ingestOnly || Flag(http, "noindexing");
         using var slot = throttle.Enter(http);
-        await labels.WriteBlocksAsync(decoded, scale, downres && !ingestOnly, http.RequestAborted);
+        await labels.WriteBlocksAsync(decoded, scale, downres && !ingestOnly, indexing: !(ingestOnly || Flag(http, "noindexing")), http.RequestAborted);
     }
 
     // ------------------------------------------------------------------ labels and bodies
@@ -508,31 +502,10 @@ public static class LabelEndpoints
         }
         http.Response.ContentType = "application/octet-stream";
         if (runs.Count == 0) return; // the label exists but has nothing in range: 200 with an empty body, as DVID
-        var encoded = EncodeRuns(runs, header: format != "srles");
+        var encoded = SparseVolume.EncodeRuns(runs, header: format != "srles");
         if (compression == "lz4") encoded = Lz4Block.Encode(encoded);
         else if (compression == "gzip") encoded = GzipCodec.Compress(encoded);
         await ImageblkEndpoints.Send(http, "application/octet-stream", encoded);
-    }
-
-    /// <summary>Legacy RLE (§10.6): 12-byte header (descriptor 0, 3 dims, run dim 0, reserved, voxel count 0, span count), then runs.</summary>
-    public static byte[] EncodeRuns(IReadOnlyList<Run> runs, bool header = true)
-    {
-        int at = header ? 12 : 0;
-        var output = new byte[at + 16 * runs.Count];
-        if (header)
-        {
-            output[1] = 3;
-            BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(8), (uint)runs.Count);
-        }
-        foreach (var r in runs)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at), r.X);
-            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 4), r.Y);
-            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 8), r.Z);
-            BinaryPrimitives.WriteInt32LittleEndian(output.AsSpan(at + 12), r.Length);
-            at += 16;
-        }
-        return output;
     }
 
     private static async Task SparsevolExists(HttpContext http, string label)
@@ -573,7 +546,7 @@ public static class LabelEndpoints
                 runs[^1] = last with { Length = last.Length + 1 };
             else runs.Add(new Run(b.X, b.Y, b.Z, 1));
         }
-        await ImageblkEndpoints.Send(http, "application/octet-stream", EncodeRuns(runs));
+        await ImageblkEndpoints.Send(http, "application/octet-stream", SparseVolume.EncodeRuns(runs));
     }
 
     private static async Task SparsevolSize(HttpContext http, string label)
@@ -690,7 +663,7 @@ public static class LabelEndpoints
     {
         var sv = ParseNonZeroLabel(label);
         var labels = Labels(http);
-        var runs = LabelVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
         bool downres = http.Request.Query["downres"].ToString().ToLowerInvariant() != "false";
         var (split, remain, id) = await labels.SplitSupervoxelAsync(sv, runs, OptionalLabel(http, "split"), OptionalLabel(http, "remain"), downres, http.RequestAborted);
         await SendJson(http, $"{{\"SplitSupervoxel\": {split}, \"RemainSupervoxel\": {remain}, \"MutationID\": {id}}}");
@@ -700,7 +673,7 @@ public static class LabelEndpoints
     {
         if (!o.Value.AllowLabelmapSplit) throw Reject.BadRequest("Split endpoint deactivated in this DVID server's configuration.");
         var l = ParseNonZeroLabel(label);
-        var runs = LabelVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
         var (newLabel, id) = await Labels(http).SplitAsync(l, runs, http.RequestAborted);
         await SendJson(http, $"{{\"label\": {newLabel}, \"MutationID\": {id}}}");
     }
@@ -764,8 +737,7 @@ public static class LabelEndpoints
         try { list = Wire.LabelMessages.DecodeIndices(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes)); }
         catch (InvalidDataException e) { throw Reject.BadRequest($"body is not a LabelIndices protobuf: {e.Message}"); }
         if (list.Any(i => i.Label == 0)) throw Reject.BadRequest("every LabelIndex in indices must name its label (not 0)");
-        var labels = Labels(http);
-        foreach (var idx in list) await labels.SetIndexAsync(idx.Label, idx, http.RequestAborted);
+        await Labels(http).SetIndicesAsync(list.Select(i => (i.Label, i)).ToList(), http.RequestAborted);
     }
 
     private static async Task GetMappings(HttpContext http)

@@ -1,0 +1,126 @@
+using System.Runtime.InteropServices;
+using Diced.Datastore.Geometry;
+
+namespace Diced.Datastore.Types.Labels;
+
+/// <summary>Reading labels: voxels (mapped to bodies unless asked for supervoxels), labels at points, sparse volumes.</summary>
+public sealed partial class LabelVolume
+{
+    /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a time.</summary>
+    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default, int scale = 0)
+    {
+        var vol = At(scale);
+        var mapping = supervoxels ? Empty : await MappingAsync(ct);
+        await vol.ReadAsync(box, async (slab, token) =>
+        {
+            if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
+            await sink(slab, token);
+        }, ct);
+    }
+
+    /// <summary>Reads <paramref name="box"/> into one buffer (small requests), consistent with one committed state.</summary>
+    public Task<byte[]> ReadAllAsync(Box box, bool supervoxels, CancellationToken ct = default, int scale = 0)
+        => Stamp.ReadAsync(async () =>
+        {
+            var all = await At(scale).ReadAllAsync(box, ct);
+            var mapping = supervoxels ? Empty : await MappingAsync(ct);
+            ApplyMapping(MemoryMarshal.Cast<byte, ulong>(all.AsSpan()), mapping);
+            return all;
+        }, ct);
+
+    /// <summary>Labels at points (one block decode per distinct block).</summary>
+    public Task<ulong[]> LabelsAtAsync(IReadOnlyList<Point3> points, bool supervoxels, CancellationToken ct = default, int scale = 0)
+        => Stamp.ReadAsync(async () =>
+        {
+            var vol = At(scale);
+            var result = new ulong[points.Count];
+            var bs = BlockSize;
+            var buffer = new byte[Volume.BlockBytes];
+            foreach (var group in Enumerable.Range(0, points.Count).GroupBy(i => points[i].BlockOf(bs)))
+            {
+                if (!await vol.TryReadBlockAsync(group.Key, buffer, ct)) continue;
+                var labels = MemoryMarshal.Cast<byte, ulong>(buffer);
+                var origin = group.Key.BlockOrigin(bs);
+                foreach (var i in group)
+                {
+                    var p = points[i] - origin;
+                    result[i] = labels[(p.Z * bs.Y + p.Y) * bs.X + p.X];
+                }
+            }
+            if (!supervoxels)
+            {
+                var mapping = await MappingAsync(ct);
+                for (int i = 0; i < result.Length; i++) if (result[i] != 0) result[i] = BodyOf(mapping, result[i]);
+            }
+            return result;
+        }, ct);
+
+    // ---------------------------------------------------------------- sparse volumes
+
+    /// <summary>
+    /// The runs of a label's voxels (a body, or one supervoxel), reading only the blocks its index names; null when the
+    /// label does not exist here. Blocks outside <paramref name="bounds"/> are skipped; with <paramref name="exact"/>
+    /// runs are clipped to the bounds too.
+    /// </summary>
+    public Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default, int scale = 0)
+        => Stamp.ReadAsync(async () =>
+        {
+            var runs = new List<Run>();
+            bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, bounds, (blockBox, labels, members) =>
+                SparseVolume.AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs), ct);
+            return found ? runs : null;
+        }, ct);
+
+    private delegate void LabelBlockVisitor(Box blockBox, ReadOnlySpan<ulong> labels, HashSet<ulong> members);
+
+    /// <summary>
+    /// Visits, in z, y, x order, the stored blocks of <paramref name="scale"/> that the label's index names (outside
+    /// <paramref name="bounds"/> skipped), with the supervoxels that make up the label there. False when the label does
+    /// not exist. At a coarser level a block covers 2^scale level-0 blocks per axis and is visited once.
+    /// Callers run it inside <see cref="VersionStamp.ReadAsync{T}"/>.
+    /// </summary>
+    private async Task<bool> ForEachLabelBlockAsync(ulong label, bool supervoxels, int scale, VoxelBounds bounds, LabelBlockVisitor visit, CancellationToken ct)
+    {
+        var vol = At(scale);
+        RequireIndex();
+        var idx = supervoxels && HasMapping ? await SupervoxelIndexNowAsync(label, ct) : await GetIndexAsync(label, ct);
+        if (idx is null) return false;
+        var bs = BlockSize;
+        var buffer = new byte[vol.BlockBytes];
+        var blocks = new Dictionary<Point3, HashSet<ulong>>();
+        foreach (var (block, counts) in idx.Blocks)
+        {
+            var b = new Point3(block.X >> scale, block.Y >> scale, block.Z >> scale);
+            if (!blocks.TryGetValue(b, out var set)) blocks[b] = set = new HashSet<ulong>();
+            set.UnionWith(counts.Keys);
+        }
+        foreach (var (block, members) in blocks.OrderBy(b => b.Key.Z).ThenBy(b => b.Key.Y).ThenBy(b => b.Key.X))
+        {
+            var blockBox = new Box(block.BlockOrigin(bs), bs);
+            if (bounds.BlockOutside(blockBox)) continue;
+            if (!await vol.TryReadBlockAsync(block, buffer, ct)) continue;
+            visit(blockBox, MemoryMarshal.Cast<byte, ulong>(buffer), members);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// <c>sparsevol?format=blocks</c>: per block a flag (0 none, 1 all, 2 mixed) and, for mixed blocks, per 8³
+    /// sub-block a flag and a 512-bit mask (z, y, x order, LSB first); null when the label does not exist.
+    /// </summary>
+    public Task<byte[]?> SparsevolMaskAsync(ulong label, bool supervoxels, int scale, CancellationToken ct = default)
+    {
+        var bs = BlockSize;
+        if (bs.X % 8 != 0 || bs.Y % 8 != 0 || bs.Z % 8 != 0) throw DatastoreException.BadRequest("format=blocks needs block sizes that are multiples of 8");
+        return Stamp.ReadAsync(async () =>
+        {
+            using var ms = new MemoryStream();
+            using var w = new BinaryWriter(ms);
+            var mask = new SparseVolume.BlockMaskWriter(w, bs, label);
+            bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, VoxelBounds.None, mask.Write, ct);
+            if (!found) return null;
+            w.Flush();
+            return ms.ToArray();
+        }, ct);
+    }
+}
