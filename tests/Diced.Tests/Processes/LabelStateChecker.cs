@@ -1,0 +1,130 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Diced.Datastore.Types.Labels;
+using Diced.Tests.Infrastructure;
+
+namespace Diced.Tests.Processes;
+
+/// <summary>
+/// Checks that everything a labelmap keeps agrees with its voxels: each body's supervoxel sizes and blocks (label
+/// indices), the mapping as looked up and as stored, no index left for a label that is not a body, the coarser
+/// pyramid level, the max label, and every acknowledged mutation in the log. Returns what disagrees.
+/// </summary>
+public static class LabelStateChecker
+{
+    public static async Task<List<string>> CheckAsync(HttpClient c, string uuid, LabelWorkload work)
+    {
+        var problems = new List<string>();
+        var (sx, sy, sz) = LabelWorkload.Size;
+        const int bs = LabelWorkload.BlockSize;
+        var url = $"/api/node/{uuid}/{LabelWorkload.Labels}";
+
+        var raw = await (await (await c.GetAsync($"{url}/raw/0_1_2/{sx}_{sy}_{sz}/0_0_0?supervoxels=true")).ExpectAsync(200)).Content.ReadAsByteArrayAsync();
+        var voxels = MemoryMarshal.Cast<byte, ulong>(raw.AsSpan()).ToArray();
+        var sizes = new Dictionary<ulong, long>();
+        var blocksOf = new Dictionary<ulong, HashSet<(int, int, int)>>();
+        for (int z = 0, i = 0; z < sz; z++)
+            for (int y = 0; y < sy; y++)
+                for (int x = 0; x < sx; x++, i++)
+                {
+                    var sv = voxels[i];
+                    if (sv == 0) continue;
+                    sizes[sv] = sizes.GetValueOrDefault(sv) + 1;
+                    if (!blocksOf.TryGetValue(sv, out var set)) blocksOf[sv] = set = new();
+                    set.Add((x / bs, y / bs, z / bs));
+                }
+
+        // The stored mapping, and the body of every supervoxel present.
+        var mapping = new Dictionary<ulong, ulong>();
+        foreach (var line in (await c.GetStringAsync($"{url}/mappings")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            mapping[ulong.Parse(parts[0])] = ulong.Parse(parts[1]);
+        }
+        ulong BodyOf(ulong sv) => mapping.TryGetValue(sv, out var b) ? b : sv;
+        var bodies = sizes.Keys.GroupBy(BodyOf).ToDictionary(g => g.Key, g => g.ToList());
+
+        foreach (var (body, svs) in bodies)
+        {
+            var r = await c.GetAsync($"{url}/supervoxel-sizes/{body}");
+            if (r.StatusCode != HttpStatusCode.OK)
+            {
+                problems.Add($"body {body} (supervoxels {string.Join(",", svs)}) has voxels but supervoxel-sizes answers {(int)r.StatusCode}");
+                continue;
+            }
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            var indexed = doc.RootElement.GetProperty("supervoxels").EnumerateArray().Select(e => e.GetUInt64())
+                .Zip(doc.RootElement.GetProperty("sizes").EnumerateArray().Select(e => e.GetInt64())).ToDictionary(p => p.First, p => p.Second);
+            var actual = svs.ToDictionary(sv => sv, sv => sizes[sv]);
+            if (!indexed.OrderBy(p => p.Key).SequenceEqual(actual.OrderBy(p => p.Key)))
+                problems.Add($"body {body}: index says {Show(indexed)}, voxels say {Show(actual)}");
+            var coarse = await (await c.GetAsync($"{url}/sparsevol-coarse/{body}")).Content.ReadAsByteArrayAsync();
+            var indexedBlocks = Blocks(coarse);
+            var actualBlocks = svs.SelectMany(sv => blocksOf[sv]).ToHashSet();
+            if (!indexedBlocks.SetEquals(actualBlocks))
+                problems.Add($"body {body}: index names {indexedBlocks.Count} blocks, voxels are in {actualBlocks.Count}");
+        }
+
+        // Labels that are not bodies here have no index; the looked-up mapping agrees with the stored one.
+        var known = work.LabelsSeen.Keys.Concat(mapping.Keys).Concat(mapping.Values).Concat(sizes.Keys).Distinct().Order().ToList();
+        foreach (var label in known.Where(l => !bodies.ContainsKey(l)))
+        {
+            var r = await c.GetAsync($"{url}/size/{label}");
+            if (r.StatusCode != HttpStatusCode.NotFound)
+                problems.Add($"label {label} has no voxels as a body, yet size/{label} answers {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+        }
+        var looked = await c.SendAsync(HttpMethod.Get, $"{url}/mapping", DvidClient.Json(known));
+        var lookedUp = JsonSerializer.Deserialize<ulong[]>(await (await looked.ExpectAsync(200)).Content.ReadAsStringAsync())!;
+        for (int i = 0; i < known.Count; i++)
+        {
+            ulong expected = sizes.ContainsKey(known[i]) ? BodyOf(known[i]) : 0;
+            if (lookedUp[i] != expected) problems.Add($"mapping of supervoxel {known[i]} is {lookedUp[i]}, expected {expected}");
+        }
+
+        // The pyramid follows level 0.
+        var coarseRaw = await (await (await c.GetAsync($"{url}/raw/0_1_2/{sx / 2}_{sy / 2}_{sz / 2}/0_0_0?supervoxels=true&scale=1")).ExpectAsync(200)).Content.ReadAsByteArrayAsync();
+        var expectedCoarse = new ulong[sx / 2 * (sy / 2) * (sz / 2)];
+        Downsampling.MajorityOf2x2x2(voxels, expectedCoarse, new(sx / 2, sy / 2, sz / 2));
+        int wrongCoarse = 0;
+        var level1 = MemoryMarshal.Cast<byte, ulong>(coarseRaw.AsSpan());
+        for (int i = 0; i < expectedCoarse.Length; i++) if (level1[i] != expectedCoarse[i]) wrongCoarse++;
+        if (wrongCoarse > 0) problems.Add($"{wrongCoarse} voxels of pyramid level 1 disagree with level 0");
+
+        // The max label covers every label; every acknowledged mutation is in the log, once.
+        using (var max = await c.GetJsonAsync($"{url}/maxlabel"))
+            if (max.RootElement.GetProperty("maxlabel").GetUInt64() < sizes.Keys.DefaultIfEmpty().Max())
+                problems.Add($"maxlabel {max.RootElement.GetProperty("maxlabel")} is below label {sizes.Keys.Max()}");
+        using (var log = await c.GetJsonAsync($"{url}/mutations"))
+        {
+            var ids = log.RootElement.EnumerateArray().Select(e => e.GetProperty("MutationID").GetUInt64()).ToList();
+            if (ids.Count != ids.Distinct().Count()) problems.Add("the mutation log repeats a mutation id");
+            foreach (var id in work.Mutations.Where(id => !ids.Contains(id))) problems.Add($"acknowledged mutation {id} is not in the log");
+        }
+
+        // Whole-box image writes land whole: one value throughout, acknowledged or sent later.
+        var grey = await (await (await c.GetAsync($"/api/node/{uuid}/{LabelWorkload.Grey}/raw/0_1_2/64_64_64/0_0_0")).ExpectAsync(200)).Content.ReadAsByteArrayAsync();
+        var values = grey.Distinct().ToList();
+        if (values.Count != 1) problems.Add($"an 8-block image write is torn: the box holds values {string.Join(",", values.Take(8))}");
+        else if (work.LastGreyAcknowledged >= 0)
+        {
+            List<byte> allowed;
+            lock (work.GreyValuesSent) allowed = work.GreyValuesSent.Skip(work.LastGreyAcknowledged).ToList();
+            if (!allowed.Contains(values[0])) problems.Add($"the image box holds {values[0]}, older than the last acknowledged write");
+        }
+        return problems;
+    }
+
+    private static string Show(Dictionary<ulong, long> d) => "{" + string.Join(", ", d.OrderBy(p => p.Key).Select(p => $"{p.Key}: {p.Value}")) + "}";
+
+    /// <summary>The blocks named by a sparsevol-coarse answer (runs of block coordinates along x).</summary>
+    private static HashSet<(int, int, int)> Blocks(byte[] rle)
+    {
+        var set = new HashSet<(int, int, int)>();
+        if (rle.Length < 12) return set;
+        var runs = SparseVolume.ParseRuns(rle);
+        foreach (var r in runs)
+            for (int i = 0; i < r.Length; i++) set.Add((r.X + i, r.Y, r.Z));
+        return set;
+    }
+}
