@@ -14,6 +14,12 @@ public static class Lz4Block
         return buffer;
     }
 
+    /// <summary>The largest block <paramref name="sourceLength"/> bytes can compress to.</summary>
+    public static int MaxEncodedLength(int sourceLength) => LZ4Codec.MaximumOutputSize(sourceLength);
+
+    /// <summary>Compresses <paramref name="source"/> into <paramref name="destination"/> (at least <see cref="MaxEncodedLength"/>); returns the block's length.</summary>
+    public static int EncodeInto(ReadOnlySpan<byte> source, Span<byte> destination) => LZ4Codec.Encode(source, destination, LZ4Level.L00_FAST);
+
     /// <summary>Decodes a raw LZ4 block that must expand to exactly <paramref name="destination"/>'s length.</summary>
     /// <exception cref="InvalidDataException">The block is corrupt or decodes to another length.</exception>
     public static void Decode(ReadOnlySpan<byte> source, Span<byte> destination)

@@ -26,10 +26,13 @@ public static class ValueEnvelope
                 break;
             case CompressionKind.Lz4:
             {
-                var block = Lz4Block.Encode(data);
-                result = new byte[prefix + 4 + block.Length];
+                // Compress into a worst-case buffer, then copy once into the exact-size result (large values: one
+                // transient copy, not two).
+                var block = GC.AllocateUninitializedArray<byte>(Lz4Block.MaxEncodedLength(data.Length));
+                int n = Lz4Block.EncodeInto(data, block);
+                result = GC.AllocateUninitializedArray<byte>(prefix + 4 + n);
                 BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(prefix), (uint)data.Length);
-                block.CopyTo(result.AsSpan(prefix + 4));
+                block.AsSpan(0, n).CopyTo(result.AsSpan(prefix + 4));
                 break;
             }
             case CompressionKind.Gzip:

@@ -5,8 +5,6 @@ namespace Diced.Datastore;
 
 public sealed partial class Datastore
 {
-    private static readonly HashSet<string> ReservedNames = ["log", "branch", "note", "commit", "newversion", "status", "tag", "info"];
-
     /// <summary>
     /// Creates a data instance from DVID's configuration map (keys lower-cased, values strings), recorded as
     /// created at <paramref name="at"/>. The type validates and normalises its own settings.
@@ -18,8 +16,7 @@ public sealed partial class Datastore
         var type = Types.Find(typeName) ?? throw DatastoreException.BadRequest($"Data type \"{typeName}\" is not supported by current DVID server");
         if (!config.TryGetValue("dataname", out var name) || name.Length == 0)
             throw DatastoreException.BadRequest("POST on repo endpoint requires specification of valid 'dataname'");
-        if (ReservedNames.Contains(name) || name.Contains('/') || name.Any(char.IsControl))
-            throw DatastoreException.BadRequest($"Data name \"{name}\" is reserved or contains illegal characters");
+        InstanceNames.Validate(name);
 
         bool versioned = true;
         if (config.TryGetValue("versioned", out var vs))

@@ -11,6 +11,8 @@ public enum ErrorKind
     TooLarge,
     /// <summary>A concurrent operation conflicts with this one; retrying may succeed.</summary>
     Conflict,
+    /// <summary>The caller lacks the privilege the request needs (403).</summary>
+    Forbidden,
     /// <summary>The server is at capacity for this kind of work (throttled operations).</summary>
     Unavailable,
 }

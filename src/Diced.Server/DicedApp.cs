@@ -70,8 +70,11 @@ public static class DicedApp
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();
+        builder.Services.AddSingleton<BodyBudget>();
         builder.Services.AddSingleton<RepoJson>();
         builder.Services.AddCors();
+        builder.Services.AddSingleton<CrossOrigin>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider>(sp => sp.GetRequiredService<CrossOrigin>());
         builder.Services.AddOpenApi();
         customize?.Invoke(builder);
         return builder;
@@ -136,15 +139,9 @@ public static class DicedApp
         app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms");
         app.UseMiddleware<DvidErrorMiddleware>();
         app.UseHeadWithoutBody();
-        if (options.CorsOrigins.Length > 0)
-        {
-            app.UseCors(p =>
-            {
-                if (options.CorsOrigins.Contains("*")) p.AllowAnyOrigin();
-                else p.WithOrigins(options.CorsOrigins);
-                p.WithMethods("GET", "POST", "DELETE", "HEAD").AllowAnyHeader();
-            });
-        }
+        app.UseDotSegmentGuard();
+        app.UseCors();
+        app.UseCrossOriginWriteGuard();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();

@@ -35,11 +35,19 @@ public sealed class DicedOptions
     /// <summary>Voxel POST bodies up to this size are read whole before anything is stored; larger ones are stored slab by slab.</summary>
     public long MaxBufferedWriteBytes { get; set; } = 256L << 20;
 
+    /// <summary>Request bodies read whole may hold at most this many bytes at once, server-wide; beyond it requests get
+    /// 503 with Retry-After (bodies larger than this alone get 413).</summary>
+    public long MaxBufferedBodyBytes { get; set; } = 1L << 30;
+
     /// <summary>Concurrent <c>throttle=on</c> operations before 503 (DVID's maxThrottledOps).</summary>
     public int MaxThrottledOps { get; set; } = 1;
 
-    /// <summary>Origins allowed by CORS; <c>*</c> allows any. Empty disables CORS headers.</summary>
+    /// <summary>Web origins that may read (GET, HEAD) through CORS; <c>*</c> allows any. Empty disables CORS headers.</summary>
     public string[] CorsOrigins { get; set; } = ["*"];
+
+    /// <summary>Web origins that may also change data (POST, PUT, DELETE) from a browser; none by default, and writes
+    /// whose <c>Origin</c> names any other site are refused.</summary>
+    public string[] CorsWriteOrigins { get; set; } = [];
 
     /// <summary>Free text returned by <c>/api/server/note</c> and in server info.</summary>
     public string Note { get; set; } = "";

@@ -83,17 +83,22 @@ public static class RepoEndpoints
             throw Reject.BadRequest("Deletion requires the query string 'imsure=true'");
     }
 
-    private static async Task DeleteRepo(HttpContext http, string uuid, Datastore.Datastore ds)
+    private static async Task DeleteRepo(HttpContext http, string uuid, Datastore.Datastore ds, IOptions<DicedOptions> o)
     {
+        // Routing ignores a trailing slash: "DELETE /api/repo/U/" names no instance, and must not reach the repo.
+        if (RawPath.Encoded(http).EndsWith('/'))
+            throw Reject.BadRequest("DELETE of a repo must name it exactly (/api/repo/<uuid>); this path names an empty instance");
         RequireImSure(http);
+        Admin.RequireForDestruction(http, o.Value, "Deleting a repo");
         var v = ds.Resolve(uuid);
         await ds.DeleteRepoAsync(v.Repo, http.RequestAborted);
         await DvidJson.WriteRawAsync(http, $"{{\"result\": \"Started deletion of repo containing UUID {v.Uuid}\"}}");
     }
 
-    private static async Task DeleteInstance(HttpContext http, string uuid, string name, Datastore.Datastore ds)
+    private static async Task DeleteInstance(HttpContext http, string uuid, string name, Datastore.Datastore ds, IOptions<DicedOptions> o)
     {
         RequireImSure(http);
+        Admin.RequireForDestruction(http, o.Value, "Deleting a data instance");
         var v = ds.Resolve(uuid);
         await ds.DeleteInstanceAsync(v.Repo, name, http.RequestAborted);
         await DvidJson.WriteRawAsync(http, $"{{\"result\": {DvidJson.Quote($"Started deletion of data instance \"{name}\" from repo with root {v.Repo.Root}")}}}");

@@ -130,9 +130,18 @@ public static class ServerEndpoints
 /// <summary>Admin privilege: <c>?admintoken=</c> matching the configured token (or DVID_ADMIN_TOKEN).</summary>
 public static class Admin
 {
+    private static string? TokenOf(DicedOptions options) => options.AdminToken ?? Environment.GetEnvironmentVariable("DVID_ADMIN_TOKEN");
+
     public static bool IsAdmin(HttpContext http, DicedOptions options)
     {
-        var token = options.AdminToken ?? Environment.GetEnvironmentVariable("DVID_ADMIN_TOKEN");
+        var token = TokenOf(options);
         return !string.IsNullOrEmpty(token) && http.Request.Query["admintoken"] == token;
+    }
+
+    /// <summary>Destructive routes (repo and instance deletion) need the admin token whenever one is configured.</summary>
+    public static void RequireForDestruction(HttpContext http, DicedOptions options, string what)
+    {
+        if (!string.IsNullOrEmpty(TokenOf(options)) && !IsAdmin(http, options))
+            throw new Datastore.DatastoreException($"{what} requires the admin token on this server (?admintoken=)", Datastore.ErrorKind.Forbidden);
     }
 }

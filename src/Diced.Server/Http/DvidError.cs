@@ -50,6 +50,7 @@ public sealed class DvidErrorMiddleware(RequestDelegate next, ILogger<DvidErrorM
         ErrorKind.NotFound => StatusCodes.Status404NotFound,
         ErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorKind.Forbidden => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status400BadRequest,
     };
 
@@ -65,6 +66,7 @@ public sealed class DvidErrorMiddleware(RequestDelegate next, ILogger<DvidErrorM
         http.Response.StatusCode = status;
         http.Response.ContentType = "text/plain; charset=utf-8";
         http.Response.Headers["X-Content-Type-Options"] = "nosniff";
+        if (status == StatusCodes.Status503ServiceUnavailable) http.Response.Headers.RetryAfter = "1";
         // A client that sent a body we did not read would otherwise keep the connection busy draining it.
         if (http.Request.ContentLength is > 0 && http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false })
             http.Response.Headers.Connection = "close";

@@ -85,6 +85,21 @@ public sealed class RawHttp : IDisposable
             tcp.Close();
             return new RawHttp(tcp, "", "");
         }
+        return await ReadResponseAsync(tcp);
+    }
+
+    /// <summary>Sends <paramref name="request"/> exactly as given (request line, headers and body) and reads the answer.</summary>
+    public static async Task<RawHttp> SendBytesAsync(int port, byte[] request)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        await tcp.GetStream().WriteAsync(request);
+        return await ReadResponseAsync(tcp);
+    }
+
+    private static async Task<RawHttp> ReadResponseAsync(TcpClient tcp)
+    {
+        var stream = tcp.GetStream();
         stream.ReadTimeout = 10_000;
         var buffer = new byte[65536];
         var text = new StringBuilder();

@@ -196,6 +196,7 @@ public static class ImageblkEndpoints
     public static async Task<byte[]> ReadLz4VoxelsAsync(HttpContext http, long expected, Box box, DicedOptions o)
     {
         var packed = await RequestBody.ReadAsync(http, Math.Min(o.MaxDataRequestBytes, expected + expected / 255 + 16)); // LZ4 worst case
+        RequestBody.Reserve(http, expected);
         var voxels = GC.AllocateUninitializedArray<byte>((int)expected);
         try { Lz4Block.Decode(packed, voxels); }
         catch (InvalidDataException e) { throw Reject.BadRequest($"LZ4 body does not decode to the {expected} bytes of {box}: {e.Message}"); }
@@ -219,7 +220,7 @@ public static class ImageblkEndpoints
                 int read = 0;
                 while (read < bytes)
                 {
-                    int n = await http.Request.Body.ReadAsync(buffer.AsMemory(read, bytes - read), ct);
+                    int n = await RequestBody.ReadSomeAsync(http, buffer.AsMemory(read, bytes - read));
                     if (n == 0) throw Reject.BadRequest($"voxel body ended early; layers before z={z0} were stored");
                     read += n;
                 }

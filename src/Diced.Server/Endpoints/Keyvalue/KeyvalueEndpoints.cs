@@ -34,8 +34,12 @@ public static class KeyvalueEndpoints
 
     private static KeyValueData Data(HttpContext http) => new(http.Instance().Data);
 
-    private static async Task Key(HttpContext http, string key, IOptions<DicedOptions> o)
+    /// <summary>The key of <c>…/key/{key}</c> exactly as sent (<c>%2F</c> is a '/', <c>%25</c> a '%').</summary>
+    private static string KeySegment(HttpContext http, int index) => RawPath.Segment(http, index, "key");
+
+    private static async Task Key(HttpContext http, IOptions<DicedOptions> o)
     {
+        var key = KeySegment(http, 5);
         var data = Data(http);
         var ct = http.RequestAborted;
         switch (http.Request.Method)
@@ -91,8 +95,8 @@ public static class KeyvalueEndpoints
 
     private static Task Keys(HttpContext http) => WriteKeys(http, Data(http).KeysAsync(ct: http.RequestAborted));
 
-    private static Task KeyRange(HttpContext http, string first, string last)
-        => WriteKeys(http, Data(http).KeysAsync(first, last, http.RequestAborted));
+    private static Task KeyRange(HttpContext http)
+        => WriteKeys(http, Data(http).KeysAsync(KeySegment(http, 5), KeySegment(http, 6), http.RequestAborted));
 
     private static async Task WriteKeys(HttpContext http, IAsyncEnumerable<string> keys)
     {
@@ -119,8 +123,9 @@ public static class KeyvalueEndpoints
         return json ? BatchFormat.Json : tar ? BatchFormat.Tar : BatchFormat.Protobuf;
     }
 
-    private static async Task KeyRangeValues(HttpContext http, string first, string last)
+    private static async Task KeyRangeValues(HttpContext http)
     {
+        string first = KeySegment(http, 5), last = KeySegment(http, 6);
         var format = FormatOf(http);
         bool check = http.Request.Query["check"] == "true";
         var data = Data(http);

@@ -221,6 +221,7 @@ public static class LabelEndpoints
             case "gzip":
             {
                 var packed = await RequestBody.ReadAsync(http, o.MaxBufferedWriteBytes);
+                RequestBody.Reserve(http, expected);
                 try { voxels = GzipCodec.Decompress(packed, expected + 1); }
                 catch (InvalidDataException e) { throw Reject.BadRequest($"gzip body does not inflate: {e.Message}"); }
                 break;
