@@ -68,6 +68,12 @@ public interface IKeyValueStore : IAsyncDisposable
     /// <summary>Entries with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>, in ascending key order.</summary>
     IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default);
 
+    /// <summary>
+    /// A read-only view of the store as it is now, which later writes do not change (RocksDB snapshots), so that a
+    /// reader of many keys sees each batch whole or not at all; null where the backend offers none. Dispose it.
+    /// </summary>
+    IKeyValueSnapshot? OpenSnapshot() => null;
+
     /// <summary>Removes every key with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>.</summary>
     ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default);
 }
@@ -78,3 +84,6 @@ public readonly record struct KeyValue(byte[] Key, byte[] Value, string? Tag = n
 
 /// <summary>A value and its version tag: an opaque string that identifies the stored content.</summary>
 public sealed record TaggedValue(byte[] Value, string Tag);
+
+/// <summary>A frozen, read-only view of a store (<see cref="IKeyValueStore.OpenSnapshot"/>); its writes throw.</summary>
+public interface IKeyValueSnapshot : IKeyValueStore, IDisposable;

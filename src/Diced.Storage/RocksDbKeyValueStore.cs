@@ -72,12 +72,14 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         finally { _closing.ExitReadLock(); }
     }
 
-    public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default)
+    public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> key, CancellationToken ct = default) => GetCore(key, _readOptions);
+
+    internal ValueTask<byte[]?> GetCore(ReadOnlyMemory<byte> key, nint readOptions)
         => ValueTask.FromResult(Use(db =>
         {
             fixed (byte* k = key.Span)
             {
-                var slice = rocksdb_get_pinned(db, _readOptions, k, (nuint)key.Length, out var err);
+                var slice = rocksdb_get_pinned(db, readOptions, k, (nuint)key.Length, out var err);
                 Check(err);
                 if (slice == 0) return null;
                 try
@@ -92,6 +94,9 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         }));
 
     public ValueTask<bool> ReadAsync<TState>(ReadOnlyMemory<byte> key, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, CancellationToken ct = default)
+        => ReadCore(key, state, reader, _readOptions);
+
+    internal ValueTask<bool> ReadCore<TState>(ReadOnlyMemory<byte> key, TState state, System.Buffers.ReadOnlySpanAction<byte, TState> reader, nint readOptions)
     {
         _closing.EnterReadLock();
         try
@@ -99,7 +104,7 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
             if (_db == 0) throw new ObjectDisposedException(nameof(RocksDbKeyValueStore));
             fixed (byte* k = key.Span)
             {
-                var slice = rocksdb_get_pinned(_db, _readOptions, k, (nuint)key.Length, out var err);
+                var slice = rocksdb_get_pinned(_db, readOptions, k, (nuint)key.Length, out var err);
                 Check(err);
                 if (slice == 0) return ValueTask.FromResult(false);
                 try
@@ -171,7 +176,11 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         return 0;
     });
 
-    public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
+    public IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default)
+        => ScanCore(start, end, keysOnly, 0, ct);
+
+    /// <summary>A scan, of the live database or (<paramref name="snapshot"/> not 0) of a snapshot.</summary>
+    internal async IAsyncEnumerable<KeyValue> ScanCore(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly, nint snapshot,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         // Read in small batches so no native iterator lives across an await.
@@ -179,7 +188,7 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         bool inclusive = true;
         while (true)
         {
-            var chunk = ReadChunk(from, inclusive, end, keysOnly, 256);
+            var chunk = ReadChunk(from, inclusive, end, keysOnly, 256, snapshot);
             foreach (var kv in chunk)
             {
                 ct.ThrowIfCancellationRequested();
@@ -192,11 +201,12 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         }
     }
 
-    private List<KeyValue> ReadChunk(byte[] from, bool inclusive, ReadOnlyMemory<byte> end, bool keysOnly, int max)
+    private List<KeyValue> ReadChunk(byte[] from, bool inclusive, ReadOnlyMemory<byte> end, bool keysOnly, int max, nint snapshot)
         => Use(db =>
         {
             var result = new List<KeyValue>();
             var ro = rocksdb_readoptions_create();
+            if (snapshot != 0) rocksdb_readoptions_set_snapshot(ro, snapshot);
             var endCopy = end.ToArray();
             fixed (byte* e = endCopy)
             fixed (byte* f = from)
@@ -255,6 +265,26 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A consistent read-only view: every batch committed before this call, none after.</summary>
+    public IKeyValueSnapshot? OpenSnapshot() => new RocksDbSnapshot(this);
+
+    /// <summary>Snapshots not yet released (closing the database releases them first).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<nint, byte> _snapshots = new();
+
+    internal nint CreateSnapshot() => Use(db =>
+    {
+        var snapshot = rocksdb_create_snapshot(db);
+        _snapshots[snapshot] = 0;
+        return snapshot;
+    });
+
+    internal void ReleaseSnapshot(nint snapshot)
+    {
+        _closing.EnterReadLock();
+        try { if (_db != 0 && _snapshots.TryRemove(snapshot, out _)) rocksdb_release_snapshot(_db, snapshot); }
+        finally { _closing.ExitReadLock(); }
+    }
+
     /// <summary>Compacts the whole database now (benchmarks: measure a settled store, not background compaction).</summary>
     public void Compact() => Use(db =>
     {
@@ -268,6 +298,8 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         try
         {
             if (_db == 0) return ValueTask.CompletedTask;
+            foreach (var snapshot in _snapshots.Keys)
+                if (_snapshots.TryRemove(snapshot, out _)) rocksdb_release_snapshot(_db, snapshot);
             rocksdb_close(_db);
             _db = 0;
             rocksdb_writeoptions_destroy(_writeOptions);

@@ -44,6 +44,9 @@ internal static partial class RocksDbNative
     [LibraryImport(Lib)] public static partial nint rocksdb_readoptions_create();
     [LibraryImport(Lib)] public static partial void rocksdb_readoptions_destroy(nint o);
     [LibraryImport(Lib)] public static unsafe partial void rocksdb_readoptions_set_iterate_upper_bound(nint o, byte* key, nuint keyLen);
+    [LibraryImport(Lib)] public static partial void rocksdb_readoptions_set_snapshot(nint o, nint snapshot);
+    [LibraryImport(Lib)] public static partial nint rocksdb_create_snapshot(nint db);
+    [LibraryImport(Lib)] public static partial void rocksdb_release_snapshot(nint db, nint snapshot);
 
     [LibraryImport(Lib)] public static unsafe partial void rocksdb_put(nint db, nint writeOptions, byte* key, nuint keyLen, byte* val, nuint valLen, out nint err);
     [LibraryImport(Lib)] public static unsafe partial void rocksdb_delete(nint db, nint writeOptions, byte* key, nuint keyLen, out nint err);

@@ -25,6 +25,15 @@ public sealed class VersionedData
         _fence = instance.Versioned ? fence : null;
     }
 
+    /// <summary>
+    /// This instance at this version as <paramref name="snapshot"/> (a frozen view of its store) has it: every read sees
+    /// the same committed state. It cannot be written.
+    /// </summary>
+    public VersionedData ReadingFrom(IKeyValueSnapshot snapshot) => new(snapshot, _repo, Instance, Node, null);
+
+    /// <summary>Whether reads come from a snapshot (see <see cref="ReadingFrom"/>).</summary>
+    public bool IsSnapshot => _store is IKeyValueSnapshot;
+
     public InstanceRecord Instance { get; }
 
     /// <summary>The node named in the request (for unversioned instances reads and writes go to the root).</summary>

@@ -67,4 +67,38 @@ public class Issue11_reads_see_mutations_whole(ServerFixture f) : IClassFixture<
         Assert.True(lookups > 20, $"only {lookups} lookups ran");
         Assert.True(misses.IsEmpty, $"{misses.Count} of {lookups + sizes} reads missed: {string.Join("; ", misses.Take(5))}");
     }
+
+    [Fact]
+    public async Task A_volume_read_never_sees_half_of_a_write()
+    {
+        var uuid = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(uuid, "uint8blk", "grey", new { BlockSize = "32,32,32" });
+        var url = $"/api/node/{uuid}/grey/raw/0_1_2/128_128_128/0_0_0";
+        await (await _c.PostAsync(url, new ByteArrayContent(new byte[128 * 128 * 128]))).ExpectAsync(200);
+        using var done = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            try
+            {
+                // Each write sets all 64 blocks to one value; a read must see one value throughout.
+                for (int v = 1; v <= 40; v++)
+                {
+                    var body = new byte[128 * 128 * 128];
+                    Array.Fill(body, (byte)v);
+                    await (await _c.PostAsync(url, new ByteArrayContent(body))).ExpectAsync(200);
+                }
+            }
+            finally { done.Cancel(); }
+        });
+        int reads = 0, torn = 0;
+        while (!done.IsCancellationRequested)
+        {
+            var voxels = await (await _c.GetAsync(url)).Content.ReadAsByteArrayAsync();
+            reads++;
+            if (voxels.AsSpan().IndexOfAnyExcept(voxels[0]) >= 0) torn++;
+        }
+        await writer;
+        Assert.True(reads > 5, $"only {reads} reads ran");
+        Assert.Equal(0, torn);
+    }
 }

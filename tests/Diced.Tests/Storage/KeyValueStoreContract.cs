@@ -212,6 +212,28 @@ public abstract class KeyValueStoreContract
     }
 
     [Fact]
+    public async Task Snapshots_see_the_store_as_it_was()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            await s.WriteAsync(new WriteBatch().Put(B(1), B(1)).Put(B(2), B(2)));
+            using var snapshot = s.OpenSnapshot();
+            if (snapshot is null) return; // this backend offers none
+            await s.WriteAsync(new WriteBatch().Put(B(1), B(10)).Delete(B(2)).Put(B(3), B(3)));
+            Assert.Equal(B(1), await snapshot.GetAsync(B(1)));
+            Assert.Equal(B(2), await snapshot.GetAsync(B(2)));
+            Assert.Null(await snapshot.GetAsync(B(3)));
+            Assert.Equal([B(1), B(2)], (await All(snapshot, [], [])).Select(kv => kv.Key).ToArray());
+            Assert.True(await snapshot.ReadAsync(B(1), 0, (span, _) => Assert.Equal(1, span[0])));
+            Assert.Equal(B(10), await s.GetAsync(B(1)));
+            await Assert.ThrowsAsync<NotSupportedException>(async () => await snapshot.PutAsync(B(4), B(4)));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
     public async Task Data_persists_across_reopen()
     {
         if (!Persistent) return;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Diced.Codecs;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Versioning;
+using Diced.Storage;
 
 namespace Diced.Datastore.Types.ImageBlock;
 
@@ -46,6 +47,12 @@ public sealed partial class ImageVolume
     public IBlockCodec Codec => _codec;
     public VersionedData Data => _data;
 
+    /// <summary>The same volume read through <paramref name="data"/> (a snapshot of the version: see <see cref="VersionedData.ReadingFrom"/>).</summary>
+    public ImageVolume ReadingFrom(VersionedData data) => new(data, _coord, Voxel, _codec, _blockClass, Settings);
+
+    /// <summary>A snapshot of the store when this volume reads the live store and the backend has snapshots; else null.</summary>
+    private IKeyValueSnapshot? SnapshotForRead() => _data.IsSnapshot ? null : _data.Store.OpenSnapshot();
+
     public static byte[] BlockKey(Point3 block) => BlockKey(BlockClass, block);
 
     public static byte[] BlockKey(byte blockClass, Point3 block)
@@ -65,10 +72,16 @@ public sealed partial class ImageVolume
     /// <summary>
     /// Reads <paramref name="box"/> as packed voxels (x fastest) and hands it to <paramref name="sink"/> one z-slab
     /// (one layer of blocks) at a time, building the next slab while the previous one is being sent.
-    /// Missing blocks read as zeros.
+    /// Missing blocks read as zeros. Where the store has snapshots, the whole read sees one committed state.
     /// </summary>
     public async Task ReadAsync(Box box, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default)
     {
+        using var snapshot = SnapshotForRead();
+        if (snapshot is not null)
+        {
+            await ReadingFrom(_data.ReadingFrom(snapshot)).ReadAsync(box, sink, ct);
+            return;
+        }
         var bs = BlockSize;
         var first = box.FirstBlock(bs);
         var last = box.LastBlock(bs);
@@ -227,9 +240,11 @@ public sealed partial class ImageVolume
     public async IAsyncEnumerable<(Point3 Block, byte[] Stored)> ReadStoredAsync(IEnumerable<Point3> blocks,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
+        using var snapshot = SnapshotForRead();
+        var data = snapshot is null ? _data : _data.ReadingFrom(snapshot);
         foreach (var b in blocks)
         {
-            var stored = await _data.GetAsync(KeyOf(b), ct);
+            var stored = await data.GetAsync(KeyOf(b), ct);
             if (stored is not null) yield return (b, stored);
         }
     }
@@ -238,11 +253,13 @@ public sealed partial class ImageVolume
     public async IAsyncEnumerable<(Point3 Block, byte[] Stored)> ReadStoredBoxAsync(Point3 firstBlock, Point3 lastBlock,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
+        using var snapshot = SnapshotForRead();
+        var data = snapshot is null ? _data : _data.ReadingFrom(snapshot);
         for (int z = firstBlock.Z; z <= lastBlock.Z; z++)
             for (int y = firstBlock.Y; y <= lastBlock.Y; y++)
             {
                 var end = lastBlock.X == int.MaxValue ? KeyOf(new Point3(int.MinValue, y + 1, z)) : KeyOf(new Point3(lastBlock.X + 1, y, z));
-                await foreach (var (tk, stored) in _data.ScanAsync(KeyOf(new Point3(firstBlock.X, y, z)), end, false, ct))
+                await foreach (var (tk, stored) in data.ScanAsync(KeyOf(new Point3(firstBlock.X, y, z)), end, false, ct))
                     yield return (BlockOfKey(tk), stored);
             }
     }

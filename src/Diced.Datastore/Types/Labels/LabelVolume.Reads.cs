@@ -1,17 +1,52 @@
 using System.Runtime.InteropServices;
 using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
 
 namespace Diced.Datastore.Types.Labels;
 
 /// <summary>Reading labels: voxels (mapped to bodies unless asked for supervoxels), labels at points, sparse volumes.</summary>
 public sealed partial class LabelVolume
 {
-    /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a time.</summary>
-    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default, int scale = 0)
+    /// <summary>
+    /// Level <paramref name="scale"/> read from a snapshot of the store, with the mapping (empty when
+    /// <paramref name="supervoxels"/>) of that same committed state, for reads too long to repeat (streams). Stores
+    /// without snapshots give the live volume. Dispose the view when the read is done.
+    /// </summary>
+    public async Task<ConsistentView> ViewAsync(int scale, bool supervoxels, CancellationToken ct = default)
     {
         var vol = At(scale);
-        var mapping = supervoxels ? Empty : await MappingAsync(ct);
-        await vol.ReadAsync(box, async (slab, token) =>
+        while (true)
+        {
+            long seen = await Stamp.SettledAsync(ct);
+            var snapshot = _data.IsSnapshot ? null : _data.Store.OpenSnapshot();
+            try
+            {
+                var mapping = supervoxels ? Empty : await MappingAsync(ct);
+                if (Stamp.Current == seen)
+                    return new ConsistentView(snapshot is null ? vol : vol.ReadingFrom(_data.ReadingFrom(snapshot)), mapping, snapshot);
+            }
+            catch
+            {
+                snapshot?.Dispose();
+                throw;
+            }
+            snapshot?.Dispose();
+        }
+    }
+
+    /// <summary>A volume and mapping of one committed state (see <see cref="ViewAsync"/>).</summary>
+    public sealed record ConsistentView(ImageVolume Volume, IReadOnlyDictionary<ulong, ulong> Mapping, IDisposable? Snapshot) : IDisposable
+    {
+        public void Dispose() => Snapshot?.Dispose();
+    }
+
+    /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a
+    /// time, all of one committed state where the store has snapshots.</summary>
+    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default, int scale = 0)
+    {
+        using var view = await ViewAsync(scale, supervoxels, ct);
+        var mapping = view.Mapping;
+        await view.Volume.ReadAsync(box, async (slab, token) =>
         {
             if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
             await sink(slab, token);

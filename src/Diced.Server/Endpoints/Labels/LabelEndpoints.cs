@@ -320,7 +320,8 @@ public static class LabelEndpoints
         var payload = ParseBlockPayload(http, labels, BlockPayload.Lz4);
         using var slot = throttle.Enter(http);
         var bs = labels.BlockSize;
-        await WriteFramed(http, labels, labels.At(scale).ReadStoredBoxAsync(box.FirstBlock(bs), box.LastBlock(bs), http.RequestAborted), payload);
+        using var view = await labels.ViewAsync(scale, Flag(http, "supervoxels"), http.RequestAborted);
+        await WriteFramed(http, labels, view.Mapping, view.Volume.ReadStoredBoxAsync(box.FirstBlock(bs), box.LastBlock(bs), http.RequestAborted), payload);
     }
 
     private static async Task SpecificBlocks(HttpContext http, IOptions<DicedOptions> o)
@@ -332,15 +333,15 @@ public static class LabelEndpoints
         foreach (var b in blocks) CheckBlockInGrid(b, labels.BlockSize);
         if ((long)blocks.Count * labels.Volume.BlockBytes > o.Value.MaxDataRequestBytes)
             throw Reject.BadRequest($"Requested payload ({(long)blocks.Count * labels.Volume.BlockBytes} bytes) exceeds this DVID server's set limit ({o.Value.MaxDataRequestBytes})");
-        await WriteFramed(http, labels, labels.At(scale).ReadStoredAsync(blocks, http.RequestAborted), payload);
+        using var view = await labels.ViewAsync(scale, Flag(http, "supervoxels"), http.RequestAborted);
+        await WriteFramed(http, labels, view.Mapping, view.Volume.ReadStoredAsync(blocks, http.RequestAborted), payload);
     }
 
     /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block, payload as asked.</summary>
-    private static async Task WriteFramed(HttpContext http, LabelVolume labels, IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, BlockPayload payload)
+    private static async Task WriteFramed(HttpContext http, LabelVolume labels, IReadOnlyDictionary<ulong, ulong> mapping,
+        IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, BlockPayload payload)
     {
         http.Response.ContentType = "application/octet-stream";
-        bool supervoxels = Flag(http, "supervoxels");
-        var mapping = supervoxels ? new Dictionary<ulong, ulong>() : await labels.MappingAsync(http.RequestAborted);
         var bs = labels.BlockSize;
         var voxels = new byte[labels.Volume.BlockBytes];
         var pipe = http.Response.BodyWriter;
