@@ -59,4 +59,17 @@ public sealed class VersionStamp
             if (Interlocked.Read(ref _count) == before) return result;
         }
     }
+
+    /// <summary>Like <see cref="ReadAsync{T}"/>, but gives up after <paramref name="attempts"/> reads that a commit
+    /// interleaved with (a steady stream of commits could otherwise keep a slow reader going forever).</summary>
+    public async Task<(bool Done, T? Result)> TryReadAsync<T>(Func<Task<T>> read, int attempts, CancellationToken ct = default)
+    {
+        for (int i = 0; i < attempts; i++)
+        {
+            long before = await SettledAsync(ct);
+            var result = await read();
+            if (Interlocked.Read(ref _count) == before) return (true, result);
+        }
+        return (false, default);
+    }
 }

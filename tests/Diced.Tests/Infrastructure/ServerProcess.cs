@@ -87,6 +87,13 @@ public sealed class ServerProcess : IDisposable
         throw new TimeoutException($"server did not answer within {limit}");
     }
 
+    /// <summary>A memory figure of the process from <c>/proc/PID/status</c>: <c>VmRSS</c> (now) or <c>VmHWM</c> (peak), in bytes.</summary>
+    public long MemoryBytes(string field)
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith(field + ":"));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 

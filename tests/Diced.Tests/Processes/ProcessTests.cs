@@ -100,12 +100,6 @@ public class ProcessTests(ITestOutputHelper output)
         finally { TempDir.Delete(dir); }
     }
 
-    private static long PeakRssBytes(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:"));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    }
-
     [Fact]
     public async Task A_one_gib_voxel_get_streams_in_bounded_memory()
     {
@@ -124,7 +118,7 @@ public class ProcessTests(ITestOutputHelper output)
             // Warm the read path, then take the peak so far as the baseline.
             for (int i = 0; i < 2; i++)
                 await (await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_128/0_0_0")).ExpectAsync(200);
-            long before = PeakRssBytes(server.Pid);
+            long before = server.MemoryBytes("VmHWM");
             using var r = await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_1024/0_0_0", HttpCompletionOption.ResponseHeadersRead);
             await r.ExpectAsync(200);
             Assert.Equal(1L << 30, r.Content.Headers.ContentLength);
@@ -137,7 +131,7 @@ public class ProcessTests(ITestOutputHelper output)
                 if (total < 1024L * 1024 * 64) nonZero += buffer.AsSpan(0, n).Length - buffer.AsSpan(0, n).Count((byte)0);
                 total += n;
             }
-            long after = PeakRssBytes(server.Pid);
+            long after = server.MemoryBytes("VmHWM");
             output.WriteLine($"peak RSS {before >> 20} MiB before, {after >> 20} MiB after a 1 GiB GET");
             Assert.Equal(1L << 30, total);
             Assert.True(nonZero > 60_000_000, "the written slab comes back");

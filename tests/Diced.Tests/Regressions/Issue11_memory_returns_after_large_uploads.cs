@@ -12,12 +12,6 @@ namespace Diced.Tests.Regressions;
 [Collection(ProcessCollection.Name)]
 public class Issue11_memory_returns_after_large_uploads(ITestOutputHelper output)
 {
-    private static long RssBytes(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:"));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    }
-
     [Fact]
     public async Task Three_concurrent_256_MiB_uploads_leave_memory_within_512_MiB_of_the_start_after_30_s()
     {
@@ -31,18 +25,18 @@ public class Issue11_memory_returns_after_large_uploads(ITestOutputHelper output
             var uuid = await c.CreateRepoAsync("mem");
             await c.CreateInstanceAsync(uuid, "keyvalue", "kv");
             await c.PutKeyAsync(uuid, "kv", "warm", new byte[1 << 20]);
-            long start = RssBytes(server.Pid);
+            long start = server.MemoryBytes("VmRSS");
 
             var value = new byte[256 << 20];
             new Random(1).NextBytes(value);
             var uploads = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => c.PostAsync($"/api/node/{uuid}/kv/key/big{i}", new ByteArrayContent(value))));
             Assert.All(uploads, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-            long peak = RssBytes(server.Pid);
+            long peak = server.MemoryBytes("VmRSS");
             var sw = Stopwatch.StartNew();
             long now = peak;
             while (sw.Elapsed < TimeSpan.FromSeconds(30))
             {
-                now = RssBytes(server.Pid);
+                now = server.MemoryBytes("VmRSS");
                 if (now - start < 512L << 20) break;
                 await Task.Delay(250);
             }

@@ -23,7 +23,7 @@ public sealed partial class LabelVolume
     public Task<(ulong Body, LabelIndex Index)?> FindSupervoxelAsync(ulong sv, CancellationToken ct = default)
     {
         RequireIndex();
-        return Stamp.ReadAsync(() => FindSupervoxelNowAsync(sv, ct), ct);
+        return ReadConsistentAsync(() => FindSupervoxelNowAsync(sv, ct), ct);
     }
 
     /// <summary><see cref="FindSupervoxelAsync"/> without the consistency loop (callers hold the change turn or loop themselves).</summary>
@@ -40,7 +40,7 @@ public sealed partial class LabelVolume
     {
         RequireIndex();
         if (!supervoxels || !HasMapping) return GetIndexAsync(label, ct);
-        return Stamp.ReadAsync(() => SupervoxelIndexNowAsync(label, ct), ct);
+        return ReadConsistentAsync(() => SupervoxelIndexNowAsync(label, ct), ct);
     }
 
     private async Task<LabelIndex?> SupervoxelIndexNowAsync(ulong sv, CancellationToken ct)

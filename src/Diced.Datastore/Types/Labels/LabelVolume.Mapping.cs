@@ -16,8 +16,10 @@ public sealed partial class LabelVolume
         // Only this process changes an open version on a local store; elsewhere only locked versions are safe to cache.
         bool cacheable = !_data.Store.IsShared || _data.Node.Locked;
         if (cacheable && _coord.TryGetRecord<Dictionary<ulong, ulong>>(Id, Version, MappingRecord, out var cached) && cached is not null) return cached;
-        while (true)
+        for (int attempt = 0; ; attempt++)
         {
+            // Under a steady stream of changes, take the change turn so that the scan completes between commits.
+            using var turn = attempt < 4 ? null : await _coord.LockRecordAsync(Id, Version, ChangeLockName, ct);
             long seen = await Stamp.SettledAsync(ct);
             var map = new Dictionary<ulong, ulong>();
             await foreach (var (tk, v) in _data.ScanAsync([MappingClass], [MappingClass + 1], false, ct))

@@ -15,8 +15,9 @@ public sealed partial class LabelVolume
     public async Task<ConsistentView> ViewAsync(int scale, bool supervoxels, CancellationToken ct = default)
     {
         var vol = At(scale);
-        while (true)
+        for (int attempt = 0; ; attempt++)
         {
+            using var turn = attempt < 4 ? null : await _coord.LockRecordAsync(Id, Version, ChangeLockName, ct);
             long seen = await Stamp.SettledAsync(ct);
             var snapshot = _data.IsSnapshot ? null : _data.Store.OpenSnapshot();
             try
@@ -55,7 +56,7 @@ public sealed partial class LabelVolume
 
     /// <summary>Reads <paramref name="box"/> into one buffer (small requests), consistent with one committed state.</summary>
     public Task<byte[]> ReadAllAsync(Box box, bool supervoxels, CancellationToken ct = default, int scale = 0)
-        => Stamp.ReadAsync(async () =>
+        => ReadConsistentAsync(async () =>
         {
             var all = await At(scale).ReadAllAsync(box, ct);
             var mapping = supervoxels ? Empty : await MappingAsync(ct);
@@ -65,7 +66,7 @@ public sealed partial class LabelVolume
 
     /// <summary>Labels at points (one block decode per distinct block).</summary>
     public Task<ulong[]> LabelsAtAsync(IReadOnlyList<Point3> points, bool supervoxels, CancellationToken ct = default, int scale = 0)
-        => Stamp.ReadAsync(async () =>
+        => ReadConsistentAsync(async () =>
         {
             var vol = At(scale);
             var result = new ulong[points.Count];
@@ -98,7 +99,7 @@ public sealed partial class LabelVolume
     /// runs are clipped to the bounds too.
     /// </summary>
     public Task<List<Run>?> SparsevolAsync(ulong label, bool supervoxels, VoxelBounds bounds, bool exact, CancellationToken ct = default, int scale = 0)
-        => Stamp.ReadAsync(async () =>
+        => ReadConsistentAsync(async () =>
         {
             var runs = new List<Run>();
             bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, bounds, (blockBox, labels, members) =>
@@ -112,7 +113,7 @@ public sealed partial class LabelVolume
     /// Visits, in z, y, x order, the stored blocks of <paramref name="scale"/> that the label's index names (outside
     /// <paramref name="bounds"/> skipped), with the supervoxels that make up the label there. False when the label does
     /// not exist. At a coarser level a block covers 2^scale level-0 blocks per axis and is visited once.
-    /// Callers run it inside <see cref="VersionStamp.ReadAsync{T}"/>.
+    /// Callers run it inside <see cref="ReadConsistentAsync{T}"/>.
     /// </summary>
     private async Task<bool> ForEachLabelBlockAsync(ulong label, bool supervoxels, int scale, VoxelBounds bounds, LabelBlockVisitor visit, CancellationToken ct)
     {
@@ -147,7 +148,7 @@ public sealed partial class LabelVolume
     {
         var bs = BlockSize;
         if (bs.X % 8 != 0 || bs.Y % 8 != 0 || bs.Z % 8 != 0) throw DatastoreException.BadRequest("format=blocks needs block sizes that are multiples of 8");
-        return Stamp.ReadAsync(async () =>
+        return ReadConsistentAsync(async () =>
         {
             using var ms = new MemoryStream();
             using var w = new BinaryWriter(ms);

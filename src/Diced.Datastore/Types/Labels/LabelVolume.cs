@@ -104,6 +104,19 @@ public sealed partial class LabelVolume
     }
 
     /// <summary>
+    /// Runs a read of several records so that it sees every change whole or not at all: between two commits when it
+    /// can, else (after a few tries under a stream of changes) holding the change turn, so that none commits meanwhile.
+    /// Never called while holding the turn (inside a change nothing else commits, so plain reads are consistent).
+    /// </summary>
+    private async Task<T> ReadConsistentAsync<T>(Func<Task<T>> read, CancellationToken ct)
+    {
+        var (done, result) = await Stamp.TryReadAsync(read, 4, ct);
+        if (done) return result!;
+        using var turn = await _coord.LockRecordAsync(Id, Version, ChangeLockName, ct);
+        return await read();
+    }
+
+    /// <summary>
     /// Runs one change of this instance at this version as a transaction: alone (changes take turns), committed whole
     /// or not at all, and seen whole or not at all by readers that check <see cref="Stamp"/>.
     /// </summary>
