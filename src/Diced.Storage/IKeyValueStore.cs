@@ -61,7 +61,9 @@ public interface IKeyValueStore : IAsyncDisposable
     /// <summary>
     /// Applies <paramref name="batch"/> atomically if each of its <see cref="WriteBatch.Conditions"/> holds (the key's
     /// current tag is the expected one); otherwise writes nothing and returns false. Without conditions it is
-    /// <see cref="WriteAsync"/>. Conditional batches exclude each other and conditional puts on the same keys.
+    /// <see cref="WriteAsync"/>. On local stores conditional batches exclude each other and conditional puts on the same
+    /// keys; object stores write the conditional keys one by one and undo them if a later condition fails, so a
+    /// concurrent reader may see a batch's writes before it is decided (callers serialise batches on the same keys).
     /// </summary>
     ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default);
 

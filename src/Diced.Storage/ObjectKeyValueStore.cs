@@ -4,11 +4,10 @@ namespace Diced.Storage;
 
 /// <summary>
 /// An ordered key-value store over an object store (S3, GCS): one object per key named <c>prefix/k/&lt;hex of key&gt;</c>
-/// so that the service's lexicographic listing is the store's key order. Batches are made atomic against crashes
-/// with a journal object (<c>prefix/t/…</c>) written first and removed last; journals left by a crash are applied
-/// when the store opens. Subclasses supply the object operations.
+/// so that the service's lexicographic listing is the store's key order. Batches (in <c>ObjectKeyValueStore.Batches.cs</c>)
+/// are made atomic against crashes with journal objects (<c>prefix/t/…</c>). Subclasses supply the object operations.
 /// </summary>
-public abstract class ObjectKeyValueStore : IKeyValueStore
+public abstract partial class ObjectKeyValueStore : IKeyValueStore
 {
     private readonly SemaphoreSlim _requests;
     private long _requestCount;
@@ -112,122 +111,6 @@ public abstract class ObjectKeyValueStore : IKeyValueStore
     {
         var name = ObjectName(key.Span);
         await Limit(() => DeleteObjectAsync(name, ct), ct);
-    }
-
-    public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
-    {
-        if (batch.Count == 0) return;
-        var ops = LastByName(batch.Operations);
-        if (ops.Count == 1)
-        {
-            await ApplyAsync(ops, ct);
-            return;
-        }
-        // Journal first: a crash after this point is completed by the next open; before it, nothing happened.
-        var journal = NewJournalName();
-        await Put(journal, EncodeJournal(batch.Operations, null), ct);
-        await ApplyAsync(ops, ct);
-        await Limit(() => DeleteObjectAsync(journal, ct), ct);
-    }
-
-    /// <summary>
-    /// A conditional batch: journaled like any batch, then the conditional keys are written one at a time in name order,
-    /// each with its precondition (a conditional PUT); the rest follow once all have held. When one fails, the journal is
-    /// turned into an undo record (so a crash now rolls back, not forward), the keys already written get their
-    /// previous values back, and nothing else is written.
-    /// </summary>
-    public async ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default)
-    {
-        if (batch.Conditions.Count == 0)
-        {
-            await WriteAsync(batch, ct);
-            return true;
-        }
-        var ops = LastByName(batch.Operations);
-        var journal = NewJournalName();
-        await Put(journal, EncodeJournal(batch.Operations, null), ct);
-        var undo = new List<(byte[] Key, byte[]? Value)>();
-        var conditions = batch.Conditions.GroupBy(c => ObjectName(c.Key)).Select(g => (Name: g.Key, Condition: g.First()))
-            .OrderBy(c => c.Name, StringComparer.Ordinal);
-        foreach (var (name, c) in conditions)
-        {
-            bool held;
-            if (ops.TryGetValue(name, out var value) && value is not null)
-                held = await Limit(() => PutObjectAsync(name, value, true, c.Tag, ct), ct) is not null;
-            else
-            {
-                // A delete or a bare condition: compare the tag (a conditional delete is not offered by every service).
-                held = (await Limit(() => GetObjectAsync(name, ct), ct))?.Tag == c.Tag;
-                if (held && ops.ContainsKey(name)) await Limit(() => DeleteObjectAsync(name, ct), ct);
-            }
-            if (!held)
-            {
-                if (undo.Count > 0)
-                {
-                    await Put(journal, EncodeJournal(null, undo), ct);
-                    await ApplyAsync(LastByName(undo), ct);
-                }
-                await Limit(() => DeleteObjectAsync(journal, ct), ct);
-                return false;
-            }
-            if (ops.Remove(name)) undo.Add((c.Key, c.Current));
-        }
-        await ApplyAsync(ops, ct);
-        await Limit(() => DeleteObjectAsync(journal, ct), ct);
-        return true;
-    }
-
-    private string NewJournalName() => JournalPrefix + $"{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}";
-
-    /// <summary>The last operation on each object (later operations on a key replace earlier ones).</summary>
-    private Dictionary<string, byte[]?> LastByName(IEnumerable<(byte[] Key, byte[]? Value)> ops)
-    {
-        var last = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
-        foreach (var (k, v) in ops) last[ObjectName(k)] = v;
-        return last;
-    }
-
-    /// <summary>Applies puts (non-null) and deletes (null) to objects, in parallel.</summary>
-    private async Task ApplyAsync(Dictionary<string, byte[]?> ops, CancellationToken ct)
-        => await Parallel.ForEachAsync(ops, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (op, token) =>
-        {
-            if (op.Value is null) await Limit(() => DeleteObjectAsync(op.Key, token), token);
-            else await Put(op.Key, op.Value, token);
-        });
-
-    private sealed record JournalEntry(string K, string? V);
-
-    /// <summary>A journal: operations to complete, or (<see cref="Undo"/>) previous values to restore.</summary>
-    private sealed record Journal(List<JournalEntry>? Ops, List<JournalEntry>? Undo);
-
-    private static List<JournalEntry> Entries(IEnumerable<(byte[] Key, byte[]? Value)> ops)
-        => ops.Select(o => new JournalEntry(Convert.ToBase64String(o.Key), o.Value is null ? null : Convert.ToBase64String(o.Value))).ToList();
-
-    private static byte[] EncodeJournal(IEnumerable<(byte[] Key, byte[]? Value)>? ops, IEnumerable<(byte[] Key, byte[]? Value)>? undo)
-        => JsonSerializer.SerializeToUtf8Bytes(new Journal(ops is null ? null : Entries(ops), undo is null ? null : Entries(undo)));
-
-    /// <summary>Completes batches whose writer died between journal and cleanup, and rolls back abandoned ones.</summary>
-    protected async Task ReplayJournalsAsync(CancellationToken ct)
-    {
-        var names = new List<string>();
-        await foreach (var page in ListPagesAsync(JournalPrefix, null, ct)) names.AddRange(page.Select(p => p.Name));
-        foreach (var name in names)
-        {
-            var stored = await Limit(() => GetObjectAsync(name, ct), ct);
-            if (stored is null) continue;
-            List<JournalEntry> entries;
-            using (var doc = JsonDocument.Parse(stored.Value))
-            {
-                if (doc.RootElement.ValueKind == JsonValueKind.Array) entries = doc.RootElement.Deserialize<List<JournalEntry>>()!; // before undo records existed
-                else
-                {
-                    var j = doc.RootElement.Deserialize<Journal>()!;
-                    entries = j.Undo ?? j.Ops ?? [];
-                }
-            }
-            await ApplyAsync(LastByName(entries.Select(e => (Convert.FromBase64String(e.K), e.V is null ? null : Convert.FromBase64String(e.V)))), ct);
-            await Limit(() => DeleteObjectAsync(name, ct), ct);
-        }
     }
 
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,

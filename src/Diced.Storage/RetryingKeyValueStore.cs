@@ -82,10 +82,9 @@ public sealed class RetryingKeyValueStore(IKeyValueStore inner, int maxAttempts 
     public async ValueTask WriteAsync(WriteBatch batch, CancellationToken ct = default)
         => await Retry("batch", async () => { await inner.WriteAsync(batch, ct); return true; }, ct);
 
-    /// <summary>A conditional batch whose response was lost is tried again: if the first attempt landed, its conditions
-    /// now fail and the caller re-reads and retries, which the data model's transactions are built for.</summary>
-    public async ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default)
-        => await Retry("conditional batch", async () => await inner.TryWriteAsync(batch, ct), ct);
+    /// <summary>Not retried as a whole: a conditional batch that failed part-way has written some keys, and running it
+    /// again would see its own writes as another writer's. The backend retries each request of it instead.</summary>
+    public ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default) => inner.TryWriteAsync(batch, ct);
 
     public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)

@@ -44,6 +44,13 @@ public sealed class Transaction : IDisposable
         return own is not null ? own.Value : await _data.GetAsync(tkey, ct);
     }
 
+    /// <summary>
+    /// The value visible to this transaction, read without making it a condition of the commit: for records that only
+    /// grow (extents, max label), where a reader that finds nothing to change must not conflict with other servers.
+    /// </summary>
+    public async ValueTask<byte[]?> PeekAsync(byte[] tkey, CancellationToken ct = default)
+        => _pending.TryGetValue(tkey, out var pending) ? pending : await _data.GetAsync(tkey, ct);
+
     /// <summary>Stores <paramref name="value"/> under <paramref name="tkey"/> at this version when the transaction commits.</summary>
     public void Put(byte[] tkey, byte[] value) => _pending[tkey] = value;
 

@@ -206,13 +206,15 @@ public sealed class VersionedData
     {
         for (int attempt = 0; ; attempt++)
         {
-            using var tx = Begin();
-            var result = await body(tx);
-            bool committed;
-            stamp?.BeginChange();
-            try { committed = await tx.TryCommitAsync(); }
-            finally { stamp?.EndChange(); }
-            if (committed) return result;
+            using (var tx = Begin())
+            {
+                var result = await body(tx);
+                bool committed;
+                stamp?.BeginChange();
+                try { committed = await tx.TryCommitAsync(); }
+                finally { stamp?.EndChange(); }
+                if (committed) return result;
+            } // the transaction's locks are released before waiting to run it again
             if (attempt >= 100) throw new DatastoreException($"data \"{Instance.Name}\" is contended by other servers; try again", ErrorKind.Conflict);
             await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);
         }

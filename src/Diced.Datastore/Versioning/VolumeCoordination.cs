@@ -69,6 +69,9 @@ public sealed class VolumeCoordination
 
     public void SetRecord(uint instance, uint version, string name, object? value) => _records[(instance, version, name)] = value!;
 
+    /// <summary>Caches a record read from the store unless a newer one was cached meanwhile.</summary>
+    public void TryAddRecord(uint instance, uint version, string name, object? value) => _records.TryAdd((instance, version, name), value!);
+
     private sealed class Release(Action release) : IDisposable
     {
         private int _done;

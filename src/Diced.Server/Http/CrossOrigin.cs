@@ -8,6 +8,8 @@ namespace Diced.Server.Http;
 /// (any origin by default: Neuroglancer and viewers on other hosts read volumes). Changing anything is not: only
 /// origins in <see cref="DicedOptions.CorsWriteOrigins"/> (none by default) get preflights for writes, and a write
 /// whose <c>Origin</c> names any other site is refused before it runs, since simple form posts need no preflight.
+/// Pages served by this server itself may write when reached by IP address or <c>localhost</c>; under a host name
+/// (which DNS rebinding can hand to an attacker's page) list the name's origin in <c>CorsWriteOrigins</c>.
 /// </summary>
 public sealed class CrossOrigin(IOptions<DicedOptions> options) : ICorsPolicyProvider
 {
@@ -37,9 +39,13 @@ public sealed class CrossOrigin(IOptions<DicedOptions> options) : ICorsPolicyPro
     {
         var origin = http.Request.Headers.Origin.ToString();
         if (origin.Length == 0) return true; // not from a browser page, or a same-origin GET-like request
-        if (string.Equals(origin, $"{http.Request.Scheme}://{http.Request.Host}", StringComparison.OrdinalIgnoreCase)) return true;
-        return _write is not null && _write.IsOriginAllowed(origin);
+        if (_write is not null && _write.IsOriginAllowed(origin)) return true;
+        // A page of this server's own, reached by address: a host name could be an attacker's, rebound to this server.
+        return string.Equals(origin, $"{http.Request.Scheme}://{http.Request.Host}", StringComparison.OrdinalIgnoreCase)
+            && IsAddress(http.Request.Host.Host);
     }
+
+    private static bool IsAddress(string host) => host == "localhost" || System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _);
 }
 
 /// <summary>Where <see cref="CrossOrigin"/> is applied in the pipeline.</summary>

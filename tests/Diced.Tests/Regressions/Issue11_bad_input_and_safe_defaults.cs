@@ -144,6 +144,11 @@ public class Issue11_bad_input_and_safe_defaults(LiveServerFixture f) : IClassFi
         var own = new HttpRequestMessage(HttpMethod.Post, $"/api/node/{uuid}/kv/key/mine") { Content = new ByteArrayContent([1]) };
         own.Headers.Add("Origin", f.Server.BaseAddress.GetLeftPart(UriPartial.Authority));
         await (await _c.SendAsync(own)).ExpectAsync(200);
+        // A foreign page rebound to this server's address (DNS rebinding) names itself in Host and Origin alike: refused.
+        var rebound = new HttpRequestMessage(HttpMethod.Post, $"/api/node/{uuid}/kv/key/rebound") { Content = new ByteArrayContent([1]) };
+        rebound.Headers.Host = $"evil.example:{f.Server.Port}";
+        rebound.Headers.Add("Origin", $"http://evil.example:{f.Server.Port}");
+        await (await _c.SendAsync(rebound)).ExpectErrorAsync(403, "origin");
     }
 
     [Fact]

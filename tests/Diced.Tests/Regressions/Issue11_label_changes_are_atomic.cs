@@ -111,4 +111,53 @@ public class Issue11_label_changes_are_atomic
             Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(level1.AsSpan()).ToArray());
         }
     }
+
+    /// <summary>Review of issue 11: a block POST naming one block twice subtracted the old voxels twice from the indices.</summary>
+    [Fact]
+    public async Task A_block_written_many_times_in_one_request_is_counted_once()
+    {
+        var ds = await Diced.Datastore.Datastore.OpenAsync(new MemoryKeyValueStore(), DataTypeRegistry.Default());
+        var repo = await ds.CreateRepoAsync("dup", "");
+        var v = ds.Resolve(repo.Root);
+        var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "labelmap", ["dataname"] = "seg" });
+        var labels = new LabelVolume(ds, ds.DataAt(v, inst));
+        const int n = 64 * 64 * 64;
+        byte[] Solid(ulong label, ulong other)
+        {
+            var b = new byte[n * 8];
+            var l = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(b.AsSpan());
+            for (int i = 0; i < n; i++) l[i] = i % 3 == 0 ? other : label; // not solid: encoding takes a while
+            return b;
+        }
+        await labels.WriteBlocksAsync([(new Point3(0, 0, 0), Solid(1, 2))], 0, downres: false, indexing: true);
+        // Many copies, so that copies are decoded side by side (on every core) as well as one after another.
+        var copies = Enumerable.Range(0, 32).Select(i => (new Point3(0, 0, 0), (ReadOnlyMemory<byte>)(i % 2 == 0 ? Solid(30, 2) : Solid(31, 2)))).ToList();
+        await labels.WriteBlocksAsync(copies, 0, downres: false, indexing: true);
+        Assert.Null(await labels.GetIndexAsync(1));
+        Assert.Null(await labels.GetIndexAsync(30)); // the last copy wins
+        Assert.Equal((ulong)(n - (n + 2) / 3), (await labels.GetIndexAsync(31))!.VoxelCount);
+        Assert.Equal((ulong)((n + 2) / 3), (await labels.GetIndexAsync(2))!.VoxelCount);
+    }
+
+    /// <summary>The same, where it is decided: copies of one block are written once, the last one, so the before and
+    /// after voxels each change is indexed from are never both the same stored block.</summary>
+    [Fact]
+    public async Task Copies_of_one_block_are_observed_once()
+    {
+        var ds = await Diced.Datastore.Datastore.OpenAsync(new MemoryKeyValueStore(), DataTypeRegistry.Default());
+        var repo = await ds.CreateRepoAsync("dup", "");
+        var v = ds.Resolve(repo.Root);
+        var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "uint8blk", ["dataname"] = "grey", ["blocksize"] = "8,8,8" });
+        var data = ds.DataAt(v, inst);
+        var vol = new Diced.Datastore.Types.ImageBlock.ImageVolume(data, ds.Volumes, Diced.Datastore.Types.ImageBlock.VoxelType.Uint8);
+        var seen = new System.Collections.Concurrent.ConcurrentBag<byte>();
+        var copies = Enumerable.Range(1, 8).Select(i => (new Point3(0, 0, 0), (ReadOnlyMemory<byte>)Enumerable.Repeat((byte)i, 512).ToArray())).ToList();
+        await data.WriteAsync(async tx =>
+        {
+            await vol.WriteWholeBlocksAsync(tx, copies, (_, _, _, after) => seen.Add(after[0]), default);
+            return 0;
+        });
+        Assert.Equal([8], seen.ToArray());
+        Assert.Equal(Enumerable.Repeat((byte)8, 512).ToArray(), await vol.ReadAllAsync(new Box(new(0, 0, 0), new(8, 8, 8))));
+    }
 }

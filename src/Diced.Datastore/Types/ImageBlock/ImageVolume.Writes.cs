@@ -83,9 +83,9 @@ public sealed partial class ImageVolume
         return blocks;
     }
 
-    /// <summary>Replaces whole blocks in the transaction.</summary>
+    /// <summary>Replaces whole blocks in the transaction; a block named twice gets its last voxels, as if written in turn.</summary>
     public Task WriteWholeBlocksAsync(Transaction tx, IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, BlockChanged? observe, CancellationToken ct)
-        => ForEachBlockAsync(blocks, async (b, token) =>
+        => ForEachBlockAsync(blocks.GroupBy(b => b.Block).Select(g => g.Last()), async (b, token) =>
         {
             if (b.Voxels.Length != BlockBytes) throw DatastoreException.BadRequest($"block {b.Block} has {b.Voxels.Length} bytes, expected {BlockBytes}");
             if (observe is null)
@@ -207,8 +207,9 @@ public sealed partial class ImageVolume
         if (!_data.Store.IsShared && _coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;
         var stored = await _data.GetAsync(ExtentsKey, ct);
         var extents = stored is null ? null : ParseExtents(stored);
-        // Only an open node's own record can still change, and only through this process's writes, so caching is safe.
-        _coord.SetRecord(id, v, ExtentsRecord, extents);
+        // Only an open node's own record can still change, and only through this process's writes, so caching is safe;
+        // a commit that cached newer extents meanwhile wins.
+        _coord.TryAddRecord(id, v, ExtentsRecord, extents);
         return extents;
     }
 
@@ -222,7 +223,8 @@ public sealed partial class ImageVolume
             return 0;
         }, ct);
 
-    /// <summary>Grows the extents to cover <paramref name="written"/>, in the transaction (its lock is held until the commit).</summary>
+    /// <summary>Grows the extents to cover <paramref name="written"/>, in the transaction. Only a write that grows them
+    /// takes their lock (held until the commit) and, on shared stores, makes them a condition of the commit.</summary>
     public async Task GrowExtentsAsync(Transaction tx, Box written, CancellationToken ct)
     {
         if (_blockClass != BlockClass) return; // coarser pyramid levels: the extents are level 0's, in its voxels
@@ -230,6 +232,8 @@ public sealed partial class ImageVolume
         var lo = written.FirstBlock(bs).BlockOrigin(bs);
         var lastBlock = written.LastBlock(bs);
         var hi = new Point3(lastBlock.X + 1, lastBlock.Y + 1, lastBlock.Z + 1).BlockOrigin(bs) - new Point3(1, 1, 1);
+        // Extents only grow: when they already cover the write, nothing needs to change, whoever writes meanwhile.
+        if (await tx.PeekAsync(ExtentsKey, ct) is { } seen && Covers(ParseExtents(seen), lo, hi)) return;
         uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
         tx.Hold(await _coord.LockRecordAsync(id, v, ExtentsRecord, ct));
         // Read through the transaction: it may have grown them already, and on shared stores another server may have
@@ -240,6 +244,9 @@ public sealed partial class ImageVolume
         tx.Put(ExtentsKey, FormatExtents(next));
         tx.AfterCommit(() => _coord.SetRecord(id, v, ExtentsRecord, next));
     }
+
+    private static bool Covers(Extents e, Point3 lo, Point3 hi)
+        => e.MinPoint == Point3.Min(e.MinPoint, lo) && e.MaxPoint == Point3.Max(e.MaxPoint, hi);
 
     private static byte[] FormatExtents(Extents e)
         => JsonSerializer.SerializeToUtf8Bytes(new { MinPoint = new[] { e.MinPoint.X, e.MinPoint.Y, e.MinPoint.Z }, MaxPoint = new[] { e.MaxPoint.X, e.MaxPoint.Y, e.MaxPoint.Z } });

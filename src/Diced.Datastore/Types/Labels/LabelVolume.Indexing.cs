@@ -150,7 +150,9 @@ public sealed partial class LabelVolume
     /// out later stay above every label written; a change that then fails to commit leaves at most a gap in ids).</summary>
     private async Task RaiseMaxLabelAsync(Transaction tx, ulong label, CancellationToken ct)
     {
-        var current = await tx.GetAsync([MaxLabelClass], ct);
+        // The max label only grows: a write below it changes nothing and reads it without making it a condition.
+        var seen = await tx.PeekAsync([MaxLabelClass], ct);
+        var current = seen is not null && BinaryPrimitives.ReadUInt64LittleEndian(seen) >= label ? seen : await tx.GetAsync([MaxLabelClass], ct);
         ulong stored = current is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(current);
         if (current is null || stored < label)
         {
