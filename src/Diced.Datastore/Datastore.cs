@@ -36,14 +36,18 @@ public sealed partial class Datastore : IAsyncDisposable
     {
         Stores = stores;
         _store = stores.Main;
+        Counters = new IdCounters(_store);
         Types = types;
         _log = log;
     }
 
     public DataTypeRegistry Types { get; }
 
-    /// <summary>Block locks and cached per-version records shared by the volume types.</summary>
-    public VolumeCoordination Volumes { get; } = new();
+    /// <summary>Block locks, commit stamps and cached per-version records shared by the volume types.</summary>
+    public VolumeCoordination Coordination { get; } = new();
+
+    /// <summary>Label and mutation id counters (in the main store).</summary>
+    public IdCounters Counters { get; }
 
     /// <summary>The main store: all metadata, and the data of instances not assigned elsewhere.</summary>
     public IKeyValueStore Store => _store;

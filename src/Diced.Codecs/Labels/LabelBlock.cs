@@ -158,7 +158,7 @@ public static class LabelBlock
             for (int i = 0; i < c; i++)
             {
                 uint li = BinaryPrimitives.ReadUInt32LittleEndian(idx[(4 * (idxPos + i))..]);
-                if (li >= n) throw new InvalidDataException($"sub-block {s} refers to label {li} of a {n}-label table");
+                if (li >= n) LabelBlockThrow.LabelIndexBeyondTable(s, li, n);
                 subTable[i] = table[(int)li];
             }
             idxPos += c;
@@ -185,11 +185,49 @@ public static class LabelBlock
                     int b = bit >> 3;
                     uint window = (uint)packed[b] << 8 | (b + 1 < packed.Length ? packed[b + 1] : 0u);
                     uint v = (window >> (16 - (bit & 7) - bits)) & mask;
-                    if (v >= c) throw new InvalidDataException($"sub-block {s} has a voxel index {v} beyond its {c} labels");
+                    if (v >= c) LabelBlockThrow.VoxelIndexBeyondLabels(s, v, c);
                     row[x] = subTable[(int)v];
                 }
             }
         }
+    }
+
+    /// <summary>Decodes a block that must be exactly <paramref name="size"/> (an instance's block size).</summary>
+    /// <exception cref="InvalidDataException">The block is corrupt or of another size.</exception>
+    public static void DecodeExactly(ReadOnlySpan<byte> encoded, (int X, int Y, int Z) size, Span<ulong> destination)
+    {
+        var declared = SizeOf(encoded);
+        if (declared != size)
+            throw new InvalidDataException($"it is {declared.X}x{declared.Y}x{declared.Z}, the instance's blocks are {size.X}x{size.Y}x{size.Z}");
+        Decode(encoded, destination);
+    }
+
+    /// <summary>
+    /// The longest valid block of <paramref name="size"/>: header, a table entry per voxel, sub-block label counts,
+    /// an index per voxel and 9-bit values. Anything longer is not a block (a bound for decompressing untrusted input).
+    /// </summary>
+    public static long MaxEncodedLength((int X, int Y, int Z) size)
+    {
+        long voxels = (long)size.X * size.Y * size.Z, subBlocks = voxels / SubVoxels;
+        return 16 + 8 * voxels + 2 * subBlocks + 4 * voxels + (9 * voxels + 7) / 8;
+    }
+
+    /// <summary>
+    /// Rewrites the label table of an encoded block in place through <paramref name="mapping"/> (labels it lacks, and 0,
+    /// stay); returns whether any changed. Voxels refer to table positions, so the block then decodes to the mapped
+    /// labels; the table may hold repeats afterwards, which the format allows.
+    /// </summary>
+    public static bool RemapTable(Span<byte> encoded, IReadOnlyDictionary<ulong, ulong> mapping)
+    {
+        if (mapping.Count == 0) return false;
+        SizeOf(encoded);
+        long n = BinaryPrimitives.ReadUInt32LittleEndian(encoded[12..]);
+        if (16 + 8 * n > encoded.Length) throw new InvalidDataException($"label block declares {n} labels but has only {encoded.Length} bytes");
+        var table = MemoryMarshal.Cast<byte, ulong>(encoded[16..(int)(16 + 8 * n)]);
+        bool changed = false;
+        for (int i = 0; i < table.Length; i++)
+            if (table[i] != 0 && mapping.TryGetValue(table[i], out var to) && to != table[i]) { table[i] = to; changed = true; }
+        return changed;
     }
 
     /// <summary>Decodes a DVID Block to a new array, with its size.</summary>
@@ -337,4 +375,16 @@ public static class LabelBlock
         x ^= x >> 33;
         return x;
     }
+}
+
+/// <summary>Cold-path throws of <see cref="LabelBlock"/>'s decoder, kept out of its per-voxel loops.</summary>
+internal static class LabelBlockThrow
+{
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void LabelIndexBeyondTable(int subBlock, uint index, long tableSize)
+        => throw new InvalidDataException($"sub-block {subBlock} refers to label {index} of a {tableSize}-label table");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void VoxelIndexBeyondLabels(int subBlock, uint index, int labels)
+        => throw new InvalidDataException($"sub-block {subBlock} has a voxel index {index} beyond its {labels} labels");
 }

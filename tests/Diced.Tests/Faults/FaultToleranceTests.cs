@@ -52,7 +52,7 @@ public class FaultToleranceTests
             Task.Run(async () => { for (int i = 0; i < 60; i++) await new KeyValueData(ds.DataAt(root, kv)).PutAsync($"k{i}", BitConverter.GetBytes(i)); }),
             Task.Run(async () =>
             {
-                var vol = new ImageVolume(ds.DataAt(root, img), ds.Volumes, VoxelType.Uint8);
+                var vol = ds.ImageVolumeOf(ds.DataAt(root, img));
                 for (int i = 0; i < 8; i++) await vol.WriteAsync(new(new(i, 0, 0), new(1, 16, 16)), Enumerable.Repeat((byte)(i + 1), 256).ToArray());
             }));
         await ds.CommitAsync(ds.Resolve(repo.Root), "done", null);
@@ -69,7 +69,7 @@ public class FaultToleranceTests
         Assert.Equal(lines.Count, lines.Select(l => l[(l.IndexOf("  ") + 2)..]).Distinct().Count());
         var data = new KeyValueData(again.DataAt(r, again.GetInstance(r, "kv")));
         for (int i = 0; i < 60; i++) Assert.Equal(BitConverter.GetBytes(i), await data.GetAsync($"k{i}"));
-        var voxels = await new ImageVolume(again.DataAt(r, again.GetInstance(r, "img")), again.Volumes, VoxelType.Uint8).ReadAllAsync(new(new(0, 0, 0), new(8, 16, 16)));
+        var voxels = await again.ImageVolumeOf(again.DataAt(r, again.GetInstance(r, "img"))).ReadAllAsync(new(new(0, 0, 0), new(8, 16, 16)));
         for (int v = 0; v < voxels.Length; v++) Assert.Equal(v % 8 + 1, voxels[v]);
         Assert.Equal(2, r.Repo.State.Nodes.Count);
         Assert.False(again.Resolve(child).Node.Locked);

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Diced.Datastore.Types.Labels;
 using Diced.Tests.Infrastructure;
+using Diced.Codecs.SparseVolumes;
 
 namespace Diced.Tests.Processes;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using Diced.Datastore.Types.Labels;
 using Diced.Tests.Infrastructure;
+using Diced.Codecs.SparseVolumes;
 
 namespace Diced.Tests.Processes;
 

@@ -40,7 +40,7 @@ public class Issue11_label_changes_are_atomic
         var repo = await ds.CreateRepoAsync("atomic", "");
         var v = ds.Resolve(repo.Root);
         var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "labelmap", ["dataname"] = "seg", ["blocksize"] = "8,8,8", ["maxdownreslevel"] = "1" });
-        var labels = new LabelVolume(ds, ds.DataAt(v, inst));
+        var labels = ds.LabelVolumeOf(ds.DataAt(v, inst));
         // Supervoxels 1..4 in four x-slabs of a 32x8x8 box (four blocks), merged into body 1.
         var voxels = new byte[32 * 8 * 8 * 8];
         var l = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan());
@@ -56,7 +56,7 @@ public class Issue11_label_changes_are_atomic
         var ds = await Diced.Datastore.Datastore.OpenAsync(stored, DataTypeRegistry.Default());
         var repo = ds.Repos.Single();
         var v = ds.Resolve(repo.Root);
-        return new LabelVolume(ds, ds.DataAt(v, ds.GetInstance(v, "seg")));
+        return ds.LabelVolumeOf(ds.DataAt(v, ds.GetInstance(v, "seg")));
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public class Issue11_label_changes_are_atomic
         var repo = await ds.CreateRepoAsync("dup", "");
         var v = ds.Resolve(repo.Root);
         var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "labelmap", ["dataname"] = "seg" });
-        var labels = new LabelVolume(ds, ds.DataAt(v, inst));
+        var labels = ds.LabelVolumeOf(ds.DataAt(v, inst));
         const int n = 64 * 64 * 64;
         byte[] Solid(ulong label, ulong other)
         {
@@ -149,7 +149,7 @@ public class Issue11_label_changes_are_atomic
         var v = ds.Resolve(repo.Root);
         var inst = await ds.CreateInstanceAsync(v, new Dictionary<string, string> { ["typename"] = "uint8blk", ["dataname"] = "grey", ["blocksize"] = "8,8,8" });
         var data = ds.DataAt(v, inst);
-        var vol = new Diced.Datastore.Types.ImageBlock.ImageVolume(data, ds.Volumes, Diced.Datastore.Types.ImageBlock.VoxelType.Uint8);
+        var vol = ds.ImageVolumeOf(data);
         var seen = new System.Collections.Concurrent.ConcurrentBag<byte>();
         var copies = Enumerable.Range(1, 8).Select(i => (new Point3(0, 0, 0), (ReadOnlyMemory<byte>)Enumerable.Repeat((byte)i, 512).ToArray())).ToList();
         await data.WriteAsync(async tx =>

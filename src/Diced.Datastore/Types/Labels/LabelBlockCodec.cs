@@ -20,13 +20,7 @@ public sealed class LabelBlockCodec(CompressionSpec spec, Point3 blockSize, bool
     public void Decode(ReadOnlySpan<byte> stored, Span<byte> destination)
     {
         var dvid = DvidBlock(stored);
-        try
-        {
-            var size = LabelBlock.SizeOf(dvid);
-            if (size != (blockSize.X, blockSize.Y, blockSize.Z))
-                throw new InvalidDataException($"stored label block is {size.X}x{size.Y}x{size.Z}, the instance's blocks are {blockSize.X}x{blockSize.Y}x{blockSize.Z}");
-            LabelBlock.Decode(dvid, MemoryMarshal.Cast<byte, ulong>(destination));
-        }
+        try { LabelBlock.DecodeExactly(dvid, (blockSize.X, blockSize.Y, blockSize.Z), MemoryMarshal.Cast<byte, ulong>(destination)); }
         catch (InvalidDataException e)
         {
             throw new DatastoreException($"stored label block is corrupt: {e.Message}", ErrorKind.BadRequest, e);

@@ -67,8 +67,8 @@ public sealed partial class LabelVolume
         }
         idx.Label = label;
         idx.LastModTime = DateTimeOffset.UtcNow;
-        idx.LastModUser = Requester.User;
-        idx.LastModApp = Requester.App;
+        idx.LastModUser = Context.User;
+        idx.LastModApp = Context.App;
         tx.Put(Key(IndexClass, label), idx.Serialize());
     }
 
@@ -161,7 +161,7 @@ public sealed partial class LabelVolume
             tx.Put([MaxLabelClass], v);
         }
         if (!_data.Store.IsShared && _coord.TryGetRecord<StrongBox<ulong>>(Id, 0, RepoMaxRecord, out var known) && known!.Value >= label) return;
-        await _ds.RaiseCounterAsync(LabelCounter, label, ct);
+        await _counters.RaiseCounterAsync(LabelCounter, label, ct);
         _coord.SetRecord(Id, 0, RepoMaxRecord, new StrongBox<ulong>(label));
     }
 
@@ -170,13 +170,13 @@ public sealed partial class LabelVolume
         => await _data.GetAsync([MaxLabelClass], ct) is { } v ? BinaryPrimitives.ReadUInt64LittleEndian(v) : null;
 
     /// <summary>The id the next allocation would return (repo-wide).</summary>
-    public Task<ulong> NextLabelAsync(CancellationToken ct = default) => _ds.PeekCounterAsync(LabelCounter, ct);
+    public Task<ulong> NextLabelAsync(CancellationToken ct = default) => _counters.PeekCounterAsync(LabelCounter, ct);
 
     /// <summary>Reserves <paramref name="count"/> new label ids, never handed out again in this repo.</summary>
     public async Task<(ulong Start, ulong End)> ReserveLabelsAsync(ulong count, CancellationToken ct = default)
     {
         if (count == 0) throw DatastoreException.BadRequest("the number of labels to reserve must be at least 1");
-        var start = await _ds.ReserveAsync(LabelCounter, count, 1, ct);
+        var start = await _counters.ReserveAsync(LabelCounter, count, 1, ct);
         return (start, start + count - 1);
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Versioning;
+using Diced.Codecs.SparseVolumes;
 
 namespace Diced.Datastore.Types.Labels;
 
@@ -15,7 +16,7 @@ public sealed partial class LabelVolume
     private string MutationCounter => "mutation/" + _data.Repo.Root;
 
     /// <summary>A new mutation id, reserved (persisted) at once: a mutation that then fails leaves a gap, never a repeat.</summary>
-    private async Task<ulong> NewMutationAsync(CancellationToken ct) => await _ds.ReserveAsync(MutationCounter, 1, 1, ct);
+    private async Task<ulong> NewMutationAsync(CancellationToken ct) => await _counters.ReserveAsync(MutationCounter, 1, 1, ct);
 
     /// <summary>A mapping-changing mutation: labelmap only, indexed.</summary>
     private Task<T> MutateAsync<T>(Func<Transaction, Task<T>> body, CancellationToken ct, bool needsMapping = true)
@@ -30,7 +31,7 @@ public sealed partial class LabelVolume
     {
         var record = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
-            ["MutationID"] = id, ["Action"] = action, ["UUID"] = _data.Node.Uuid, ["User"] = Requester.User, ["App"] = Requester.App,
+            ["MutationID"] = id, ["Action"] = action, ["UUID"] = _data.Node.Uuid, ["User"] = Context.User, ["App"] = Context.App,
             ["Time"] = DateTimeOffset.UtcNow.ToString("O"), ["Details"] = details,
         });
         tx.Put(Key(MutationClass, id), record);
@@ -149,7 +150,7 @@ public sealed partial class LabelVolume
         {
             var (body, index) = await FindSupervoxelNowAsync(sv, ct) ?? throw DatastoreException.BadRequest($"supervoxel {sv} does not exist");
             var svBlocks = index.Blocks.Where(b => b.Value.ContainsKey(sv)).Select(b => b.Key).ToHashSet();
-            var byBlock = SparseVolume.RunsByBlock(runs, svBlocks, BlockSize); // runs through blocks without the supervoxel change nothing there
+            var byBlock = SparseRuns.RunsByBlock(runs, svBlocks, BlockSize); // runs through blocks without the supervoxel change nothing there
             foreach (var wanted in new[] { splitId, remainId })
                 if (wanted is { } given && (given == 0 || given == sv || await FindSupervoxelNowAsync(given, ct) is not null))
                     throw DatastoreException.BadRequest($"cannot use {given} as a new supervoxel id: it is 0, the split supervoxel, or already exists");
@@ -195,7 +196,7 @@ public sealed partial class LabelVolume
         return MutateAsync(async tx =>
         {
             var index = await IndexInAsync(tx, label, ct) ?? throw DatastoreException.BadRequest($"cannot split non-existent label {label}");
-            var byBlock = SparseVolume.RunsByBlock(runs, index.Blocks.Keys.ToHashSet(), BlockSize);
+            var byBlock = SparseRuns.RunsByBlock(runs, index.Blocks.Keys.ToHashSet(), BlockSize);
             var members = index.Supervoxels();
             var touched = await RunsHitAsync(tx, byBlock, members.Contains, ct);
             if (touched.Count == 0) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
@@ -246,7 +247,7 @@ public sealed partial class LabelVolume
                 SetMapping(tx, idx.Supervoxels(), n);
                 tx.Delete(Key(IndexClass, idx.Label));
                 await UpdateIndexAsync(tx, n, i => { i.Absorb(idx); i.LastMutationId = id; }, ct);
-                await _ds.RaiseCounterAsync(LabelCounter, n, ct);
+                await _counters.RaiseCounterAsync(LabelCounter, n, ct);
             }
             LogMutation(tx, id, "renumber", new { Pairs = pairs.Select(p => new[] { p.New, p.Old }) });
             return id;

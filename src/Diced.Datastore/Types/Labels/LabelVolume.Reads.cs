@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Types.ImageBlock;
+using Diced.Codecs.SparseVolumes;
 
 namespace Diced.Datastore.Types.Labels;
 
@@ -103,7 +104,7 @@ public sealed partial class LabelVolume
         {
             var runs = new List<Run>();
             bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, bounds, (blockBox, labels, members) =>
-                SparseVolume.AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs), ct);
+                SparseRuns.AppendRuns(labels, blockBox, members, exact ? bounds : VoxelBounds.None, runs), ct);
             return found ? runs : null;
         }, ct);
 
@@ -152,8 +153,9 @@ public sealed partial class LabelVolume
         {
             using var ms = new MemoryStream();
             using var w = new BinaryWriter(ms);
-            var mask = new SparseVolume.BlockMaskWriter(w, bs, label);
-            bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, VoxelBounds.None, mask.Write, ct);
+            var mask = new SparseVolume.BlockMaskWriter(w, (bs.X, bs.Y, bs.Z), label);
+            bool found = await ForEachLabelBlockAsync(label, supervoxels, scale, VoxelBounds.None,
+                (blockBox, labels, members) => mask.Write((blockBox.Offset.X, blockBox.Offset.Y, blockBox.Offset.Z), labels, members), ct);
             if (!found) return null;
             w.Flush();
             return ms.ToArray();

@@ -7,10 +7,10 @@ using Diced.Datastore.Versioning;
 
 namespace Diced.Datastore.Types.Labels;
 
-/// <summary>Who makes a change (recorded with mutations and label indices).</summary>
-public sealed record Requester(string User, string App)
+/// <summary>Who makes a change, recorded with mutations and label indices (DVID's <c>u=</c> and <c>app=</c>).</summary>
+public sealed record MutationContext(string User, string App)
 {
-    public static readonly Requester Anonymous = new("", "");
+    public static readonly MutationContext Anonymous = new("", "");
 }
 
 /// <summary>
@@ -30,20 +30,21 @@ public sealed partial class LabelVolume
     public const byte IndexClass = 0x50, MappingClass = 0x51, MaxLabelClass = 0x52, MutationClass = 0x53;
     private const string ChangeLockName = "labelchange";
 
-    private readonly Datastore _ds;
+    private readonly IdCounters _counters;
     private readonly VersionedData _data;
     private readonly VolumeCoordination _coord;
     private readonly IBlockCodec? _codec;
     private readonly ImageSettings _settings;
     private readonly ImageVolume?[] _scales;
 
-    public LabelVolume(Datastore ds, VersionedData data, Requester? requester = null)
+    /// <summary>A label instance at one version (made by <see cref="Datastore.LabelVolumeOf"/>).</summary>
+    internal LabelVolume(VersionedData data, LabelType type, VolumeCoordination coord, IdCounters counters, MutationContext? context)
     {
-        _ds = ds;
+        _counters = counters;
         _data = data;
-        _coord = ds.Volumes;
-        Requester = requester ?? Requester.Anonymous;
-        Type = (LabelType)ds.Types.Get(data.Instance.TypeName);
+        _coord = coord;
+        Context = context ?? MutationContext.Anonymous;
+        Type = type;
         _settings = ImageSettings.From(data.Instance);
         Indexed = data.Instance.Settings.GetValueOrDefault(LabelType.IndexedKey) == "true";
         _codec = Type.Kind == LabelKind.Labelblk ? null
@@ -60,7 +61,8 @@ public sealed partial class LabelVolume
     /// <summary>Level 0 of the volume.</summary>
     public ImageVolume Volume { get; }
     public VersionedData Data => _data;
-    public Requester Requester { get; }
+    /// <summary>Who makes the changes made through this instance.</summary>
+    public MutationContext Context { get; }
     public bool Indexed { get; }
     public bool HasMapping => Type.Kind == LabelKind.Labelmap;
     public Point3 BlockSize => Volume.BlockSize;

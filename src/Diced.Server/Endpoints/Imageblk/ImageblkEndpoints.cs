@@ -25,10 +25,7 @@ public static class ImageblkEndpoints
     }
 
     /// <summary>The instance's volume at the request's version.</summary>
-    public static ImageVolume Volume(this InstanceContext ctx)
-        => ctx.Store.Types.Get(ctx.Instance.TypeName) is ImageBlockType t
-            ? new(ctx.Data, ctx.Store.Volumes, t.Voxel)
-            : new Datastore.Types.Labels.LabelVolume(ctx.Store, ctx.Data).Volume;
+    public static ImageVolume Volume(this InstanceContext ctx) => ctx.Store.ImageVolumeOf(ctx.Data);
 
     public static void CheckRequestSize(Box box, int bytesPerVoxel, DicedOptions o)
     {

@@ -13,6 +13,7 @@ using Diced.Server.Endpoints.Imageblk;
 using Diced.Server.Http;
 using Diced.Server.Json;
 using Microsoft.Extensions.Options;
+using Diced.Codecs.SparseVolumes;
 
 namespace Diced.Server.Endpoints.Labels;
 
@@ -73,8 +74,8 @@ public static class LabelEndpoints
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>
     public static LabelVolume Labels(this InstanceContext ctx, HttpContext? http = null)
     {
-        var requester = http is null ? Requester.Anonymous : new Requester(http.Request.Query["u"].ToString(), http.Request.Query["app"].ToString());
-        return new LabelVolume(ctx.Store, ctx.Data, requester);
+        var context = http is null ? MutationContext.Anonymous : new MutationContext(http.Request.Query["u"].ToString(), http.Request.Query["app"].ToString());
+        return ctx.Store.LabelVolumeOf(ctx.Data, context);
     }
 
     private static readonly object LabelsKey = new();

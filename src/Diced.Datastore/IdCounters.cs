@@ -1,11 +1,17 @@
 using System.Buffers.Binary;
 using Diced.Datastore.Versioning;
+using Diced.Storage;
 
 namespace Diced.Datastore;
 
-public sealed partial class Datastore
+/// <summary>
+/// Named, persisted id counters (label ids, mutation ids), shared by every server on the store: an id is stored as
+/// used (conditionally) before it is handed out, so none is handed out twice, across restarts and servers.
+/// </summary>
+public sealed class IdCounters(IKeyValueStore store)
 {
     private const string CounterPrefix = "counter/";
+    private readonly IKeyValueStore _store = store;
     private readonly SemaphoreSlim _counterLock = new(1, 1);
 
     /// <summary>

@@ -1,0 +1,22 @@
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Datastore.Types.Labels;
+using Diced.Datastore.Versioning;
+
+namespace Diced.Datastore;
+
+public sealed partial class Datastore
+{
+    /// <summary>The voxels of an image instance at a version, or level 0 of a label instance.</summary>
+    public ImageVolume ImageVolumeOf(VersionedData data) => Types.Get(data.Instance.TypeName) switch
+    {
+        ImageBlockType t => new ImageVolume(data, Coordination, t.Voxel),
+        LabelType => LabelVolumeOf(data).Volume,
+        var t => throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" of type {t.Name} has no voxels"),
+    };
+
+    /// <summary>A label instance at a version; changes made through it are recorded as <paramref name="context"/>'s.</summary>
+    public LabelVolume LabelVolumeOf(VersionedData data, MutationContext? context = null)
+        => Types.Get(data.Instance.TypeName) is LabelType t
+            ? new LabelVolume(data, t, Coordination, Counters, context)
+            : throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" is not a label instance");
+}
