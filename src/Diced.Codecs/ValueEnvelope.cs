@@ -61,12 +61,11 @@ public static class ValueEnvelope
     public static CompressionKind KindOf(ReadOnlySpan<byte> stored) => stored.IsEmpty ? CompressionKind.None : (CompressionKind)(stored[0] >> 5);
 
     /// <summary>The payload of an envelope without header and checksum (still compressed).</summary>
-    public static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> stored)
-    {
-        if (stored.IsEmpty) return stored;
-        bool checksum = ((stored[0] >> 3) & 3) == ChecksumFlag;
-        return stored[(checksum ? 5 : 1)..];
-    }
+    public static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> stored) => stored[PayloadOffset(stored)..];
+
+    /// <summary>Where an envelope's payload starts (after the header byte and any checksum).</summary>
+    public static int PayloadOffset(ReadOnlySpan<byte> stored)
+        => stored.IsEmpty ? 0 : ((stored[0] >> 3) & 3) == ChecksumFlag ? 5 : 1;
 
     /// <summary>Unwraps and decompresses an envelope.</summary>
     /// <exception cref="InvalidDataException">Corrupt data or checksum mismatch.</exception>

@@ -69,5 +69,16 @@ public readonly record struct Box(Point3 Offset, Point3 Size)
 
     public bool Contains(Box other) => Intersect(other) == other;
 
+    /// <summary>The box cut along z at block boundaries: one part per layer of blocks, in z order.</summary>
+    public IEnumerable<Box> ZLayers(Point3 blockSize)
+    {
+        int first = FirstBlock(blockSize).Z, last = LastBlock(blockSize).Z;
+        for (int bz = first; bz <= last; bz++)
+        {
+            int z0 = Math.Max(Offset.Z, bz * blockSize.Z), z1 = Math.Min(End.Z, (bz + 1) * blockSize.Z);
+            yield return new Box(Offset with { Z = z0 }, Size with { Z = z1 - z0 });
+        }
+    }
+
     public override string ToString() => $"{Offset} -> {Last}";
 }

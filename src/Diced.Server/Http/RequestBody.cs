@@ -59,6 +59,20 @@ public static class RequestBody
         }
     }
 
+    /// <summary>
+    /// Runs a reader of the body (a <c>PipeReader</c> parser): failures of the body itself become 400s, and malformed
+    /// content the parser reports (<see cref="InvalidDataException"/>) too.
+    /// </summary>
+    public static async Task<T> ReadingAsync<T>(HttpContext http, Func<Task<T>> read)
+    {
+        try { return await read(); }
+        catch (Exception e) when (IsBodyFailure(http, e) && e is not InvalidDataException)
+        {
+            throw new DatastoreException($"request body could not be read: {e.Message}", ErrorKind.BadRequest, e);
+        }
+        catch (InvalidDataException e) { throw new DatastoreException(e.Message, ErrorKind.BadRequest, e); }
+    }
+
     /// <summary>Failures of the body itself (framing, a short or reset connection), not of this server.</summary>
     private static bool IsBodyFailure(HttpContext http, Exception e)
         => !http.RequestAborted.IsCancellationRequested && e is BadHttpRequestException or IOException or ConnectionResetException;

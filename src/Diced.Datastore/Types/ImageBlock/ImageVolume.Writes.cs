@@ -18,14 +18,15 @@ public sealed partial class ImageVolume
     /// atomic commit. Blocks wholly inside are replaced; partly covered blocks keep their other voxels
     /// (read-modify-write under the blocks' locks, so concurrent writers never lose each other's voxels).
     /// </summary>
-    public Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)
+    /// <param name="mask">Only voxels inside this ROI are written (<c>roi=</c>); the others keep what the blocks hold.</param>
+    public Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default, Roi.RoiMask? mask = null)
     {
         CheckVoxels(box, voxels);
         var blocks = BlocksOf(box);
         return _data.WriteAsync(async tx =>
         {
             await LockBlocksAsync(tx, blocks, ct);
-            await WriteIntoAsync(tx, box, voxels, null, ct);
+            await WriteIntoAsync(tx, box, voxels, null, ct, mask);
             await GrowExtentsAsync(tx, box, ct);
             return 0;
         }, ct);
@@ -60,7 +61,8 @@ public sealed partial class ImageVolume
         => tx.Hold(await _coord.LockBlocksAsync(_data.Instance.InstanceId, _data.WriteVersion, _blockClass, blocks, ct));
 
     /// <summary>Writes voxels of <paramref name="box"/> into the transaction; returns the blocks written.</summary>
-    public async Task<List<Point3>> WriteIntoAsync(Transaction tx, Box box, ReadOnlyMemory<byte> voxels, BlockChanged? observe, CancellationToken ct)
+    public async Task<List<Point3>> WriteIntoAsync(Transaction tx, Box box, ReadOnlyMemory<byte> voxels, BlockChanged? observe, CancellationToken ct,
+        Roi.RoiMask? mask = null)
     {
         CheckVoxels(box, voxels);
         var blocks = BlocksOf(box);
@@ -69,14 +71,15 @@ public sealed partial class ImageVolume
         {
             var blockBox = new Box(block.BlockOrigin(bs), bs);
             var part = blockBox.Intersect(box)!.Value;
-            if (part == blockBox && observe is null)
+            if (part == blockBox && observe is null && mask is null)
             {
                 PutBlock(tx, block, buffer => Copy(voxels.Span, box, buffer, blockBox, part, BytesPerVoxel));
                 return;
             }
             await ModifyBlockAsync(tx, block, (current, _) =>
             {
-                Copy(voxels.Span, box, current, blockBox, part, BytesPerVoxel);
+                if (mask is null) Copy(voxels.Span, box, current, blockBox, part, BytesPerVoxel);
+                else mask.CopyInside(voxels.Span, box, current, blockBox, part, BytesPerVoxel);
                 return true;
             }, createMissing: true, observe, token);
         }, ct);

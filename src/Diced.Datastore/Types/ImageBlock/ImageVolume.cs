@@ -7,6 +7,10 @@ using Diced.Storage;
 
 namespace Diced.Datastore.Types.ImageBlock;
 
+/// <summary>Receives a read one slab at a time: the part of the box it covers (one layer of blocks) and its packed voxels,
+/// valid until the returned task completes.</summary>
+public delegate ValueTask SlabSink(Box slab, ReadOnlyMemory<byte> voxels, CancellationToken ct);
+
 /// <summary>Voxel extents of everything written at or above a version: inclusive, block-aligned voxel bounds.</summary>
 public sealed record Extents(Point3 MinPoint, Point3 MaxPoint);
 
@@ -74,7 +78,7 @@ public sealed partial class ImageVolume
     /// (one layer of blocks) at a time, building the next slab while the previous one is being sent.
     /// Missing blocks read as zeros. Where the store has snapshots, the whole read sees one committed state.
     /// </summary>
-    public async Task ReadAsync(Box box, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default)
+    public async Task ReadAsync(Box box, SlabSink sink, CancellationToken ct = default)
     {
         using var snapshot = SnapshotForRead();
         if (snapshot is not null)
@@ -82,23 +86,15 @@ public sealed partial class ImageVolume
             await ReadingFrom(_data.ReadingFrom(snapshot)).ReadAsync(box, sink, ct);
             return;
         }
-        var bs = BlockSize;
-        var first = box.FirstBlock(bs);
-        var last = box.LastBlock(bs);
-        var layers = new List<Box>();
-        for (int bz = first.Z; bz <= last.Z; bz++)
-        {
-            int z0 = Math.Max(box.Offset.Z, bz * bs.Z), z1 = Math.Min(box.End.Z, (bz + 1) * bs.Z);
-            var layer = new Box(new Point3(box.Offset.X, box.Offset.Y, z0), new Point3(box.Size.X, box.Size.Y, z1 - z0));
+        var layers = box.ZLayers(BlockSize).ToList();
+        foreach (var layer in layers)
             if (layer.VoxelCount * BytesPerVoxel > Array.MaxLength)
                 throw DatastoreException.BadRequest($"a single z-slab of {layer.VoxelCount * BytesPerVoxel} bytes is too large; request fewer voxels in x and y");
-            layers.Add(layer);
-        }
         // Remote stores have latency to hide: fill up to three layers ahead while the current one is sent, within
         // about 128 MiB of slabs. Local stores are CPU-bound: one layer is built while the previous one is sent.
         long slabBytes = layers.Count == 0 ? 1 : layers.Max(l => l.VoxelCount) * BytesPerVoxel;
         int lookahead = _data.Store.ReadParallelism > 1 ? (int)Math.Clamp((128L << 20) / Math.Max(1, slabBytes), 1, 3) : 0;
-        var filling = new Queue<(byte[] Slab, int Bytes, Task Fill)>();
+        var filling = new Queue<(Box Layer, byte[] Slab, int Bytes, Task Fill)>();
         int next = 0;
         Task pending = Task.CompletedTask;
         byte[]? pendingSlab = null;
@@ -111,9 +107,9 @@ public sealed partial class ImageVolume
                     var layer = layers[next++];
                     int bytes = (int)(layer.VoxelCount * BytesPerVoxel);
                     var slab = ArrayPool<byte>.Shared.Rent(bytes);
-                    filling.Enqueue((slab, bytes, FillAsync(layer, slab.AsMemory(0, bytes), ct)));
+                    filling.Enqueue((layer, slab, bytes, FillAsync(layer, slab.AsMemory(0, bytes), ct)));
                 }
-                var (current, currentBytes, fill) = filling.Dequeue();
+                var (currentLayer, current, currentBytes, fill) = filling.Dequeue();
                 try { await fill; }
                 catch
                 {
@@ -123,7 +119,7 @@ public sealed partial class ImageVolume
                 await pending;
                 if (pendingSlab is not null) ArrayPool<byte>.Shared.Return(pendingSlab);
                 pendingSlab = current;
-                pending = sink(current.AsMemory(0, currentBytes), ct).AsTask();
+                pending = sink(currentLayer, current.AsMemory(0, currentBytes), ct).AsTask();
             }
             await pending;
         }
@@ -132,7 +128,7 @@ public sealed partial class ImageVolume
             if (pendingSlab is not null && pending.IsCompleted) ArrayPool<byte>.Shared.Return(pendingSlab);
             while (filling.Count > 0)
             {
-                var (slab, _, fill) = filling.Dequeue();
+                var (_, slab, _, fill) = filling.Dequeue();
                 try { await fill; } catch { /* the first failure is already propagating */ }
                 ArrayPool<byte>.Shared.Return(slab);
             }
@@ -146,7 +142,7 @@ public sealed partial class ImageVolume
         if (bytes > Array.MaxLength) throw DatastoreException.BadRequest($"{bytes} bytes is too large for one image");
         var result = GC.AllocateUninitializedArray<byte>((int)bytes);
         int offset = 0;
-        await ReadAsync(box, (m, _) =>
+        await ReadAsync(box, (_, m, _) =>
         {
             m.Span.CopyTo(result.AsSpan(offset));
             offset += m.Length;

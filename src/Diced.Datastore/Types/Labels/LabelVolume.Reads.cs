@@ -44,14 +44,14 @@ public sealed partial class LabelVolume
 
     /// <summary>Streams <paramref name="box"/> as uint64 labels (bodies unless <paramref name="supervoxels"/>), one slab at a
     /// time, all of one committed state where the store has snapshots.</summary>
-    public async Task ReadAsync(Box box, bool supervoxels, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken ct = default, int scale = 0)
+    public async Task ReadAsync(Box box, bool supervoxels, SlabSink sink, CancellationToken ct = default, int scale = 0)
     {
         using var view = await ViewAsync(scale, supervoxels, ct);
         var mapping = view.Mapping;
-        await view.Volume.ReadAsync(box, async (slab, token) =>
+        await view.Volume.ReadAsync(box, async (part, slab, token) =>
         {
             if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
-            await sink(slab, token);
+            await sink(part, slab, token);
         }, ct);
     }
 

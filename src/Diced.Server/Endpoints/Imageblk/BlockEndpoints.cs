@@ -4,6 +4,8 @@ using System.Globalization;
 using Diced.Codecs;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Types.ImageBlock;
+using Diced.Server.Endpoints.Voxels;
+using Diced.Server.Endpoints.Blocks;
 using Diced.Server.Http;
 using Microsoft.Extensions.Options;
 
@@ -20,35 +22,26 @@ public static class BlockEndpoints
         g.MapPost("blocks/{block}/{span}", PostBlocks);
     }
 
-    /// <summary>What a framed block record carries: the stored payload, or decoded voxels.</summary>
-    private enum Payload { Stored, Uncompressed }
+    private static readonly Dictionary<string, BlockPayload> Payloads = new() { ["uncompressed"] = BlockPayload.Uncompressed, ["jpeg"] = BlockPayload.Stored };
 
-    private static Payload ParsePayload(HttpContext http, ImageVolume vol)
+    private static BlockPayload ParsePayload(HttpContext http, ImageVolume vol)
     {
-        var c = http.Request.Query["compression"].ToString();
-        switch (c)
-        {
-            case "": return Payload.Stored;
-            case "uncompressed": return Payload.Uncompressed;
-            case "jpeg":
-                if (vol.Codec.Spec.Kind != CompressionKind.Jpeg)
-                    throw Reject.BadRequest($"data \"{vol.Data.Instance.Name}\" is not stored as JPEG; compression=jpeg is not available");
-                return Payload.Stored;
-            default:
-                throw Reject.BadRequest($"don't understand 'compression' query string value: {c}");
-        }
+        var payload = BlockStreamResponse.ParsePayload(http, BlockPayload.Stored, Payloads,
+            $"don't understand 'compression' query string value: {http.Request.Query["compression"]}");
+        if (http.Request.Query["compression"] == "jpeg" && vol.Codec.Spec.Kind != CompressionKind.Jpeg)
+            throw Reject.BadRequest($"data \"{vol.Data.Instance.Name}\" is not stored as JPEG; compression=jpeg is not available");
+        return payload;
     }
 
     private static async Task SubvolBlocks(HttpContext http, string size, string offset, IOptions<DicedOptions> o, Throttle throttle)
     {
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
         var vol = http.Instance().Volume();
-        ImageblkEndpoints.CheckRequestSize(box, vol.BytesPerVoxel, o.Value);
+        VoxelResponses.CheckRequestSize(box, vol.BytesPerVoxel, o.Value);
         if (!box.IsBlockAligned(vol.BlockSize))
             throw Reject.BadRequest($"subvolblocks needs a block-aligned box; {box} is not aligned to blocks of {vol.BlockSize}");
         var payload = ParsePayload(http, vol);
         using var slot = throttle.Enter(http);
-        http.Response.ContentType = "application/octet-stream";
         await WriteFramed(http, vol, vol.ReadStoredBoxAsync(box.FirstBlock(vol.BlockSize), box.LastBlock(vol.BlockSize), http.RequestAborted), payload);
     }
 
@@ -78,36 +71,16 @@ public static class BlockEndpoints
         return Enumerable.Range(0, numbers.Count / 3).Select(i => new Point3(numbers[3 * i], numbers[3 * i + 1], numbers[3 * i + 2])).ToList();
     }
 
-    /// <summary>Writes <c>int32 x, y, z, int32 N, N bytes</c> per stored block.</summary>
-    private static async Task WriteFramed(HttpContext http, ImageVolume vol, IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, Payload payload)
+    /// <summary>A block stream of image blocks: the stored payload, or decoded voxels.</summary>
+    private static Task WriteFramed(HttpContext http, ImageVolume vol, IAsyncEnumerable<(Point3 Block, byte[] Stored)> blocks, BlockPayload payload)
     {
-        var pipe = http.Response.BodyWriter;
-        byte[]? decoded = payload == Payload.Uncompressed ? new byte[vol.BlockBytes] : null;
-        await foreach (var (b, stored) in blocks)
+        byte[]? decoded = payload == BlockPayload.Uncompressed ? new byte[vol.BlockBytes] : null;
+        return BlockStreamResponse.WriteAsync(http, blocks, (_, stored) =>
         {
-            ReadOnlySpan<byte> data;
-            if (decoded is not null)
-            {
-                vol.DecodeBlock(stored, decoded);
-                data = decoded;
-            }
-            else data = ValueEnvelope.Payload(stored);
-            WriteFrame(pipe, b, data);
-            if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
-        }
-        await pipe.FlushAsync(http.RequestAborted);
-    }
-
-    /// <summary>One record of DVID's block streams: <c>int32 x, y, z, int32 N</c>, then N bytes.</summary>
-    public static void WriteFrame(System.IO.Pipelines.PipeWriter pipe, Point3 block, ReadOnlySpan<byte> data)
-    {
-        var header = pipe.GetSpan(16);
-        BinaryPrimitives.WriteInt32LittleEndian(header, block.X);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], block.Y);
-        BinaryPrimitives.WriteInt32LittleEndian(header[8..], block.Z);
-        BinaryPrimitives.WriteInt32LittleEndian(header[12..], data.Length);
-        pipe.Advance(16);
-        pipe.Write(data);
+            if (decoded is null) return stored.AsMemory(ValueEnvelope.PayloadOffset(stored));
+            vol.DecodeBlock(stored, decoded);
+            return decoded;
+        });
     }
 
     private static (Point3 Block, int Span) ParseSpan(string block, string span, ImageVolume vol, DicedOptions o)
@@ -130,7 +103,7 @@ public static class BlockEndpoints
         var blocks = Enumerable.Range(0, n).Select(i => new Point3(first.X + i, first.Y, first.Z));
         await foreach (var (b, stored) in vol.ReadStoredAsync(blocks, http.RequestAborted))
             vol.DecodeBlock(stored, result.AsSpan((b.X - first.X) * vol.BlockBytes, vol.BlockBytes));
-        await ImageblkEndpoints.Send(http, "application/octet-stream", result);
+        await VoxelResponses.Send(http, "application/octet-stream", result);
     }
 
     private static async Task PostBlocks(HttpContext http, string block, string span, IOptions<DicedOptions> o)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Types.Roi;
+using Diced.Server.Endpoints.Voxels;
 using Diced.Server.Http;
 using Diced.Server.Json;
 using Microsoft.Extensions.Options;
@@ -97,7 +98,7 @@ public static class RoiEndpoints
     {
         if (GeometryStrings.ParseShape(dims) != DataShape.Volume) throw Reject.BadRequest("Currently only 3d masks ('0_1_2' shape) is supported");
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
-        Imageblk.ImageblkEndpoints.CheckRequestSize(box, 1, o.Value);
+        Voxels.VoxelResponses.CheckRequestSize(box, 1, o.Value);
         var index = await new RoiData(http.Instance().Data).IndexAsync(http.RequestAborted);
         http.Response.ContentType = "application/octet-stream";
         http.Response.ContentLength = box.VoxelCount;

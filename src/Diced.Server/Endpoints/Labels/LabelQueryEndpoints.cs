@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Diced.Codecs;
+using Diced.Codecs.Labels;
+using Diced.Codecs.SparseVolumes;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Datastore.Types.Labels;
+using Diced.Server.Endpoints.Imageblk;
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Microsoft.Extensions.Options;
+using static Diced.Server.Endpoints.Labels.LabelRequests;
+
+namespace Diced.Server.Endpoints.Labels;
+
+/// <summary>Questions about labels and bodies: max and next label, sizes, supervoxels, mapping lookups, last modification.</summary>
+internal static class LabelQueryEndpoints
+{
+    public static void Map(RouteGroupBuilder m)
+    {
+        m.MapMethods("maxlabel", DvidRouting.GetAndHead, MaxLabel);
+        m.MapMethods("nextlabel", DvidRouting.GetAndHead, NextLabel);
+        m.MapPost("nextlabel/{count}", ReserveLabels);
+        m.MapMethods("supervoxel-sizes/{label}", DvidRouting.GetAndHead, SupervoxelSizes);
+        m.MapMethods("size/{label}", DvidRouting.GetAndHead, Size);
+        m.MapMethods("sizes", DvidRouting.GetAndHead, Sizes);
+        m.MapMethods("supervoxels/{label}", DvidRouting.GetAndHead, Supervoxels);
+        m.MapMethods("mapping", DvidRouting.GetAndHead, Mapping);
+        m.MapMethods("lastmod/{label}", DvidRouting.GetAndHead, LastMod);
+    }
+
+    private static async Task MaxLabel(HttpContext http)
+    {
+        var labels = LabelsOf(http);
+        var max = await labels.MaxLabelAsync(http.RequestAborted)
+            ?? throw Reject.BadRequest($"No maximum label found for {labels.Data.Instance.Name} version {labels.Data.Node.VersionId}");
+        await SendJson(http, $"{{\"maxlabel\": {max}}}");
+    }
+
+    private static async Task NextLabel(HttpContext http)
+        => await SendJson(http, $"{{\"nextlabel\": {await LabelsOf(http).NextLabelAsync(http.RequestAborted)}}}");
+
+    private static async Task ReserveLabels(HttpContext http, string count)
+    {
+        var labels = LabelsOf(http);
+        if (labels.Type.Kind != LabelKind.Labelmap) throw Reject.BadRequest($"{labels.Type.Name} cannot allocate labels; POST nextlabel is a labelmap action");
+        if (!ulong.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n == 0 || n > 1UL << 40)
+            throw Reject.BadRequest($"nextlabel count must be a positive integer, got \"{count}\"");
+        var (start, end) = await labels.ReserveLabelsAsync(n, http.RequestAborted);
+        await SendJson(http, $"{{\"start\": {start}, \"end\": {end}}}");
+    }
+
+    private static async Task Size(HttpContext http, string label)
+        => await SendJson(http, $"{{\"voxels\": {(await RequireIndex(http, label)).VoxelCount}}}");
+
+    private static async Task Sizes(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = LabelsOf(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "sizes");
+        bool supervoxels = Flag(http, "supervoxels");
+        var sizes = new List<ulong>(ids.Count);
+        foreach (var id in ids)
+            sizes.Add(id == 0 ? 0 : (await labels.IndexOfAsync(id, supervoxels, http.RequestAborted))?.VoxelCount ?? 0);
+        await SendJson(http, "[" + string.Join(",", sizes) + "]");
+    }
+
+    private static async Task SupervoxelSizes(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        var sizes = new SortedDictionary<ulong, long>();
+        foreach (var counts in idx.Blocks.Values)
+            foreach (var (sv, n) in counts) sizes[sv] = sizes.GetValueOrDefault(sv) + n;
+        await SendJson(http, $"{{\n  \"supervoxels\": [{string.Join(",", sizes.Keys)}],\n  \"sizes\": [{string.Join(",", sizes.Values)}]\n}}");
+    }
+
+    private static async Task Supervoxels(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        await SendJson(http, "[" + string.Join(",", idx.Supervoxels().Order()) + "]");
+    }
+
+    private static async Task Mapping(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = LabelsOf(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "mapping");
+        bool nolookup = Flag(http, "nolookup");
+        var mapping = await labels.MappingAsync(http.RequestAborted);
+        var bodies = new List<ulong>(ids.Count);
+        foreach (var sv in ids)
+        {
+            if (sv == 0) { bodies.Add(0); continue; }
+            if (nolookup) { bodies.Add(LabelVolume.BodyOf(mapping, sv)); continue; }
+            bodies.Add(await labels.FindSupervoxelAsync(sv, http.RequestAborted) is { } found ? found.Body : 0);
+        }
+        await SendJson(http, "[" + string.Join(",", bodies) + "]");
+    }
+
+    private static async Task LastMod(HttpContext http, string label)
+    {
+        var idx = await RequireIndex(http, label, supervoxelsAllowed: false);
+        await SendJson(http, new Dictionary<string, object>
+        {
+            ["mutation id"] = idx.LastMutationId, ["last mod user"] = idx.LastModUser, ["last mod app"] = idx.LastModApp,
+            ["last mod time"] = idx.LastModTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffK", CultureInfo.InvariantCulture),
+        });
+    }
+}

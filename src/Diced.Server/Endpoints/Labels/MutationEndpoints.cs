@@ -1,0 +1,88 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Diced.Codecs;
+using Diced.Codecs.Labels;
+using Diced.Codecs.SparseVolumes;
+using Diced.Datastore.Geometry;
+using Diced.Datastore.Types.ImageBlock;
+using Diced.Datastore.Types.Labels;
+using Diced.Server.Endpoints.Imageblk;
+using Diced.Server.Http;
+using Diced.Server.Json;
+using Microsoft.Extensions.Options;
+using static Diced.Server.Endpoints.Labels.LabelRequests;
+
+namespace Diced.Server.Endpoints.Labels;
+
+/// <summary>Mutations of labelmap and labelarray: merge, cleave, split, split-supervoxel, renumber, and the mutation log.</summary>
+internal static class MutationEndpoints
+{
+    public static void Map(RouteGroupBuilder m)
+    {
+        m.MapMethods("mutations", DvidRouting.GetAndHead, Mutations);
+        m.MapPost("merge", Merge);
+        m.MapPost("cleave/{label}", Cleave);
+        m.MapPost("split-supervoxel/{label}", SplitSupervoxel);
+        m.MapPost("split/{label}", Split);
+        m.MapPost("renumber", Renumber);
+        foreach (var verb in new[] { "merge", "cleave/{label}", "split-supervoxel/{label}", "split/{label}", "renumber" })
+            m.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });
+    }
+
+    private static async Task Mutations(HttpContext http)
+    {
+        var records = await LabelsOf(http).MutationsAsync(http.RequestAborted);
+        var user = http.Request.Query["userid"].ToString();
+        if (user.Length > 0) records = records.Where(r => r.TryGetProperty("User", out var u) && u.GetString() == user).ToList();
+        await SendJson(http, records);
+    }
+
+    private static async Task Merge(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "merge");
+        if (ids.Count < 2) throw Reject.BadRequest("merge needs a JSON array of at least 2 labels: [target, merged1, ...]");
+        var labels = LabelsOf(http);
+        var id = await labels.MergeAsync(ids[0], ids.Skip(1).ToList(), http.RequestAborted);
+        if (labels.HasMapping) await SendJson(http, $"{{\"MutationID\": {id}}}"); // labelarray answers an empty 200, as DVID
+
+    }
+
+    private static async Task Cleave(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        var l = ParseLabel(label);
+        var body = await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes);
+        if (JsonBody.IsBlank(body)) throw Reject.BadRequest("no cleave supervoxels JSON was POSTed");
+        var (cleaved, id) = await LabelsOf(http).CleaveAsync(l, ParseLabelArray(body, "cleave"), http.RequestAborted);
+        await SendJson(http, $"{{\"CleavedLabel\": {cleaved}, \"MutationID\": {id}}}");
+    }
+
+    private static async Task SplitSupervoxel(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        var sv = ParseNonZeroLabel(label);
+        var labels = LabelsOf(http);
+        var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        bool downres = http.Request.Query["downres"].ToString().ToLowerInvariant() != "false";
+        var (split, remain, id) = await labels.SplitSupervoxelAsync(sv, runs, OptionalLabel(http, "split"), OptionalLabel(http, "remain"), downres, http.RequestAborted);
+        await SendJson(http, $"{{\"SplitSupervoxel\": {split}, \"RemainSupervoxel\": {remain}, \"MutationID\": {id}}}");
+    }
+
+    private static async Task Split(HttpContext http, string label, IOptions<DicedOptions> o)
+    {
+        if (!o.Value.AllowLabelmapSplit) throw Reject.BadRequest("Split endpoint deactivated in this DVID server's configuration.");
+        var l = ParseNonZeroLabel(label);
+        var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var (newLabel, id) = await LabelsOf(http).SplitAsync(l, runs, http.RequestAborted);
+        await SendJson(http, $"{{\"label\": {newLabel}, \"MutationID\": {id}}}");
+    }
+
+    private static async Task Renumber(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "renumber");
+        if (ids.Count == 0 || ids.Count % 2 != 0) throw Reject.BadRequest("renumber needs a JSON array of [new1, old1, new2, old2, ...] pairs");
+        await LabelsOf(http).RenumberAsync(Enumerable.Range(0, ids.Count / 2).Select(i => (ids[2 * i], ids[2 * i + 1])).ToList(), http.RequestAborted);
+    }
+}
