@@ -25,12 +25,26 @@ public class Issue12_roi_writes_keep_concurrent_voxels(ServerFixture f) : IClass
             while (!done.IsCancellationRequested)
                 await (await _c.PostAsync($"/api/node/{uuid}/grey/raw/0_1_2/32_16_16/0_0_0?roi=r", new ByteArrayContent(body))).ExpectAsync(200);
         });
-        // B writes the second block, outside the ROI, over and over.
-        const int writes = 150;
+        // C watches the second block: B only ever raises its value, so seeing it fall means a stale overwrite.
+        int falls = 0;
+        var watcher = Task.Run(async () =>
+        {
+            int last = 0;
+            while (!done.IsCancellationRequested)
+            {
+                var now = (await _c.GetByteArrayAsync($"/api/node/{uuid}/grey/raw/0_1_2/1_1_1/16_0_0"))[0];
+                if (now < last) Interlocked.Increment(ref falls);
+                last = now;
+            }
+        });
+        // B writes the second block, outside the ROI, over and over, each time with a higher value.
+        const int writes = 250;
         for (int v = 1; v <= writes; v++)
             await (await _c.PostAsync($"/api/node/{uuid}/grey/raw/0_1_2/16_16_16/16_0_0", new ByteArrayContent(Enumerable.Repeat((byte)v, 16 * 16 * 16).ToArray()))).ExpectAsync(200);
         done.Cancel();
         await masked;
+        await watcher;
+        Assert.Equal(0, falls);
         var outside = await _c.GetByteArrayAsync($"/api/node/{uuid}/grey/raw/0_1_2/16_16_16/16_0_0");
         Assert.All(outside, b => Assert.Equal(writes, b));
         var inside = await _c.GetByteArrayAsync($"/api/node/{uuid}/grey/raw/0_1_2/16_16_16/0_0_0");
