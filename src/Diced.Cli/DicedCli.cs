@@ -78,7 +78,7 @@ public static class DicedCli
         public Dictionary<string, string> Named { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Flags { get; } = [];
 
-        private static readonly HashSet<string> FlagNames = ["--create"];
+        private static readonly HashSet<string> FlagNames = ["--create", "--verbose"];
 
         public static Options Parse(string[] args)
         {
@@ -139,7 +139,7 @@ public static class DicedCli
     private static async Task<int> StoreCommandAsync(string command, Options o, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var location = o.Get("--store") ?? "http://localhost:8000";
-        await using var store = await DicedStore.OpenAsync(location, new DicedStoreOptions { Port = 0 }, ct);
+        await using var store = await DicedStore.OpenAsync(location, new DicedStoreOptions { Port = 0, Verbose = o.Flags.Contains("--verbose") }, ct);
         switch (command)
         {
             case "repos":

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Diced.Server;
-using Microsoft.AspNetCore.Builder;
 
 namespace Diced.Client;
 
@@ -16,6 +14,9 @@ public sealed record DicedStoreOptions
     /// <summary>More server settings, as command-line pairs (<c>"--Diced:S3:Endpoint", "http://…"</c>).</summary>
     public IReadOnlyList<string> ServerArguments { get; init; } = [];
 
+    /// <summary>Log the in-process server's information messages too (otherwise only its warnings and errors).</summary>
+    public bool Verbose { get; init; }
+
     /// <summary>Timeout of each HTTP request to the server.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
 }
@@ -24,16 +25,16 @@ public sealed record DicedStoreOptions
 public sealed record RepoInfo(string Name, string Root, string Description);
 
 /// <summary>
-/// A store of versioned repos: a local directory, <c>s3://bucket/prefix</c> or <c>gs://bucket/prefix</c> (served by an
-/// in-process Diced server with its web viewer, stopped on dispose), or an existing Diced/DVID server
-/// (<c>dvid://host:port</c> or <c>http://host:port</c>).
+/// A store of versioned repos: an existing Diced/DVID server (<c>dvid://host:port</c> or <c>http://host:port</c>), or a
+/// local directory, <c>s3://bucket/prefix</c> or <c>gs://bucket/prefix</c> served by an in-process Diced server with its
+/// web viewer (stopped on dispose; needs the Diced.Host package).
 /// </summary>
 public sealed class DicedStore : IAsyncDisposable, IDisposable
 {
     private readonly DvidConnection _conn;
-    private readonly WebApplication? _server;
+    private readonly ILocalServer? _server;
 
-    private DicedStore(DvidConnection conn, WebApplication? server)
+    private DicedStore(DvidConnection conn, ILocalServer? server)
     {
         _conn = conn;
         _server = server;
@@ -63,20 +64,8 @@ public sealed class DicedStore : IAsyncDisposable, IDisposable
             }
             return new DicedStore(conn, null);
         }
-        var args = new List<string> { "--urls", $"http://127.0.0.1:{options.Port}", "--data", location, "--Serilog:MinimumLevel:Default", "Warning" };
-        if (options.CredentialsFile is not null) args.AddRange(["--Diced:Gcs:CredentialsFile", options.CredentialsFile]);
-        args.AddRange(options.ServerArguments);
-        WebApplication app;
-        try
-        {
-            app = DicedApp.Configure(DicedApp.CreateBuilder([.. args]).Build());
-            await app.StartAsync(ct);
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or Datastore.DatastoreException)
-        {
-            throw new DicedException($"cannot open the store at {location}: {e.Message}", e);
-        }
-        return new DicedStore(new DvidConnection(new HttpClient { Timeout = options.RequestTimeout }, app.ListenAddress()), app);
+        var server = await LocalServers.StartAsync(location, options, ct);
+        return new DicedStore(new DvidConnection(new HttpClient { Timeout = options.RequestTimeout }, server.Address), server);
     }
 
     /// <summary>Every repo: its name (alias), root UUID and description.</summary>
@@ -123,11 +112,7 @@ public sealed class DicedStore : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         _conn.Dispose();
-        if (_server is not null)
-        {
-            await _server.StopAsync();
-            await _server.DisposeAsync();
-        }
+        if (_server is not null) await _server.DisposeAsync();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -39,7 +39,8 @@ public static class DicedApp
         builder.Host.UseSerilog((ctx, services, log) => log
             .ReadFrom.Configuration(ctx.Configuration)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}"),
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}",
+                standardErrorFromLevel: Serilog.Events.LogEventLevel.Warning),
             preserveStaticLogger: true); // several hosts may share a process (tests, the embedded client)
         builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
         builder.WebHost.ConfigureKestrel(k =>

@@ -185,4 +185,24 @@ public class DicedCliTests : IDisposable
         Assert.Equal(0, await serve);
         Assert.True(Directory.Exists(Store));
     }
+
+    /// <summary>Issue 12: a command run on an in-process store printed the server's start-up and shut-down log around its answer.</summary>
+    [Fact]
+    public async Task A_command_on_an_in_process_store_prints_only_its_answer()
+    {
+        string root;
+        await using (var store = await DicedStore.OpenAsync(Store, new DicedStoreOptions { Port = 0 }))
+            root = (await store.CreateRepoAsync("quiet", "a repo")).Root;
+        var cli = Path.Combine(Path.GetDirectoryName(ServerProcess.ServerDll)!, "..", "..", "..", "..", "Diced.Cli", "bin",
+            new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "diced.dll");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.GetFullPath(cli), "repos", "--store", Store }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal($"{root}  quiet  a repo\n", await stdout);
+        Assert.Equal("", await stderr);
+    }
 }
