@@ -11,6 +11,12 @@ var suites = new Dictionary<string, Func<Task>>
     ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
 };
+// `micro [BenchmarkDotNet options]`: the codec micro-benchmarks (not part of `all`: they take a few minutes).
+if (args.Length > 0 && args[0] == "micro")
+{
+    await Diced.Bench.Micro.MicroBench.RunAsync(args[1..]);
+    return 0;
+}
 var chosen = args.Length == 0 || args[0] == "all" ? suites.Keys.ToArray() : args;
 foreach (var name in chosen)
 {

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using Diced.Client;
+using Diced.Codecs.Images;
+using Diced.Server;
+using Microsoft.Extensions.Hosting;
+using SkiaSharp;
+
+namespace Diced.Cli;
+
+/// <summary><c>diced export</c> (raw bytes or PNG slices), and the progress line long commands show.</summary>
+public static partial class DicedCli
+{
+    // ------------------------------------------------------------------ export
+
+    private static async Task ExportAsync(DicedStore store, Options o, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var array = await OpenArrayAsync(store, o, null, ct);
+        var size = o.Point("--size") ?? throw new UsageException("export needs --size X,Y,Z");
+        var offset = o.Point("--offset") ?? (0, 0, 0);
+        var output = o.Required("--out");
+        var format = o.Get("--format") ?? (output.EndsWith(".raw", StringComparison.OrdinalIgnoreCase) ? "raw" : "png");
+        if (format is not ("raw" or "png")) throw new UsageException($"--format must be raw or png, not \"{format}\"");
+        if (format == "png" && array.Dtype is not (ArrayDtype.Uint8 or ArrayDtype.Uint16)) throw new DicedException($"PNG slices hold uint8 or uint16; \"{array.Name}\" holds {array.Dtype}; use --format raw");
+        if (size.X <= 0 || size.Y <= 0 || size.Z <= 0) throw new UsageException($"--size {size.X},{size.Y},{size.Z} must be positive");
+        long perSlice = (long)size.X * size.Y * array.BytesPerElement;
+        int slicesPerRead = (int)Math.Max(1, Math.Min(size.Z, DicedArray.MaxRequestBytes / perSlice));
+        var progress = new Progress(stderr, perSlice * size.Z, "export");
+        if (format == "png") Directory.CreateDirectory(output);
+        await using var raw = format == "raw" ? new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true) : null;
+        for (int z = 0; z < size.Z; z += slicesPerRead)
+        {
+            int n = Math.Min(slicesPerRead, size.Z - z);
+            var data = await array.ReadRawAsync((offset.X, offset.Y, offset.Z + z), (size.X, size.Y, n), ct);
+            if (raw is not null) await raw.WriteAsync(data, ct);
+            else
+                for (int i = 0; i < n; i++)
+                {
+                    var png = PngEncoder.Encode(size.X, size.Y, array.Dtype == ArrayDtype.Uint8 ? PngPixels.Gray8 : PngPixels.Gray16, data.AsSpan((int)(i * perSlice), (int)perSlice));
+                    await File.WriteAllBytesAsync(Path.Combine(output, $"z{offset.Z + z + i:D6}.png"), png, ct);
+                }
+            progress.Add(data.Length);
+        }
+        progress.Done(stdout, $"{size.X}x{size.Y}x{size.Z} of {array.Name} to {output}");
+    }
+
+    // ------------------------------------------------------------------ progress
+
+    /// <summary>A progress bar with throughput on stderr, redrawn at most 10 times a second; a summary line at the end.</summary>
+    private sealed class Progress(TextWriter stderr, long total, string what)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _done, _lastDraw;
+
+        public void Add(long bytes)
+        {
+            long done = Interlocked.Add(ref _done, bytes);
+            long now = _clock.ElapsedMilliseconds;
+            if (now - Interlocked.Read(ref _lastDraw) < 100 && done < total) return;
+            Interlocked.Exchange(ref _lastDraw, now);
+            int width = 30, filled = total == 0 ? width : (int)(width * done / total);
+            lock (stderr)
+                stderr.Write($"\r{what} [{new string('#', filled)}{new string(' ', width - filled)}] {100.0 * done / Math.Max(1, total),5:F1}%  {done / 1e6 / Math.Max(1e-3, _clock.Elapsed.TotalSeconds),7:F1} MB/s");
+        }
+
+        public double MegabytesPerSecond => _done / 1e6 / Math.Max(1e-6, _clock.Elapsed.TotalSeconds);
+
+        public void Done(TextWriter stdout, string summary)
+        {
+            lock (stderr) stderr.WriteLine();
+            stdout.WriteLine($"{what}: {summary}: {_done / 1e6:F1} MB in {_clock.Elapsed.TotalSeconds:F2} s, {MegabytesPerSecond:F1} MB/s");
+        }
+    }
+}
