@@ -143,3 +143,20 @@ public class SparseVolumeBenchmarks
     [Benchmark] public byte[] Encode() => SparseVolume.EncodeRuns(_runs);
     [Benchmark] public int Parse() => SparseVolume.ParseRuns(_encoded).Count;
 }
+
+/// <summary>Image slices: PNG and JPEG of a 512² uint8 slice (<c>raw/xy/…/png|jpg</c>, JPEG-stored blocks), against a copy.</summary>
+[MemoryDiagnoser]
+public class ImageBenchmarks
+{
+    private const int Side = 512;
+    private readonly byte[] _slice = Enumerable.Range(0, 8).SelectMany(_ => Inputs.Grey()).Take(Side * Side).ToArray();
+    private readonly byte[] _out = new byte[Side * Side];
+    private byte[] _jpeg = [];
+
+    [GlobalSetup] public void Setup() => _jpeg = Diced.Codecs.Images.JpegCodec.EncodeGray(Side, Side, _slice);
+
+    [Benchmark(Baseline = true)] public void Copy() => _slice.AsSpan().CopyTo(_out);
+    [Benchmark] public byte[] Png() => Diced.Codecs.Images.PngEncoder.Encode(Side, Side, Diced.Codecs.Images.PngPixels.Gray8, _slice);
+    [Benchmark] public byte[] JpegEncode() => Diced.Codecs.Images.JpegCodec.EncodeGray(Side, Side, _slice);
+    [Benchmark] public void JpegDecode() => Diced.Codecs.Images.JpegCodec.DecodeGray(_jpeg, Side, Side, _out);
+}
