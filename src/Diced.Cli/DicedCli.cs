@@ -12,8 +12,16 @@ namespace Diced.Cli;
 public static partial class DicedCli
 {
     public const string Usage = """
-        usage: diced <command> [options]
+        usage: diced [DVID flags] <command> …   (a "dvid" link to diced takes DVID's command line unchanged)
 
+        DVID flags, before the command:
+          -readonly                 the HTTP API accepts only GET and HEAD (admin token excepted)
+          -fullwrite                writes and mutations are allowed on locked (committed) nodes [expert use]
+          -verbose                  debug-level server log
+          -rpc=ADDR, -numcpu=N, -cpuprofile=F, -memprofile=F, -sleep=S, -monitor, -stdin   accepted and ignored
+
+        commands:
+          about                     the version
           serve [config.toml] [--data DIR|s3://…|gs://…] [--urls URL] [--Diced:Setting value]...
                                     run the server (a DVID TOML configuration is read as DVID would)
           repos                     list repos
@@ -35,16 +43,24 @@ public static partial class DicedCli
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        DvidFlags flags;
+        try { (flags, args) = DvidFlags.Parse(args); }
+        catch (ArgumentException e)
         {
-            (args.Length == 0 ? stderr : stdout).Write(Usage);
-            return args.Length == 0 ? 2 : 0;
+            stderr.WriteLine($"diced: {e.Message}");
+            return 2;
+        }
+        if (flags.Help || args.Length == 0 || args[0] is "help")
+        {
+            (args.Length == 0 && !flags.Help ? stderr : stdout).Write(Usage);
+            return args.Length == 0 && !flags.Help ? 2 : 0;
         }
         try
         {
             return args[0] switch
             {
-                "serve" => await ServeAsync(args[1..], stderr, ct),
+                "serve" => await ServeAsync([.. args[1..], .. flags.ServerArguments()], stderr, ct),
+                "about" => About(stdout),
                 "repos" or "log" or "commit" or "branch" or "ingest" or "export" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
                 _ => throw new UsageException($"unknown command \"{args[0]}\""),
             };
@@ -71,6 +87,12 @@ public static partial class DicedCli
     }
 
     private sealed class UsageException(string message) : Exception(message);
+
+    private static int About(TextWriter stdout)
+    {
+        stdout.WriteLine($"diced {typeof(DicedCli).Assembly.GetName().Version?.ToString(3)}: a DVID-compatible versioned volume server");
+        return 0;
+    }
 
     /// <summary><c>--name value</c> options, <c>-m</c> for messages, and positional arguments.</summary>
     private sealed class Options

@@ -267,9 +267,11 @@ public sealed partial class Datastore : IAsyncDisposable
         return leaf;
     }
 
-    /// <summary>Access to <paramref name="instance"/> at <paramref name="version"/>.</summary>
-    public VersionedData DataAt(VersionRef version, InstanceRecord instance)
-        => new(Stores.Of(instance), version.Repo, instance, version.Node, GateOf(version.Node.VersionId), _fence);
+    /// <summary>Access to <paramref name="instance"/> at <paramref name="version"/>. With <paramref name="mayWriteLocked"/>
+    /// (DVID's <c>-fullwrite</c> or admin privilege) a locked node accepts writes too.</summary>
+    public VersionedData DataAt(VersionRef version, InstanceRecord instance, bool mayWriteLocked = false)
+        => new(Stores.Of(instance), version.Repo, instance, version.Node,
+            mayWriteLocked && version.Node.Locked ? null : GateOf(version.Node.VersionId), _fence);
 
     /// <summary>Looks up an instance by name (names are repo-wide).</summary>
     public InstanceRecord GetInstance(VersionRef version, string name)

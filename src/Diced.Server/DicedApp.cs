@@ -72,6 +72,7 @@ public static class DicedApp
         });
         builder.Services.AddSingleton<Throttle>();
         builder.Services.AddSingleton<BodyBudget>();
+        builder.Services.AddSingleton<WriteModes>();
         builder.Services.AddSingleton<RepoJson>();
         builder.Services.AddCors();
         builder.Services.AddSingleton<CrossOrigin>();
@@ -134,6 +135,7 @@ public static class DicedApp
         var options = app.Services.GetRequiredService<IOptions<DicedOptions>>().Value;
         // Open the store now, so start-up failures (locked or unreadable data directory) stop the process at once.
         var ds = app.Services.GetRequiredService<Datastore.Datastore>();
+        app.Services.GetRequiredService<WriteModes>(); // refuses contradictory modes at start
         app.Lifetime.ApplicationStopping.Register(() => ds.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1)));
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<Datastore.StoreMap>().DisposeAsync().AsTask().Wait());
 
@@ -143,6 +145,7 @@ public static class DicedApp
         app.UseDotSegmentGuard();
         app.UseCors();
         app.UseCrossOriginWriteGuard();
+        WriteModes.UseReadOnlyMode(app, options);
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();

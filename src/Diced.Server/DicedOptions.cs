@@ -58,6 +58,12 @@ public sealed class DicedOptions
     /// <summary>Enables labelmap's <c>POST …/split/{label}</c> (DVID's <c>[server] allowLabelmapSplit</c>; off as in DVID).</summary>
     public bool AllowLabelmapSplit { get; set; }
 
+    /// <summary>DVID's <c>-readonly</c>: the HTTP API accepts only GET and HEAD (admin privilege excepted).</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>DVID's <c>-fullwrite</c>: writes and mutations are allowed on locked nodes. [Expert use.]</summary>
+    public bool FullWrite { get; set; }
+
     /// <summary>Admin token for <c>?admintoken=</c>; defaults to the environment variable DVID_ADMIN_TOKEN.</summary>
     public string? AdminToken { get; set; }
 

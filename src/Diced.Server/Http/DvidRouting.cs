@@ -24,7 +24,7 @@ public static class DvidRouting
         {
             var http = ctx.HttpContext;
             var inst = http.Instance();
-            if (IsMutation(http) && inst.Instance.Versioned && inst.Version.Node.Locked)
+            if (IsMutation(http) && inst.Instance.Versioned && inst.Version.Node.Locked && !inst.MayWriteLocked)
             {
                 var keyword = http.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(4) ?? "";
                 throw Reject.BadRequest($"Cannot do {http.Request.Method.ToUpperInvariant()} on endpoint \"{keyword}\" of locked node {inst.Version.Uuid}");

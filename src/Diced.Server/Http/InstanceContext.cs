@@ -4,7 +4,7 @@ using Diced.Datastore.Versioning;
 namespace Diced.Server.Http;
 
 /// <summary>The data instance and version a request under <c>/api/node/{uuid}/{name}/…</c> addresses.</summary>
-public sealed class InstanceContext(Datastore.Datastore store, VersionRef version, InstanceRecord instance)
+public sealed class InstanceContext(Datastore.Datastore store, VersionRef version, InstanceRecord instance, bool mayWriteLocked = false)
 {
     private VersionedData? _data;
 
@@ -13,7 +13,10 @@ public sealed class InstanceContext(Datastore.Datastore store, VersionRef versio
     public InstanceRecord Instance => instance;
 
     /// <summary>Reads and writes of this instance at this version.</summary>
-    public VersionedData Data => _data ??= store.DataAt(version, instance);
+    public VersionedData Data => _data ??= store.DataAt(version, instance, mayWriteLocked);
+
+    /// <summary>Whether this request may change a locked node (DVID's <c>-fullwrite</c>, or admin privilege).</summary>
+    public bool MayWriteLocked => mayWriteLocked;
 }
 
 /// <summary>Resolves <c>{uuid}</c> and <c>{name}</c> once per request and keeps the result in the request's items.</summary>
@@ -31,7 +34,8 @@ public static class InstanceResolver
         {
             var store = http.RequestServices.GetRequiredService<Datastore.Datastore>();
             var version = store.Resolve(uuid ?? "");
-            ctx = new InstanceContext(store, version, store.GetInstance(version, name ?? ""));
+            var modes = http.RequestServices.GetRequiredService<WriteModes>();
+            ctx = new InstanceContext(store, version, store.GetInstance(version, name ?? ""), modes.MayWriteLockedNodes(http));
         }
         catch (DatastoreException e)
         {
