@@ -38,6 +38,14 @@ public sealed class IdCounters(IKeyValueStore store)
         await UpdateCounterAsync(counter, next => (next, Math.Max(next, used + 1)), ct, skipIfUnchanged: true);
     }
 
+    /// <summary>Sets the counter's next value (admin repair: DVID's <c>set-nextlabel</c>); returns the previous one.</summary>
+    public async Task<ulong> SetAsync(string counter, ulong next, CancellationToken ct = default)
+        => (await UpdateCounterAsync(counter, current => (current, next), ct)).Result;
+
+    /// <summary>A value stored under a counter's name, or null when none is (settings kept beside counters: ceilings).</summary>
+    public async Task<ulong?> ReadAsync(string counter, CancellationToken ct = default)
+        => await _store.GetAsync(DataKeys.Metadata(CounterPrefix + counter), ct) is { } v ? BinaryPrimitives.ReadUInt64LittleEndian(v) : null;
+
     /// <summary>The counter's next value (1 when never used).</summary>
     public async Task<ulong> PeekCounterAsync(string counter, CancellationToken ct = default)
         => await _store.GetAsync(DataKeys.Metadata(CounterPrefix + counter), ct) is { } v ? BinaryPrimitives.ReadUInt64LittleEndian(v) : 1;

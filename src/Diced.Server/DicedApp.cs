@@ -50,6 +50,13 @@ public static class DicedApp
         });
 
         builder.Services.Configure<DicedOptions>(builder.Configuration.GetSection("Diced"));
+        // Origin lists: the binder would append configured items to the defaults, and an empty list cannot be written
+        // as configuration at all; so they are read here, as a list or as one comma-separated value ("" or "none": empty).
+        builder.Services.PostConfigure<DicedOptions>(o =>
+        {
+            o.CorsOrigins = OriginList(builder.Configuration.GetSection("Diced:CorsOrigins"), ["*"]);
+            o.CorsWriteOrigins = OriginList(builder.Configuration.GetSection("Diced:CorsWriteOrigins"), []);
+        });
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name));
         builder.Services.AddSingleton(DataTypeRegistry.Default());
         builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
@@ -80,6 +87,15 @@ public static class DicedApp
         builder.Services.AddOpenApi();
         customize?.Invoke(builder);
         return builder;
+    }
+
+    private static string[] OriginList(IConfigurationSection section, string[] fallback)
+    {
+        if (section.GetChildren().Any()) return section.GetChildren().Select(c => c.Value ?? "").Where(v => v.Length > 0).ToArray();
+        if (section.Value is null) return fallback;
+        return section.Value.Trim() is "" or "none"
+            ? []
+            : section.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
     /// <summary>The first address a started app listens on (for servers started on port 0 by tests and benchmarks).</summary>

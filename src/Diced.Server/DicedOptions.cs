@@ -42,7 +42,8 @@ public sealed class DicedOptions
     /// <summary>Concurrent <c>throttle=on</c> operations before 503 (DVID's maxThrottledOps).</summary>
     public int MaxThrottledOps { get; set; } = 1;
 
-    /// <summary>Web origins that may read (GET, HEAD) through CORS; <c>*</c> allows any. Empty disables CORS headers.</summary>
+    /// <summary>Web origins that may read (GET, HEAD) through CORS; <c>*</c> allows any (the default). Empty disables CORS
+    /// headers. Configured as a list, or as one comma-separated value (<c>""</c> or <c>none</c> for empty).</summary>
     public string[] CorsOrigins { get; set; } = ["*"];
 
     /// <summary>Web origins that may also change data (POST, PUT, DELETE) from a browser; none by default, and writes

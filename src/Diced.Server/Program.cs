@@ -1,7 +1,8 @@
 using Diced.Server;
 using Serilog;
+using Serilog.Events;
 
-Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateLogger();
+Log.Logger = new LoggerConfiguration().WriteTo.Console(standardErrorFromLevel: LogEventLevel.Warning).CreateLogger();
 try
 {
     var app = DicedApp.Configure(DicedApp.CreateBuilder(args).Build());
@@ -10,7 +11,9 @@ try
 }
 catch (Exception e) when (e is not HostAbortedException)
 {
-    Log.Fatal(e, "Diced server failed to start");
+    // One clear line for whoever started the server; the details at debug level for whoever turns that on.
+    Log.Debug(e, "Diced server failed to start");
+    Console.Error.WriteLine($"diced: error: the server cannot start: {StartupFailure.Describe(e)}");
     return 1;
 }
 finally

@@ -12,7 +12,8 @@ public enum PngPixels
     Gray16,
     /// <summary>8-bit RGBA whose channels are a voxel's 4 raw bytes (uint32, float32, rgba8 voxels).</summary>
     Rgba8,
-    /// <summary>16-bit RGBA whose channels are a voxel's 4 little-endian uint16 words (uint64 labels).</summary>
+    /// <summary>16-bit RGBA whose sample bytes are a voxel's 8 bytes as stored (uint64 voxels and labels: DVID writes
+    /// them unchanged, so each 16-bit sample reads as the big-endian word of two little-endian bytes).</summary>
     Rgba16,
 }
 
@@ -61,12 +62,12 @@ public static class PngEncoder
 
     private static void ToPngOrder(ReadOnlySpan<byte> src, Span<byte> dst, PngPixels layout)
     {
-        if (layout is PngPixels.Gray8 or PngPixels.Rgba8)
+        if (layout is not PngPixels.Gray16)
         {
             src.CopyTo(dst);
             return;
         }
-        for (int i = 0; i < src.Length; i += 2) // PNG samples are big-endian 16-bit words
+        for (int i = 0; i < src.Length; i += 2) // uint16 voxels become big-endian 16-bit PNG samples
         {
             dst[i] = src[i + 1];
             dst[i + 1] = src[i];

@@ -42,7 +42,9 @@ public static class ServerEndpoints
             w.WriteString("Cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
             w.WriteString("Maximum Cores", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture));
             w.WriteString("Datastore Version", DatastoreVersion);
-            w.WriteString("DVID Version", $"diced-{version}");
+            // Clients parse DVID's version ("v1.2.3", optionally "-N-gHASH"): neuclease picks formats by it.
+            w.WriteString("DVID Version", $"v{version}");
+            w.WriteString("Diced Version", version);
             w.WriteString("Storage backend", ds.Store.Description);
             w.WriteString("Server time", DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss.ffffff zzz", CultureInfo.InvariantCulture));
             w.WriteString("Server uptime", GoDuration(uptime));

@@ -86,6 +86,14 @@ public sealed class JsonObjectBody(JsonDocument? doc) : IDisposable
         return e.Value.GetString();
     }
 
+    /// <summary>A member's JSON text as written (numbers as their digits, strings without quotes), or null.</summary>
+    public string? Raw(string name)
+    {
+        var e = Find(name);
+        if (e is null || e.Value.ValueKind == JsonValueKind.Null) return null;
+        return e.Value.ValueKind == JsonValueKind.String ? e.Value.GetString() : e.Value.GetRawText();
+    }
+
     public IReadOnlyList<string>? StringArray(string name)
     {
         var e = Find(name);

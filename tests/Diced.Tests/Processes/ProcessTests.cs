@@ -147,3 +147,29 @@ public class ProcessTests(ITestOutputHelper output)
         return v;
     }
 }
+
+/// <summary>Issue 13: a server that cannot start printed a stack trace of thirty lines.</summary>
+[Collection(ProcessCollection.Name)]
+public class StartupFailureTests
+{
+    [Fact]
+    public async Task A_server_that_cannot_start_prints_one_line_and_exits_non_zero()
+    {
+        var file = Path.GetTempFileName(); // a file where the data directory should be
+        try
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { ServerProcess.ServerDll, "--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--data", file }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.NotEqual(0, p.ExitCode);
+            var lines = ((await stdout) + (await stderr)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            Assert.StartsWith("diced: error: the server cannot start:", lines[0]);
+            Assert.Contains(file, lines[0]);
+        }
+        finally { File.Delete(file); }
+    }
+}

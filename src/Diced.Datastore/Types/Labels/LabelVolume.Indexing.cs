@@ -172,11 +172,49 @@ public sealed partial class LabelVolume
     /// <summary>The id the next allocation would return (repo-wide).</summary>
     public Task<ulong> NextLabelAsync(CancellationToken ct = default) => _counters.PeekCounterAsync(LabelCounter, ct);
 
-    /// <summary>Reserves <paramref name="count"/> new label ids, never handed out again in this repo.</summary>
+    private string CeilingCounter => "labelceiling/" + _data.Instance.DataUuid;
+
+    /// <summary>Reserves <paramref name="count"/> new label ids, never handed out again in this repo (refused past a ceiling
+    /// set by <see cref="SetNextLabelAsync"/>).</summary>
     public async Task<(ulong Start, ulong End)> ReserveLabelsAsync(ulong count, CancellationToken ct = default)
     {
         if (count == 0) throw DatastoreException.BadRequest("the number of labels to reserve must be at least 1");
+        if (await _counters.ReadAsync(CeilingCounter, ct) is { } ceiling and > 0
+            && (await NextLabelAsync(ct)) + count - 1 > ceiling)
+            throw DatastoreException.BadRequest($"reserving {count} labels would pass the allocation ceiling {ceiling} of data \"{_data.Instance.Name}\"");
         var start = await _counters.ReserveAsync(LabelCounter, count, 1, ct);
         return (start, start + count - 1);
+    }
+
+    /// <summary>
+    /// <c>POST nextlabel</c>: reserves labels and raises this version's max label to the end of the range, so the max
+    /// label covers every id handed out here.
+    /// </summary>
+    public async Task<(ulong Start, ulong End)> AllocateLabelsAsync(ulong count, CancellationToken ct = default)
+    {
+        var range = await ReserveLabelsAsync(count, ct);
+        await SetMaxLabelAsync(range.End, ct);
+        return range;
+    }
+
+    /// <summary>Raises this version's max label to <paramref name="label"/> (no change when it is already higher).</summary>
+    public Task SetMaxLabelAsync(ulong label, CancellationToken ct = default)
+    {
+        CheckLabel(label, "the max label");
+        return ChangeAsync(async tx => { await RaiseMaxLabelAsync(tx, label, ct); return 0; }, ct);
+    }
+
+    /// <summary>
+    /// DVID's <c>set-nextlabel</c>: the next label handed out repo-wide is <paramref name="label"/> + 1. A
+    /// <paramref name="ceiling"/> above it bounds later allocations (0 clears it; null leaves it as it is).
+    /// </summary>
+    public async Task SetNextLabelAsync(ulong label, ulong? ceiling, CancellationToken ct = default)
+    {
+        CheckLabel(label, "the next label");
+        if (label == ulong.MaxValue) throw DatastoreException.BadRequest($"label {label} leaves no next label");
+        if (ceiling is { } c && c != 0 && c < label + 1)
+            throw DatastoreException.BadRequest($"the ceiling {c} cannot be below the next label {label + 1}");
+        await _counters.SetAsync(LabelCounter, label + 1, ct);
+        if (ceiling is { } set) await _counters.SetAsync(CeilingCounter, set, ct);
     }
 }

@@ -15,7 +15,7 @@ public sealed partial class LabelVolume
     /// </summary>
     public async Task<ConsistentView> ViewAsync(int scale, bool supervoxels, CancellationToken ct = default)
     {
-        var vol = At(scale);
+        var vol = Level(scale);
         for (int attempt = 0; ; attempt++)
         {
             using var turn = attempt < 4 ? null : await _coord.LockRecordAsync(Id, Version, ChangeLockName, ct);

@@ -31,7 +31,7 @@ public sealed partial class LabelVolume
     /// </summary>
     public Task WriteBlocksAsync(IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, int scale, bool downres, bool indexing, CancellationToken ct = default)
     {
-        var vol = At(scale);
+        var vol = Level(scale);
         if (blocks.Count == 0) return Task.CompletedTask;
         return ChangeAsync(async tx =>
         {

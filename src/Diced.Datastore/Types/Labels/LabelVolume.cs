@@ -84,7 +84,22 @@ public sealed partial class LabelVolume
     {
         if (scale < 0 || scale > MaxDownres)
             throw DatastoreException.BadRequest($"scale {scale} is not available: data \"{_data.Instance.Name}\" keeps levels 0 to {MaxDownres} (MaxDownresLevel)");
-        return _scales[scale] ??= new ImageVolume(_data, _coord, VoxelType.Uint64, _codec, ScaleClass(scale), _settings);
+        return Level(scale);
+    }
+
+    /// <summary>Coarsest level block routes may name: DVID lets clients store and read blocks at any scale.</summary>
+    public const int MaxBlockScale = 30;
+
+    /// <summary>
+    /// The blocks of level <paramref name="scale"/> whether or not the pyramid keeps it (block GETs and POSTs: DVID does
+    /// not check <c>MaxDownresLevel</c> there, so clients store their own coarse levels; only levels up to
+    /// <see cref="MaxDownres"/> are computed from level 0).
+    /// </summary>
+    public ImageVolume Level(int scale)
+    {
+        if (scale < 0 || scale > MaxBlockScale) throw DatastoreException.BadRequest($"scale {scale} must be 0 to {MaxBlockScale}");
+        if (scale <= MaxDownres) return _scales[scale] ??= new ImageVolume(_data, _coord, VoxelType.Uint64, _codec, ScaleClass(scale), _settings);
+        return new ImageVolume(_data, _coord, VoxelType.Uint64, _codec, ScaleClass(scale), _settings);
     }
 
     private static byte[] Key(byte cls, ulong label)

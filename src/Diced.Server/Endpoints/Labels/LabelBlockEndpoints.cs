@@ -49,7 +49,7 @@ internal static class LabelBlockEndpoints
     {
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
         var labels = LabelsOf(http);
-        int scale = Scale(http, labels);
+        int scale = BlockScale(http, labels);
         VoxelResponses.CheckRequestSize(box, 8, o.Value);
         if (!box.IsBlockAligned(labels.BlockSize))
             throw Reject.BadRequest($"blocks needs a block-aligned box; {box} is not aligned to blocks of {labels.BlockSize}");
@@ -63,7 +63,7 @@ internal static class LabelBlockEndpoints
     private static async Task SpecificBlocks(HttpContext http, IOptions<DicedOptions> o)
     {
         var labels = LabelsOf(http);
-        int scale = Scale(http, labels);
+        int scale = BlockScale(http, labels);
         var payload = ParseBlockPayload(http, labels, BlockPayload.DvidBlocks);
         var blocks = BlockEndpoints.ParseBlockList(http.Request.Query["blocks"].ToString());
         foreach (var b in blocks) CheckBlockInGrid(b, labels.BlockSize);
@@ -107,7 +107,7 @@ internal static class LabelBlockEndpoints
         var c = http.Request.Query["compression"].ToString();
         if (c is not ("" or "blocks")) throw Reject.BadRequest($"compression \"{c}\" is not accepted for block POSTs; send gzip-compressed DVID blocks");
         var labels = LabelsOf(http);
-        int scale = Scale(http, labels);
+        int scale = BlockScale(http, labels);
         bool downres = Flag(http, "downres");
         if (downres && scale != 0) throw Reject.BadRequest("downres=true is only allowed with scale 0 blocks");
         var bs = labels.BlockSize;

@@ -35,6 +35,7 @@ public static class LabelEndpoints
         LabelQueryEndpoints.Map(indexed);
         MutationEndpoints.Map(indexed);
         IndexEndpoints.Map(indexed);
+        app.MapDataType("labelmap").MapTags(); // neuclease's create_instance(…, tags=…) posts them
     }
 
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>

@@ -26,6 +26,9 @@ internal static class LabelQueryEndpoints
         m.MapMethods("maxlabel", DvidRouting.GetAndHead, MaxLabel);
         m.MapMethods("nextlabel", DvidRouting.GetAndHead, NextLabel);
         m.MapPost("nextlabel/{count}", ReserveLabels);
+        m.MapPost("nextlabel", ReserveLabelsByJson);
+        m.MapPost("maxlabel/{label}", SetMaxLabel);
+        m.MapPost("set-nextlabel/{label}", SetNextLabel);
         m.MapMethods("supervoxel-sizes/{label}", DvidRouting.GetAndHead, SupervoxelSizes);
         m.MapMethods("size/{label}", DvidRouting.GetAndHead, Size);
         m.MapMethods("sizes", DvidRouting.GetAndHead, Sizes);
@@ -45,14 +48,50 @@ internal static class LabelQueryEndpoints
     private static async Task NextLabel(HttpContext http)
         => await SendJson(http, $"{{\"nextlabel\": {await LabelsOf(http).NextLabelAsync(http.RequestAborted)}}}");
 
+    /// <summary>labelmap's <c>POST nextlabel/{count}</c>.</summary>
     private static async Task ReserveLabels(HttpContext http, string count)
     {
         var labels = LabelsOf(http);
-        if (labels.Type.Kind != LabelKind.Labelmap) throw Reject.BadRequest($"{labels.Type.Name} cannot allocate labels; POST nextlabel is a labelmap action");
+        if (labels.Type.Kind != LabelKind.Labelmap) throw Reject.BadRequest($"{labels.Type.Name} reserves labels with POST nextlabel and a JSON body {{\"needed\": n}}");
+        await ReserveAsync(http, labels, count);
+    }
+
+    /// <summary>labelarray's <c>POST nextlabel</c> with <c>{"needed": n}</c>.</summary>
+    private static async Task ReserveLabelsByJson(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = LabelsOf(http);
+        if (labels.Type.Kind != LabelKind.Labelarray) throw Reject.BadRequest($"{labels.Type.Name} reserves labels with POST nextlabel/<count>");
+        using var body = JsonBody.ParseObject(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), allowEmpty: false);
+        await ReserveAsync(http, labels, body.Raw("needed") ?? throw Reject.BadRequest("nextlabel needs a JSON body {\"needed\": <# of labels>}"));
+    }
+
+    private static async Task ReserveAsync(HttpContext http, LabelVolume labels, string count)
+    {
         if (!ulong.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n == 0 || n > 1UL << 40)
             throw Reject.BadRequest($"nextlabel count must be a positive integer, got \"{count}\"");
-        var (start, end) = await labels.ReserveLabelsAsync(n, http.RequestAborted);
+        var (start, end) = await labels.AllocateLabelsAsync(n, http.RequestAborted);
         await SendJson(http, $"{{\"start\": {start}, \"end\": {end}}}");
+    }
+
+    /// <summary>Admin routes of the label counters: DVID refuses labels above 2^48 (garbage) and label 0.</summary>
+    private static ulong AdminLabel(HttpContext http, string text, string what)
+    {
+        var options = http.RequestServices.GetRequiredService<IOptions<DicedOptions>>().Value;
+        if (!Admin.IsAdmin(http, options))
+            throw new Datastore.DatastoreException($"{what} requires admin privileges (admintoken)", Datastore.ErrorKind.Forbidden);
+        var label = ParseLabel(text);
+        if (label == 0 || label > 1UL << 48) throw Reject.BadRequest($"{what}: label {label} is 0 or above 2^48");
+        return label;
+    }
+
+    private static Task SetMaxLabel(HttpContext http, string label)
+        => LabelsOf(http).SetMaxLabelAsync(AdminLabel(http, label, "POST maxlabel"), http.RequestAborted);
+
+    private static async Task SetNextLabel(HttpContext http, string label)
+    {
+        var l = AdminLabel(http, label, "POST set-nextlabel");
+        ulong? ceiling = http.Request.Query.ContainsKey("ceiling") ? ParseLabel(http.Request.Query["ceiling"].ToString()) : null;
+        await LabelsOf(http).SetNextLabelAsync(l, ceiling, http.RequestAborted);
     }
 
     private static async Task Size(HttpContext http, string label)

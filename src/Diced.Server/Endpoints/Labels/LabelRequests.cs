@@ -46,6 +46,16 @@ internal static class LabelRequests
         return scale;
     }
 
+    /// <summary>The <c>scale</c> of a block route: any level 0–30, kept by the pyramid or not (as DVID).</summary>
+    internal static int BlockScale(HttpContext http, LabelVolume labels)
+    {
+        var s = http.Request.Query["scale"].ToString();
+        if (s.Length == 0) return 0;
+        if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var scale)) throw Reject.BadRequest($"bad scale specified: {s}");
+        labels.Level(scale);
+        return scale;
+    }
+
     internal static ulong ParseLabel(string text)
     {
         if (!ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var label))
