@@ -100,6 +100,30 @@ public sealed partial class Datastore
         ScheduleDataDeletion(id, store, pendingKey!);
     }
 
+    /// <summary>
+    /// DVID's <c>POST …/sync</c>: records the instances <paramref name="name"/> is synced with, appended to its syncs or,
+    /// with <paramref name="replace"/>, instead of them (an empty list with <paramref name="replace"/> removes them all).
+    /// Each must exist in the repo, be another instance, and be of a type this one syncs with.
+    /// </summary>
+    public Task<InstanceRecord> SetSyncsAsync(Repo repo, string name, IReadOnlyList<string> syncs, bool replace, CancellationToken ct = default)
+        => UpdateRepoAsync(repo, (s, _) =>
+        {
+            if (!s.Instances.TryGetValue(name, out var inst))
+                throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
+            var type = Types.Get(inst.TypeName);
+            foreach (var other in syncs)
+            {
+                if (!s.Instances.TryGetValue(other, out var target))
+                    throw DatastoreException.BadRequest($"issue with requested sync name \"{other}\": invalid data instance name \"{other}\"");
+                if (other == name) throw DatastoreException.BadRequest($"data \"{name}\" cannot be synced with itself");
+                if (!type.SyncsWith.Contains(target.TypeName))
+                    throw DatastoreException.BadRequest($"data \"{name}\" ({inst.TypeName}) cannot sync with \"{other}\" ({target.TypeName}); it syncs with {(type.SyncsWith.Count == 0 ? "no types" : string.Join(", ", type.SyncsWith.Order()))}");
+            }
+            var next = replace ? syncs.Distinct().ToImmutableList() : inst.Syncs.AddRange(syncs.Where(o => !inst.Syncs.Contains(o)).Distinct());
+            var updated = inst with { Syncs = next };
+            return (s with { Instances = s.Instances.SetItem(name, updated) }, updated);
+        }, ct);
+
     /// <summary>Replaces an instance's record (type-specific settings, tags, syncs).</summary>
     public Task<InstanceRecord> UpdateInstanceAsync(Repo repo, string name, Func<InstanceRecord, InstanceRecord> change, CancellationToken ct = default)
         => UpdateRepoAsync(repo, (s, _) =>

@@ -22,6 +22,9 @@ public abstract class DataType
     /// <summary>Whether values of this type may be stored with <paramref name="kind"/>.</summary>
     public virtual bool Supports(CompressionKind kind) => kind is CompressionKind.None or CompressionKind.Lz4 or CompressionKind.Gzip or CompressionKind.Zstd;
 
+    /// <summary>Types an instance of this type may be synced with (<c>POST …/sync</c>); empty when it keeps no syncs.</summary>
+    public virtual IReadOnlySet<string> SyncsWith => ImmutableHashSet<string>.Empty;
+
     /// <summary>
     /// Validates the type-specific part of a creation config and returns the settings to persist.
     /// Throws <see cref="DatastoreException"/> for bad values.

@@ -34,6 +34,24 @@ public static class InstanceEndpoints
         throw Reject.BadRequest($"Bad API call for data \"{ctx.Instance.Name}\".  See API help at http://{http.Request.Host}/api/help/{ctx.Instance.TypeName}");
     }
 
+    /// <summary>Maps DVID's <c>POST …/sync</c> (<c>{"sync": "name1,name2"}</c>, <c>?replace=true</c>) for the types that keep syncs.</summary>
+    public static void MapSync(this RouteGroupBuilder group)
+    {
+        group.MapPost("sync", async (HttpContext http, IOptions<DicedOptions> o) =>
+        {
+            var ctx = http.Instance();
+            Dictionary<string, string>? body;
+            try { body = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes)); }
+            catch (System.Text.Json.JsonException e) { throw Reject.BadRequest($"Malformed JSON request in sync request: {e.Message}"); }
+            if (body is null || !body.TryGetValue("sync", out var csv))
+                throw Reject.BadRequest("Could not find 'sync' value in POSTed JSON to sync request.");
+            var names = csv.Split(',', StringSplitOptions.TrimEntries).Where(n => n.Length > 0).ToList();
+            bool replace = http.Request.Query["replace"] == "true";
+            if (names.Count == 0 && !replace) return; // DVID ignores an empty append
+            await ctx.Store.SetSyncsAsync(ctx.Version.Repo, ctx.Instance.Name, names, replace, http.RequestAborted);
+        });
+    }
+
     /// <summary>Maps <c>GET/POST …/tags</c> for the types that keep tags (keyvalue, labelmap).</summary>
     public static void MapTags(this RouteGroupBuilder group)
     {

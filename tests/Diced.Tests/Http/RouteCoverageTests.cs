@@ -126,6 +126,12 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", "", "no cleave supervoxels"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/merge"] = u => ($"/api/node/{u}/lab/merge", null, "must be POST"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", null, "must be POST"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/sync"] = u => ($"/api/node/{u}/lab/sync", "{\"sync\": \"nosuch\"}", "invalid data instance name"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/nextlabel"] = u => ($"/api/node/{u}/lab/nextlabel", "{\"needed\": 3}", "nextlabel/<count>"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/maxlabel/{label}"] = u => ($"/api/node/{u}/lab/maxlabel/5", "", "admin"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/set-nextlabel/{label}"] = u => ($"/api/node/{u}/lab/set-nextlabel/5", "", "admin"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = _ => ($"/api/node/{Unknown}/lab/tags", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = u => ($"/api/node/{u}/lab/tags", "{\"a\": 1}", "was not a string"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>

@@ -32,6 +32,14 @@ public sealed class LabelType(LabelKind kind) : DataType
     /// labelblk: LZ4 like DVID (its block endpoints send the LZ4 payload).</summary>
     public override CompressionSpec DefaultCompression => Kind == LabelKind.Labelblk ? CompressionSpec.Lz4 : CompressionSpec.Parse("zstd");
 
+    /// <summary>DVID's syncs of the label types: annotations and label volumes follow them, labelsz and meshes follow labelmap.</summary>
+    public override IReadOnlySet<string> SyncsWith => Kind switch
+    {
+        LabelKind.Labelmap => ImmutableHashSet.Create("annotation", "labelsz", "labelvol", "tarsupervoxels"),
+        LabelKind.Labelarray => ImmutableHashSet.Create("annotation", "labelvol"),
+        _ => ImmutableHashSet.Create("annotation", "labelvol"),
+    };
+
     public Point3 DefaultBlockSize => Kind == LabelKind.Labelblk ? new Point3(32, 32, 32) : new Point3(64, 64, 64);
 
     public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)

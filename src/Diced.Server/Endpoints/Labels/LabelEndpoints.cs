@@ -29,6 +29,7 @@ public static class LabelEndpoints
         var all = app.MapDataType(TypeNames);
         var indexed = app.MapDataType(IndexedTypes);
         LabelVoxelEndpoints.Map(all);
+        all.MapSync();
         all.MapVolumeMetadata();
         LabelBlockEndpoints.Map(all, indexed);
         SparsevolEndpoints.Map(indexed);
