@@ -8,6 +8,20 @@ namespace Diced.Datastore;
 
 public sealed partial class Datastore
 {
+    /// <summary>
+    /// DVID's version sequence: <paramref name="to"/> and its first parents, newest first, up to and including
+    /// <paramref name="from"/> (or the root, when <paramref name="from"/> is not on that path).
+    /// </summary>
+    public static List<NodeRecord> FirstParentChain(RepoRecord state, uint to, uint? from = null)
+    {
+        var chain = new List<NodeRecord>();
+        for (var node = state.Nodes[to]; ; node = state.Nodes[node.Parents[0]])
+        {
+            chain.Add(node);
+            if (node.VersionId == from || node.Parents.Count == 0) return chain;
+        }
+    }
+
     /// <summary>Creates a repo with one open root node on the master branch.</summary>
     public async Task<Repo> CreateRepoAsync(string alias, string description, string? rootUuid = null, string? passcode = null, CancellationToken ct = default)
     {

@@ -19,6 +19,14 @@ public static class TimeFormat
     private static string Zone(DateTimeOffset t)
         => t.Offset == TimeSpan.Zero ? "Z" : t.ToString("zzz", CultureInfo.InvariantCulture);
 
+    /// <summary>Go's <c>time.Time.String()</c> without the monotonic part, e.g. <c>2026-06-22 18:17:04.1234567 +0000 UTC</c>
+    /// (the <c>Timestamp</c> of DVID's mutation records, which clients parse with that pattern).</summary>
+    public static string GoTime(DateTimeOffset t)
+    {
+        var u = t.ToUniversalTime();
+        return u.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + " +0000 UTC";
+    }
+
     /// <summary>A log entry as DVID stores it: time, two spaces, message.</summary>
     public static string LogLine(DateTimeOffset t, string message) => $"{Rfc3339(t)}  {message}";
 }

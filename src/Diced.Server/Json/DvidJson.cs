@@ -28,5 +28,9 @@ public static class DvidJson
     }
 
     /// <summary>A JSON string literal, escaped.</summary>
+    /// <summary>Writes <paramref name="value"/> serialized as the answer (application/json).</summary>
+    public static Task WriteValueAsync<T>(HttpContext http, T value)
+        => WriteRawAsync(http, JsonSerializer.Serialize(value, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+
     public static string Quote(string s) => JsonSerializer.Serialize(s, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }

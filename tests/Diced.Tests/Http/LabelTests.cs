@@ -233,7 +233,7 @@ public abstract class LabelSpec(HttpClient client)
         // The mutation log has both, in order.
         using var log = await _c.GetJsonAsync($"/api/node/{uuid}/seg/mutations");
         var actions = log.RootElement.EnumerateArray().Select(e => e.GetProperty("Action").GetString()).ToArray();
-        Assert.Equal(["merge", "cleave"], actions);
+        Assert.Equal(["merge-complete", "cleave-complete"], actions); // DVID's log records, as neuclease reads them
 
         // Overwriting voxels keeps the index right: paint a box with a new supervoxel.
         var patch = Enumerable.Repeat(2000UL, 16 * 16 * 16).ToArray();
@@ -687,7 +687,7 @@ public class LabelPersistenceTests
                 Assert.True(doc.RootElement.GetProperty("MutationID").GetUInt64() > lastMutation);
                 Assert.True(doc.RootElement.GetProperty("CleavedLabel").GetUInt64() > lastStart + 100);
                 using var log = await c.GetJsonAsync($"/api/node/{uuid}/seg/mutations");
-                Assert.Equal(["merge", "cleave"], log.RootElement.EnumerateArray().Select(e => e.GetProperty("Action").GetString()).ToArray());
+                Assert.Equal(["merge-complete", "cleave-complete"], log.RootElement.EnumerateArray().Select(e => e.GetProperty("Action").GetString()).ToArray());
             }
         }
         finally

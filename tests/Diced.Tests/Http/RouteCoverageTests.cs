@@ -130,6 +130,11 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/nextlabel"] = u => ($"/api/node/{u}/lab/nextlabel", "{\"needed\": 3}", "nextlabel/<count>"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/maxlabel/{label}"] = u => ($"/api/node/{u}/lab/maxlabel/5", "", "admin"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/set-nextlabel/{label}"] = u => ($"/api/node/{u}/lab/set-nextlabel/5", "", "admin"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/mutations-range/{from}/{to}"] = u => ($"/api/node/{u}/lab/mutations-range/{Unknown}/{u}", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/supervoxel-splits"] = _ => ($"/api/node/{Unknown}/lab/supervoxel-splits", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/history/{label}/{from}/{to}"] = u => ($"/api/node/{u}/lab/history/0/{u}/{u}", null, "background"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/mutations"] = _ => ($"/api/node/{Unknown}/kv/mutations", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/mutations-range/{from}/{to}"] = u => ($"/api/node/{u}/kv/mutations-range/{Unknown}/{u}", null, "could not find UUID"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = _ => ($"/api/node/{Unknown}/lab/tags", null, "could not find UUID"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = u => ($"/api/node/{u}/lab/tags", "{\"a\": 1}", "was not a string"),
     };

@@ -8,6 +8,7 @@ namespace Diced.Datastore.Types.KeyValue;
 public sealed class KeyValueData(VersionedData data)
 {
     private const byte KeyClass = 177; // DVID's keyvalue TKey class
+    private const byte LogClass = 0xF1; // the mutation log, in time order
 
     private readonly CompressionSpec _compression = CompressionSpec.Parse(data.Instance.Compression);
 
@@ -58,17 +59,53 @@ public sealed class KeyValueData(VersionedData data)
     public ValueTask<bool> ExistsAsync(string key, CancellationToken ct = default) => data.ExistsAsync(TypeKey(key), ct);
 
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
-        => await data.PutAsync(TypeKey(key), Encode(value.Span), ct);
+    {
+        var stored = Encode(value.Span);
+        await data.WriteAsync(tx =>
+        {
+            tx.Put(TypeKey(key), stored);
+            Log(tx, "postkv", key, value.Length);
+            return Task.FromResult(0);
+        }, ct);
+    }
+
+    /// <summary>Logs a change as DVID does (<c>{"Action", "Bytes", "Key", "Timestamp", "UUID"}</c>), in its transaction.</summary>
+    private void Log(Transaction tx, string action, string key, int? bytes)
+    {
+        var record = new SortedDictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["Action"] = action, ["Key"] = key, ["Timestamp"] = TimeFormat.GoTime(DateTimeOffset.UtcNow), ["UUID"] = data.Node.Uuid,
+        };
+        if (bytes is { } n) record["Bytes"] = n;
+        tx.Put(MutationLog.TimeOrderedKey(LogClass), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record));
+    }
+
+    /// <summary>The log records visible here (this version and its ancestors), oldest first.</summary>
+    public Task<List<System.Text.Json.JsonElement>> MutationsAsync(CancellationToken ct = default) => MutationLog.ReadAsync(data, LogClass, ct);
+
+    /// <summary>The records of this version and its first parents down to <paramref name="from"/>, newest version first.</summary>
+    public async Task<List<System.Text.Json.JsonElement>> MutationsSinceAsync(uint from, CancellationToken ct = default)
+        => MutationLog.InVersions(await MutationsAsync(ct), Datastore.FirstParentChain(data.Repo.State, data.Node.VersionId, from));
 
     /// <summary>Stores several pairs atomically.</summary>
     public async ValueTask PutManyAsync(IEnumerable<(string Key, byte[] Value)> pairs, CancellationToken ct = default)
         => await data.WriteAsync(tx =>
         {
-            foreach (var (k, v) in pairs) tx.Put(TypeKey(k), Encode(v));
+            foreach (var (k, v) in pairs)
+            {
+                tx.Put(TypeKey(k), Encode(v));
+                Log(tx, "postkv", k, v.Length);
+            }
             return Task.FromResult(0);
         }, ct);
 
-    public async ValueTask DeleteAsync(string key, CancellationToken ct = default) => await data.DeleteAsync(TypeKey(key), ct);
+    public async ValueTask DeleteAsync(string key, CancellationToken ct = default)
+        => await data.WriteAsync(tx =>
+        {
+            tx.Delete(TypeKey(key));
+            Log(tx, "delete", key, null);
+            return Task.FromResult(0);
+        }, ct);
 
     /// <summary>Visible keys with <paramref name="first"/> ≤ key ≤ <paramref name="last"/> (null = unbounded), ascending.</summary>
     public async IAsyncEnumerable<string> KeysAsync(string? first = null, string? last = null,

@@ -26,24 +26,21 @@ public sealed partial class LabelVolume
         return ChangeAsync(body, ct);
     }
 
-    /// <summary>Records a mutation in this instance's durable log, in the transaction (ordered by mutation id, visible in descendants).</summary>
-    private void LogMutation(Transaction tx, ulong id, string action, object details)
+    /// <summary>
+    /// Records a mutation in this instance's durable log, in the transaction (ordered by mutation id, visible in
+    /// descendants), as DVID's mutation log and Kafka messages have it: a flat record whose <c>Action</c> is
+    /// <c>&lt;action&gt;-complete</c>, with the action's fields, <c>MutationID</c>, <c>UUID</c>, <c>User</c>, <c>App</c> and
+    /// a <c>Timestamp</c> in Go's format (what neuclease parses).
+    /// </summary>
+    private void LogMutation(Transaction tx, ulong id, string action, IReadOnlyDictionary<string, object> fields)
     {
-        var record = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        var record = new SortedDictionary<string, object>(StringComparer.Ordinal)
         {
-            ["MutationID"] = id, ["Action"] = action, ["UUID"] = _data.Node.Uuid, ["User"] = Context.User, ["App"] = Context.App,
-            ["Time"] = DateTimeOffset.UtcNow.ToString("O"), ["Details"] = details,
-        });
-        tx.Put(Key(MutationClass, id), record);
-    }
-
-    /// <summary>The mutation records visible here, in mutation order.</summary>
-    public async Task<List<JsonElement>> MutationsAsync(CancellationToken ct = default)
-    {
-        var list = new List<JsonElement>();
-        await foreach (var (_, v) in _data.ScanAsync([MutationClass], [MutationClass + 1], false, ct))
-            list.Add(JsonDocument.Parse(v).RootElement.Clone());
-        return list;
+            ["Action"] = action + "-complete", ["MutationID"] = id, ["UUID"] = _data.Node.Uuid, ["User"] = Context.User,
+            ["App"] = Context.App, ["Timestamp"] = TimeFormat.GoTime(DateTimeOffset.UtcNow),
+        };
+        foreach (var (k, v) in fields) record[k] = v;
+        tx.Put(Key(MutationClass, id), JsonSerializer.SerializeToUtf8Bytes(record));
     }
 
     /// <summary>Merges bodies into <paramref name="target"/>: their supervoxels map to it, their indices fold into its.</summary>
@@ -68,7 +65,7 @@ public sealed partial class LabelVolume
                 tx.Delete(Key(IndexClass, src.Label));
             }
             await UpdateIndexAsync(tx, target, idx => { idx.Blocks.Clear(); idx.Absorb(into); idx.LastMutationId = id; }, ct);
-            LogMutation(tx, id, "merge", new { Target = target, Labels = merged });
+            LogMutation(tx, id, "merge", new Dictionary<string, object> { ["Target"] = target, ["Labels"] = merged });
             return id;
         }, ct);
     }
@@ -94,7 +91,7 @@ public sealed partial class LabelVolume
             }, changes.Observe, ct);
             await ApplyBlockChangesAsync(tx, changes, indexing: true, null, ct);
             await DownresAsync(tx, changed, ct);
-            LogMutation(tx, id, "merge", new { Target = target, Labels = merged });
+            LogMutation(tx, id, "merge", new Dictionary<string, object> { ["Target"] = target, ["Labels"] = merged });
             return id;
         }, ct, needsMapping: false);
 
@@ -117,7 +114,11 @@ public sealed partial class LabelVolume
             SetMapping(tx, moving, newLabel);
             await UpdateIndexAsync(tx, label, i => { i.Blocks.Clear(); i.Absorb(idx); i.LastMutationId = id; }, ct);
             await UpdateIndexAsync(tx, newLabel, i => { i.Blocks.Clear(); i.Absorb(cleaved); i.LastMutationId = id; }, ct);
-            LogMutation(tx, id, "cleave", new { OrigLabel = label, CleavedLabel = newLabel, CleavedSupervoxels = supervoxels });
+            LogMutation(tx, id, "cleave", new Dictionary<string, object>
+            {
+                ["OrigLabel"] = label, ["CleavedLabel"] = newLabel, ["CleavedSupervoxels"] = supervoxels,
+                ["CleavedSize"] = cleaved.VoxelCount, ["RemainSize"] = idx.VoxelCount,
+            });
             return (newLabel, id);
         }, ct);
     }
@@ -181,7 +182,12 @@ public sealed partial class LabelVolume
             await ApplyBlockChangesAsync(tx, changes, indexing: true, new Dictionary<ulong, ulong> { [split] = body, [remain] = body }, ct);
             if (downres) await DownresAsync(tx, changed, ct);
             await UpdateIndexAsync(tx, body, i => i.LastMutationId = id, ct);
-            LogMutation(tx, id, "split-supervoxel", new { Supervoxel = sv, SplitSupervoxel = split, RemainSupervoxel = remain, Body = body });
+            long svVoxels = index.Blocks.Values.Sum(c => c.TryGetValue(sv, out var n) ? (long)n : 0);
+            LogMutation(tx, id, "split-supervoxel", new Dictionary<string, object>
+            {
+                ["Supervoxel"] = sv, ["SplitSupervoxel"] = split, ["RemainSupervoxel"] = remain, ["Body"] = body,
+                ["SplitSize"] = splitVoxels, ["RemainSize"] = svVoxels - splitVoxels,
+            });
             return (split, remain, id);
         }, ct);
     }
@@ -220,7 +226,10 @@ public sealed partial class LabelVolume
             await ApplyBlockChangesAsync(tx, changes, indexing: true, fresh.Values.ToDictionary(v => v, _ => newBody), ct);
             await DownresAsync(tx, changed, ct);
             await UpdateIndexAsync(tx, newBody, i => i.LastMutationId = id, ct);
-            LogMutation(tx, id, "split", new { Target = label, NewLabel = newBody, Voxels = moved });
+            // DVID's SVSplits: each supervoxel cut by the split, with the id its split part got (the rest keeps the old id).
+            var svSplits = fresh.ToDictionary(p => p.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                p => (object)new Dictionary<string, ulong> { ["Split"] = p.Value, ["Remain"] = p.Key });
+            LogMutation(tx, id, "split", new Dictionary<string, object> { ["Target"] = label, ["NewLabel"] = newBody, ["SVSplits"] = svSplits });
             return (newBody, id);
         }, ct);
     }
@@ -241,16 +250,20 @@ public sealed partial class LabelVolume
                 if (await IndexInAsync(tx, n, ct) is not null) throw DatastoreException.BadRequest($"cannot renumber {o} to {n}: label {n} already exists");
                 sources.Add((n, idx));
             }
-            ulong id = await NewMutationAsync(ct);
+            ulong first = 0;
             foreach (var (n, idx) in sources)
             {
+                // One mutation (and one log record) per pair, as DVID logs them.
+                ulong id = await NewMutationAsync(ct);
+                if (first == 0) first = id;
+                ulong orig = idx.Label;
                 SetMapping(tx, idx.Supervoxels(), n);
-                tx.Delete(Key(IndexClass, idx.Label));
+                tx.Delete(Key(IndexClass, orig));
                 await UpdateIndexAsync(tx, n, i => { i.Absorb(idx); i.LastMutationId = id; }, ct);
                 await _counters.RaiseCounterAsync(LabelCounter, n, ct);
+                LogMutation(tx, id, "renumber", new Dictionary<string, object> { ["NewLabel"] = n, ["OrigLabel"] = orig });
             }
-            LogMutation(tx, id, "renumber", new { Pairs = pairs.Select(p => new[] { p.New, p.Old }) });
-            return id;
+            return first;
         }, ct);
     }
 

@@ -28,6 +28,19 @@ public static class KeyvalueEndpoints
         kv.MapMethods("keyrangevalues/{**partial}", DvidRouting.GetAndHead, MissingSegment("keyrangevalues requires two keys: …/keyrangevalues/<key1>/<key2>"));
         kv.MapMethods("keyvalues", DvidRouting.GetAndHead, GetKeyValues);
         kv.MapPost("keyvalues", PostKeyValues);
+        kv.MapMethods("mutations", DvidRouting.GetAndHead, async (HttpContext http)
+            => await DvidJson.WriteValueAsync(http, await Data(http).MutationsAsync(http.RequestAborted)));
+        kv.MapMethods("mutations-range/{from}/{to}", DvidRouting.GetAndHead, MutationsRange);
+    }
+
+    /// <summary><c>mutations-range/&lt;from&gt;/&lt;to&gt;</c>: the log of the versions from <c>to</c> back to <c>from</c>, newest first.</summary>
+    private static async Task MutationsRange(HttpContext http, string from, string to)
+    {
+        var ctx = http.Instance();
+        var (start, end) = (ctx.Store.Resolve(from), ctx.Store.Resolve(to));
+        if (start.Repo != ctx.Version.Repo || end.Repo != ctx.Version.Repo) throw Reject.BadRequest("mutations-range needs two versions of this repo");
+        var atEnd = new KeyValueData(ctx.Store.DataAt(end, ctx.Instance));
+        await DvidJson.WriteValueAsync(http, await atEnd.MutationsSinceAsync(start.Node.VersionId, http.RequestAborted));
     }
 
     private static RequestDelegate MissingSegment(string message) => _ => throw Reject.BadRequest(message);

@@ -11,6 +11,7 @@ using Diced.Datastore.Geometry;
 using Diced.Datastore.Types.ImageBlock;
 using Diced.Datastore.Types.Labels;
 using Diced.Server.Endpoints.Imageblk;
+using Diced.Server.Endpoints.Voxels;
 using Diced.Server.Http;
 using Diced.Server.Json;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,9 @@ internal static class MutationEndpoints
     public static void Map(RouteGroupBuilder m)
     {
         m.MapMethods("mutations", DvidRouting.GetAndHead, Mutations);
+        m.MapMethods("mutations-range/{from}/{to}", DvidRouting.GetAndHead, MutationsRange);
+        m.MapMethods("supervoxel-splits", DvidRouting.GetAndHead, SupervoxelSplits);
+        m.MapMethods("history/{label}/{from}/{to}", DvidRouting.GetAndHead, History);
         m.MapPost("merge", Merge);
         m.MapPost("cleave/{label}", Cleave);
         m.MapPost("split-supervoxel/{label}", SplitSupervoxel);
@@ -39,6 +43,36 @@ internal static class MutationEndpoints
         var user = http.Request.Query["userid"].ToString();
         if (user.Length > 0) records = records.Where(r => r.TryGetProperty("User", out var u) && u.GetString() == user).ToList();
         await SendJson(http, records);
+    }
+
+    /// <summary>The instance of the request at another version of its repo (named by a UUID in the path).</summary>
+    private static LabelVolume LabelsAt(HttpContext http, string uuid)
+    {
+        var ctx = http.Instance();
+        var version = ctx.Store.Resolve(uuid);
+        if (version.Repo != ctx.Version.Repo) throw Reject.BadRequest($"version {uuid} is not in the repo of {ctx.Version.Uuid}");
+        return ctx.Store.LabelVolumeOf(ctx.Store.DataAt(version, ctx.Instance));
+    }
+
+    /// <summary><c>mutations-range/&lt;from&gt;/&lt;to&gt;</c>: the log of the versions from <c>to</c> back to <c>from</c>, newest first.</summary>
+    private static async Task MutationsRange(HttpContext http, string from, string to)
+    {
+        var start = LabelsAt(http, from);
+        await SendJson(http, await LabelsAt(http, to).MutationsSinceAsync(start.Data.Node.VersionId, http.RequestAborted));
+    }
+
+    private static async Task SupervoxelSplits(HttpContext http)
+    {
+        var splits = await LabelsOf(http).SupervoxelSplitsAsync(http.RequestAborted);
+        await SendJson(http, splits.SelectMany(s => new object[] { s.Uuid, s.Splits }).ToList());
+    }
+
+    /// <summary><c>history/&lt;label&gt;/&lt;from&gt;/&lt;to&gt;</c>: the records concatenated, one JSON object after another, as DVID writes them.</summary>
+    private static async Task History(HttpContext http, string label, string from, string to)
+    {
+        var l = ParseNonZeroLabel(label);
+        var records = await LabelsAt(http, to).HistoryAsync(l, LabelsAt(http, from), http.RequestAborted);
+        await VoxelResponses.Send(http, "application/json", Encoding.UTF8.GetBytes(string.Concat(records.Select(r => r.GetRawText()))));
     }
 
     private static async Task Merge(HttpContext http, IOptions<DicedOptions> o)
