@@ -68,6 +68,17 @@ public sealed class VersionedData
         return chosen is { } c && !DataKeys.IsTombstone(c.Key) ? c.Value : null;
     }
 
+    /// <summary>The version whose entry for <paramref name="tkey"/> is the one visible here (null when none is, or a
+    /// tombstone is): DVID's "which version stored this".</summary>
+    public async ValueTask<uint?> VisibleVersionAsync(byte[] tkey, CancellationToken ct = default)
+    {
+        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
+        var entries = new List<KeyValue>(2);
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
+            if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
+        return entries.Count > 0 && Resolve(entries) is { } c && !DataKeys.IsTombstone(c.Key) ? DataKeys.VersionOf(c.Key) : null;
+    }
+
     /// <summary>Whether <paramref name="tkey"/> has a visible value here.</summary>
     public async ValueTask<bool> ExistsAsync(byte[] tkey, CancellationToken ct = default)
     {

@@ -135,6 +135,12 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/history/{label}/{from}/{to}"] = u => ($"/api/node/{u}/lab/history/0/{u}/{u}", null, "background"),
         ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/mutations"] = _ => ($"/api/node/{Unknown}/kv/mutations", null, "could not find UUID"),
         ["GET /api/node/{uuid}/{name:datatype(keyvalue)}/mutations-range/{from}/{to}"] = u => ($"/api/node/{u}/kv/mutations-range/{Unknown}/{u}", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/listlabels"] = u => ($"/api/node/{u}/lab/listlabels?start=-1", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/existing-labels"] = _ => ($"/api/node/{Unknown}/lab/existing-labels", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/map-stats"] = _ => ($"/api/node/{Unknown}/lab/map-stats", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevols-coarse/{start}/{end}"] = u => ($"/api/node/{u}/lab/sparsevols-coarse/0/5", null, "background"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/indices-compressed"] = u => ($"/api/node/{u}/lab/indices-compressed", "[]", "array of labels"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/index-version/{label}"] = u => ($"/api/node/{u}/lab/index-version/x", null, "not a non-negative"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = _ => ($"/api/node/{Unknown}/lab/tags", null, "could not find UUID"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = u => ($"/api/node/{u}/lab/tags", "{\"a\": 1}", "was not a string"),
     };

@@ -27,6 +27,8 @@ internal static class IndexEndpoints
         m.MapMethods("index/{label}", DvidRouting.GetAndHead, GetIndex);
         m.MapPost("index/{label}", PostIndex);
         m.MapMethods("indices", DvidRouting.GetAndHead, GetIndices);
+        m.MapMethods("indices-compressed", DvidRouting.GetAndHead, GetIndicesCompressed);
+        m.MapMethods("index-version/{label}", DvidRouting.GetAndHead, IndexVersion);
         m.MapPost("indices", PostIndices);
         m.MapMethods("mappings", DvidRouting.GetAndHead, GetMappings);
         m.MapPost("mappings", PostMappings);
@@ -76,6 +78,38 @@ internal static class IndexEndpoints
         foreach (var id in ids)
             if (id != 0 && await labels.IndexOfAsync(id, false, http.RequestAborted) is { } idx) found.Add(idx);
         await VoxelResponses.Send(http, "application/octet-stream", Wire.LabelMessages.EncodeIndices(found));
+    }
+
+    /// <summary>
+    /// <c>indices-compressed</c> (JSON array of labels in the body): per label <c>uint64 N</c>, <c>uint64 label</c>, then N
+    /// bytes of the index as DVID stores it (its LabelIndex protobuf in DVID's LZ4 value envelope; N = 0 when missing).
+    /// </summary>
+    private static async Task GetIndicesCompressed(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var labels = LabelsOf(http);
+        var ids = ParseLabelArray(await ReadJsonBody(http, o.Value), "indices-compressed");
+        if (ids.Count == 0) throw Reject.BadRequest("indices-compressed needs a JSON array of labels");
+        if (ids.Count > 50_000) throw Reject.BadRequest($"indices-compressed takes at most 50000 labels per request, got {ids.Count}");
+        using var ms = new MemoryStream();
+        var head = new byte[16];
+        foreach (var id in ids)
+        {
+            var idx = id == 0 ? null : await labels.IndexOfAsync(id, false, http.RequestAborted);
+            var stored = idx is null ? [] : ValueEnvelope.Encode(Wire.LabelMessages.EncodeIndex(idx), CompressionSpec.Lz4);
+            BinaryPrimitives.WriteUInt64LittleEndian(head, (ulong)stored.Length);
+            BinaryPrimitives.WriteUInt64LittleEndian(head.AsSpan(8), id);
+            ms.Write(head);
+            ms.Write(stored);
+        }
+        await VoxelResponses.Send(http, "application/octet-stream", ms.ToArray());
+    }
+
+    /// <summary><c>index-version/&lt;label&gt;</c>: the full UUID of the version that stored the label's index (text); 404 when there is none.</summary>
+    private static async Task IndexVersion(HttpContext http, string label)
+    {
+        var uuid = await LabelsOf(http).IndexVersionAsync(ParseNonZeroLabel(label), http.RequestAborted)
+            ?? throw Reject.NotFound($"label {label} has no index here");
+        await VoxelResponses.Send(http, "text/plain", Encoding.UTF8.GetBytes(uuid));
     }
 
     private static async Task PostIndices(HttpContext http, IOptions<DicedOptions> o)

@@ -35,6 +35,9 @@ internal static class LabelQueryEndpoints
         m.MapMethods("supervoxels/{label}", DvidRouting.GetAndHead, Supervoxels);
         m.MapMethods("mapping", DvidRouting.GetAndHead, Mapping);
         m.MapMethods("lastmod/{label}", DvidRouting.GetAndHead, LastMod);
+        m.MapMethods("listlabels", DvidRouting.GetAndHead, ListLabels);
+        m.MapMethods("existing-labels", DvidRouting.GetAndHead, ExistingLabels);
+        m.MapMethods("map-stats", DvidRouting.GetAndHead, MapStats);
     }
 
     private static async Task MaxLabel(HttpContext http)
@@ -92,6 +95,64 @@ internal static class LabelQueryEndpoints
         var l = AdminLabel(http, label, "POST set-nextlabel");
         ulong? ceiling = http.Request.Query.ContainsKey("ceiling") ? ParseLabel(http.Request.Query["ceiling"].ToString()) : null;
         await LabelsOf(http).SetNextLabelAsync(l, ceiling, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// <c>listlabels?start=&amp;number=&amp;sizes=</c>: the labels with an index, ascending, as <c>uint64</c> (with
+    /// <c>sizes=true</c> each followed by its <c>uint64</c> voxel count); at most 10,000,000 per request.
+    /// </summary>
+    private static async Task ListLabels(HttpContext http)
+    {
+        ulong start = http.Request.Query.ContainsKey("start") ? ParseLabel(http.Request.Query["start"].ToString()) : 0;
+        long number = 10_000_000;
+        var n = http.Request.Query["number"].ToString();
+        if (n.Length > 0 && (!long.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out number)))
+            throw Reject.BadRequest($"number must be a non-negative integer, got \"{n}\"");
+        number = Math.Min(number, 10_000_000);
+        bool sizes = Flag(http, "sizes");
+        http.Response.ContentType = "application/octet-stream";
+        var pipe = http.Response.BodyWriter;
+        await foreach (var (label, voxels) in LabelsOf(http).ListLabelsAsync(start, number, sizes, http.RequestAborted))
+        {
+            var rec = pipe.GetSpan(16);
+            BinaryPrimitives.WriteUInt64LittleEndian(rec, label);
+            if (sizes) BinaryPrimitives.WriteUInt64LittleEndian(rec[8..], voxels);
+            pipe.Advance(sizes ? 16 : 8);
+            if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
+        }
+        await pipe.FlushAsync(http.RequestAborted);
+    }
+
+    /// <summary><c>existing-labels</c>: the labels with an index, ascending, as a JSON array.</summary>
+    private static async Task ExistingLabels(HttpContext http)
+    {
+        var labels = new List<ulong>();
+        await foreach (var (label, _) in LabelsOf(http).ListLabelsAsync(0, long.MaxValue, false, http.RequestAborted)) labels.Add(label);
+        await SendJson(http, "[" + string.Join(",", labels) + "]");
+    }
+
+    /// <summary><c>map-stats</c>: the supervoxel → body mapping this server holds in memory for the instance.</summary>
+    private static async Task MapStats(HttpContext http)
+    {
+        var labels = LabelsOf(http);
+        var (entries, versions, max) = labels.CachedMappingStats();
+        await SendJson(http, new Dictionary<string, object>
+        {
+            [labels.Data.Instance.Name] = new Dictionary<string, object>
+            {
+                ["MapEntries"] = entries, ["MapSize"] = HumanBytes(entries * 16), ["NumVersions"] = versions, ["MaxVersion"] = max,
+            },
+        });
+    }
+
+    /// <summary>Bytes as Go's humanize.Bytes writes them (SI units, e.g. "83 MB").</summary>
+    private static string HumanBytes(long bytes)
+    {
+        string[] units = ["B", "kB", "MB", "GB", "TB", "PB"];
+        double v = bytes;
+        int u = 0;
+        while (v >= 1000 && u < units.Length - 1) { v /= 1000; u++; }
+        return u == 0 ? $"{bytes} B" : v < 10 ? $"{v.ToString("0.0", CultureInfo.InvariantCulture)} {units[u]}" : $"{Math.Round(v).ToString(CultureInfo.InvariantCulture)} {units[u]}";
     }
 
     private static async Task Size(HttpContext http, string label)

@@ -29,6 +29,7 @@ internal static class SparsevolEndpoints
         m.MapMethods("sparsevol-coarse/{label}", DvidRouting.GetAndHead, SparsevolCoarse);
         m.MapMethods("sparsevol-by-point/{coord}", DvidRouting.GetAndHead, SparsevolByPoint);
         m.MapMethods("sparsevol-size/{label}", DvidRouting.GetAndHead, SparsevolSize);
+        m.MapMethods("sparsevols-coarse/{start}/{end}", DvidRouting.GetAndHead, SparsevolsCoarse);
     }
 
     private static Task Sparsevol(HttpContext http, string label) => SparsevolOf(http, ParseNonZeroLabel(label));
@@ -93,18 +94,40 @@ internal static class SparsevolEndpoints
             http.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        var bounds = ParseBounds(http);
-        var bs = LabelsOf(http).BlockSize;
-        var blocks = idx.Blocks.Keys.Where(b => !bounds.BlockOutside(new Box(b.BlockOrigin(bs), bs)))
-            .OrderBy(b => b.Z).ThenBy(b => b.Y).ThenBy(b => b.X).ToList();
-        var runs = new List<Run>();
-        foreach (var b in blocks)
-        {
-            if (runs.Count > 0 && runs[^1] is var last && last.Y == b.Y && last.Z == b.Z && last.X + last.Length == b.X)
-                runs[^1] = last with { Length = last.Length + 1 };
-            else runs.Add(new Run(b.X, b.Y, b.Z, 1));
-        }
+        var runs = LabelsOf(http).CoarseRuns(idx, ParseBounds(http)).Select(r => new Run(r.Block.X, r.Block.Y, r.Block.Z, r.Length)).ToList();
         await VoxelResponses.Send(http, "application/octet-stream", SparseVolume.EncodeRuns(runs));
+    }
+
+    /// <summary>
+    /// <c>sparsevols-coarse/&lt;start&gt;/&lt;end&gt;</c>: for each label with an index in the range, <c>uint64 label</c>,
+    /// <c>int32</c> run count, then runs of blocks along x as <c>int32 bx, by, bz, length</c> (no RLE header).
+    /// </summary>
+    private static async Task SparsevolsCoarse(HttpContext http, string start, string end)
+    {
+        ulong first = ParseNonZeroLabel(start), last = ParseNonZeroLabel(end);
+        if (last < first) throw Reject.BadRequest($"sparsevols-coarse needs start <= end, got {first} and {last}");
+        var labels = LabelsOf(http);
+        var bounds = ParseBounds(http);
+        http.Response.ContentType = "application/octet-stream";
+        var pipe = http.Response.BodyWriter;
+        await foreach (var (label, runs) in labels.CoarseVolumesAsync(first, last, bounds, http.RequestAborted))
+        {
+            var rec = pipe.GetSpan(12 + 16 * runs.Count);
+            BinaryPrimitives.WriteUInt64LittleEndian(rec, label);
+            BinaryPrimitives.WriteInt32LittleEndian(rec[8..], runs.Count);
+            int at = 12;
+            foreach (var (b, n) in runs)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(rec[at..], b.X);
+                BinaryPrimitives.WriteInt32LittleEndian(rec[(at + 4)..], b.Y);
+                BinaryPrimitives.WriteInt32LittleEndian(rec[(at + 8)..], b.Z);
+                BinaryPrimitives.WriteInt32LittleEndian(rec[(at + 12)..], n);
+                at += 16;
+            }
+            pipe.Advance(at);
+            if (pipe.UnflushedBytes > 1 << 20) await pipe.FlushAsync(http.RequestAborted);
+        }
+        await pipe.FlushAsync(http.RequestAborted);
     }
 
     private static async Task SparsevolSize(HttpContext http, string label)
