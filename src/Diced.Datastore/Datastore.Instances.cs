@@ -111,6 +111,8 @@ public sealed partial class Datastore
             if (!s.Instances.TryGetValue(name, out var inst))
                 throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
             var type = Types.Get(inst.TypeName);
+            if (syncs.Count > 0 && type.SyncsWith.Count == 0)
+                throw DatastoreException.BadRequest($"Can't create syncs for instance \"{name}\", which is not syncable");
             foreach (var other in syncs)
             {
                 if (!s.Instances.TryGetValue(other, out var target))

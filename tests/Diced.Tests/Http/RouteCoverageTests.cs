@@ -126,7 +126,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", "", "no cleave supervoxels"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/merge"] = u => ($"/api/node/{u}/lab/merge", null, "must be POST"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/cleave/{label}"] = u => ($"/api/node/{u}/lab/cleave/5", null, "must be POST"),
-        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/sync"] = u => ($"/api/node/{u}/lab/sync", "{\"sync\": \"nosuch\"}", "invalid data instance name"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/sync"] = u => ($"/api/node/{u}/lab/sync", "{\"sync\": \"nosuch\"}", "not syncable"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/nextlabel"] = u => ($"/api/node/{u}/lab/nextlabel", "{\"needed\": 3}", "nextlabel/<count>"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/maxlabel/{label}"] = u => ($"/api/node/{u}/lab/maxlabel/5", "", "admin"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/set-nextlabel/{label}"] = u => ($"/api/node/{u}/lab/set-nextlabel/5", "", "admin"),
@@ -141,6 +141,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/sparsevols-coarse/{start}/{end}"] = u => ($"/api/node/{u}/lab/sparsevols-coarse/0/5", null, "background"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/indices-compressed"] = u => ($"/api/node/{u}/lab/indices-compressed", "[]", "array of labels"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap|labelarray)}/index-version/{label}"] = u => ($"/api/node/{u}/lab/index-version/x", null, "not a non-negative"),
+        ["POST /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/info"] = u => ($"/api/node/{u}/lab/info", "{\"BlockSize\": \"1,2,3\"}", "BlockSize cannot change"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/info"] = u => ($"/api/node/{u}/img/info", "{\"VoxelSize\": \"0,0,0\"}", "positive"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = _ => ($"/api/node/{Unknown}/lab/tags", null, "could not find UUID"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = u => ($"/api/node/{u}/lab/tags", "{\"a\": 1}", "was not a string"),
     };

@@ -32,13 +32,9 @@ public sealed class LabelType(LabelKind kind) : DataType
     /// labelblk: LZ4 like DVID (its block endpoints send the LZ4 payload).</summary>
     public override CompressionSpec DefaultCompression => Kind == LabelKind.Labelblk ? CompressionSpec.Lz4 : CompressionSpec.Parse("zstd");
 
-    /// <summary>DVID's syncs of the label types: annotations and label volumes follow them, labelsz and meshes follow labelmap.</summary>
-    public override IReadOnlySet<string> SyncsWith => Kind switch
-    {
-        LabelKind.Labelmap => ImmutableHashSet.Create("annotation", "labelsz", "labelvol", "tarsupervoxels"),
-        LabelKind.Labelarray => ImmutableHashSet.Create("annotation", "labelvol"),
-        _ => ImmutableHashSet.Create("annotation", "labelvol"),
-    };
+    /// <summary>DVID's syncs: a labelblk follows another labelblk (its downres) or a labelvol; labelmap and labelarray are
+    /// not syncable themselves (annotations, labelsz and meshes sync to them from their own side).</summary>
+    public override IReadOnlySet<string> SyncsWith => Kind == LabelKind.Labelblk ? ImmutableHashSet.Create("labelblk", "labelvol") : ImmutableHashSet<string>.Empty;
 
     public Point3 DefaultBlockSize => Kind == LabelKind.Labelblk ? new Point3(32, 32, 32) : new Point3(64, 64, 64);
 

@@ -15,6 +15,7 @@ public static class VolumeMetadataEndpoints
         g.MapMethods("metadata", DvidRouting.GetAndHead, Metadata);
         g.MapPost("extents", PostExtents);
         g.MapPost("resolution", PostResolution);
+        g.MapPost("info", PostInfo);
     }
 
     /// <summary>Registers the imageblk <c>Extended</c> and <c>Extents</c> members of <c>…/info</c>.</summary>
@@ -121,6 +122,21 @@ public static class VolumeMetadataEndpoints
         var max = ReadPoint(doc.RootElement, "MaxPoint");
         if (max.X < min.X || max.Y < min.Y || max.Z < min.Z) throw Reject.BadRequest("MaxPoint must not be below MinPoint on any axis");
         await vol.SetExtentsAsync(new Extents(min, max), http.RequestAborted);
+    }
+
+    /// <summary>DVID's <c>POST …/info</c> (modifyConfig): a JSON object of string settings; answers what changed, in text.</summary>
+    private static async Task PostInfo(HttpContext http, IOptions<DicedOptions> o)
+    {
+        var ctx = http.Instance();
+        var config = JsonBody.ParseConfig(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var vol = ctx.Volume();
+        var current = await vol.GetExtentsAsync(http.RequestAborted);
+        var (settings, extents) = VolumeConfig.Apply(ctx.Instance, config, current, hasData: current is not null);
+        await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name, inst => inst with { Settings = settings }, http.RequestAborted);
+        if (extents is not null) await vol.SetExtentsAsync(extents, http.RequestAborted);
+        var shown = string.Join(" ", config.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        await http.Response.WriteAsync($"Changed '{ctx.Instance.Name}' based on received configuration:\n{{map[{shown}]}}\n");
     }
 
     private static async Task PostResolution(HttpContext http, IOptions<DicedOptions> o)
