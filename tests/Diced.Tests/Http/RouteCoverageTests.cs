@@ -145,6 +145,15 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/info"] = u => ($"/api/node/{u}/img/info", "{\"VoxelSize\": \"0,0,0\"}", "positive"),
         ["GET /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = _ => ($"/api/node/{Unknown}/lab/tags", null, "could not find UUID"),
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/tags"] = u => ($"/api/node/{u}/lab/tags", "{\"a\": 1}", "was not a string"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/isotropic/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/img/isotropic/0_1_2/10_10/0_0_0", null, "3 underscore-separated"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/isotropic/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/img/isotropic/0_1/8_8/0_0_0/gif", null, "Illegal image format"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/arb/{tl}/{tr}/{bl}/{res}"] = u => ($"/api/node/{u}/img/arb/0_0_0/80_0_0/0_80/8", null, "x_y_z"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/arb/{tl}/{tr}/{bl}/{res}/{format}"] = u => ($"/api/node/{u}/img/arb/0_0_0/80_0_0/0_80_0/0/png", null, "positive number"),
+        ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/rawkey"] = u => ($"/api/node/{u}/img/rawkey?x=1&y=2", null, "integer block coordinates"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/isotropic/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/lab/isotropic/0_1/8_8/0_0_0?scale=x", null, "scale"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/isotropic/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/lab/isotropic/0_1_2/8_8_8/0_0_0/png", null, "cannot be returned as png"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/pseudocolor/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/lab/pseudocolor/0_1_2/8_8_8/0_0_0", null, "2-D images only"),
+        ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/pseudocolor/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/lab/pseudocolor/0_1/8_8/0_0_0/jpg", null, "are PNG"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>

@@ -22,6 +22,12 @@ public static class ImageblkEndpoints
         g.MapMethods("raw/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, format, o.Value, t));
         g.MapPost("raw/{dims}/{size}/{offset}", PostRaw);
+        g.MapMethods("isotropic/{dims}/{size}/{offset}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, null, o.Value, t, isotropic: true));
+        g.MapMethods("isotropic/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, format, o.Value, t, isotropic: true));
+        ArbitraryPlane.Map(g);
+        g.MapMethods("rawkey", DvidRouting.GetAndHead, RawKey);
         g.MapVolumeMetadata();
         g.MapBlockEndpoints();
     }
@@ -39,37 +45,61 @@ public static class ImageblkEndpoints
         return (vol, box, await RoiRequest.ParseAsync(http, ctx, vol.Voxel == VoxelType.Uint8));
     }
 
-    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
+    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle, bool isotropic = false)
     {
         var shape = GeometryStrings.ParseShape(dims);
         var (vol, box, roi) = await ParseVoxelRequest(http, shape, size, offset, o);
         var ct = http.RequestAborted;
-        async Task<byte[]> ReadAll()
+        async Task<byte[]> ReadAll(Box b)
         {
-            var all = await vol.ReadAllAsync(box, ct);
-            roi?.Apply(all, box, vol.BytesPerVoxel);
+            var all = await vol.ReadAllAsync(b, ct);
+            roi?.Apply(all, b, vol.BytesPerVoxel);
             return all;
         }
+        Task<byte[]> ReadAllOfBox() => ReadAll(box);
         if (shape != DataShape.Volume)
         {
-            await VoxelResponses.WriteSlice(http, vol, shape, box, format ?? "", await ReadAll());
+            byte[] voxels;
+            if (isotropic)
+            {
+                var (read, w, h) = IsotropicSlice.ReadBox(shape, box, vol.Settings.VoxelSize);
+                var (dw, dh) = GeometryStrings.SliceSize(shape, box);
+                voxels = IsotropicSlice.Resample(await ReadAll(read), w, h, vol.Voxel, labels: false, dw, dh);
+            }
+            else voxels = await ReadAllOfBox();
+            await VoxelResponses.WriteSlice(http, vol, shape, box, format ?? "", voxels);
             return;
         }
         using var slot = throttle.Enter(http);
         if (format is "jpeg" or "jpg")
         {
             if (vol.Voxel != VoxelType.Uint8) throw Reject.BadRequest("only uint8 volumes can be returned as JPEG");
-            var pixels = await ReadAll();
+            var pixels = await ReadAllOfBox();
             var (w, h) = GeometryStrings.SliceSize(shape, box);
             await VoxelResponses.Send(http, "image/jpeg", VoxelResponses.EncodeJpeg(w, h, pixels, JpegCodec.DefaultQuality));
             return;
         }
-        await VoxelResponses.SendRawAsync(http, box, vol.BytesPerVoxel, labels: false, ReadAll,
+        await VoxelResponses.SendRawAsync(http, box, vol.BytesPerVoxel, labels: false, ReadAllOfBox,
             sink => vol.ReadAsync(box, (part, slab, token) =>
             {
                 roi?.Apply(MemoryMarshal.AsMemory(slab).Span, part, vol.BytesPerVoxel);
                 return sink(part, slab, token);
             }, ct));
+    }
+
+    /// <summary><c>rawkey?x=&amp;y=&amp;z=</c>: <c>{"Key": "&lt;hex&gt;"}</c>, the store key of the block at that block coordinate here.</summary>
+    private static async Task RawKey(HttpContext http)
+    {
+        int Coord(string name)
+        {
+            var s = http.Request.Query[name].ToString();
+            return int.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                ? v : throw Reject.BadRequest($"rawkey needs integer block coordinates x, y and z in the query string; {name} is \"{s}\"");
+        }
+        var block = new Point3(Coord("x"), Coord("y"), Coord("z"));
+        var ctx = http.Instance();
+        var key = Datastore.Versioning.DataKeys.Versioned(ctx.Instance.InstanceId, ImageVolume.BlockKey(block), ctx.Data.WriteVersion, Datastore.Versioning.DataKeys.ValueMarker);
+        await Json.DvidJson.WriteRawAsync(http, $"{{\"Key\": \"{Convert.ToHexString(key)}\"}}");
     }
 
     private static async Task PostRaw(HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> options, Throttle throttle)

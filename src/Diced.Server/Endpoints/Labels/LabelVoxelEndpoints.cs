@@ -29,12 +29,20 @@ internal static class LabelVoxelEndpoints
         g.MapMethods("raw/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
             => GetRaw(http, dims, size, offset, format, o.Value, t));
         g.MapPost("raw/{dims}/{size}/{offset}", PostRaw);
+        g.MapMethods("isotropic/{dims}/{size}/{offset}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, null, o.Value, t, isotropic: true));
+        g.MapMethods("isotropic/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o, Throttle t)
+            => GetRaw(http, dims, size, offset, format, o.Value, t, isotropic: true));
+        g.MapMethods("pseudocolor/{dims}/{size}/{offset}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> o)
+            => Pseudocolor(http, dims, size, offset, null, o.Value));
+        g.MapMethods("pseudocolor/{dims}/{size}/{offset}/{format}", DvidRouting.GetAndHead, (HttpContext http, string dims, string size, string offset, string format, IOptions<DicedOptions> o)
+            => Pseudocolor(http, dims, size, offset, format, o.Value));
         g.MapMethods("label/{coord}", DvidRouting.GetAndHead, GetLabel);
         g.MapMethods("labels", DvidRouting.GetAndHead, GetLabels);
         g.MapPost("labels", () => { throw Reject.BadRequest("Batch labels query must be a GET request"); });
     }
 
-    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle)
+    private static async Task GetRaw(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o, Throttle throttle, bool isotropic = false)
     {
         var shape = GeometryStrings.ParseShape(dims);
         var box = GeometryStrings.ParseBox(shape, size, offset);
@@ -45,13 +53,37 @@ internal static class LabelVoxelEndpoints
         var ct = http.RequestAborted;
         if (shape != DataShape.Volume)
         {
-            await VoxelResponses.WriteSlice(http, labels.Volume, shape, box, format ?? "", await labels.ReadAllAsync(box, supervoxels, ct, scale));
+            byte[] voxels;
+            if (isotropic)
+            {
+                var (read, w, h) = IsotropicSlice.ReadBox(shape, box, labels.Volume.Settings.VoxelSize);
+                var (dw, dh) = GeometryStrings.SliceSize(shape, box);
+                voxels = IsotropicSlice.Resample(await labels.ReadAllAsync(read, supervoxels, ct, scale), w, h, VoxelType.Uint64, labels: true, dw, dh);
+            }
+            else voxels = await labels.ReadAllAsync(box, supervoxels, ct, scale);
+            await VoxelResponses.WriteSlice(http, labels.Volume, shape, box, format ?? "", voxels);
             return;
         }
         if (format is not null) throw Reject.BadRequest($"label volumes cannot be returned as {format}");
         using var slot = throttle.Enter(http);
         await VoxelResponses.SendRawAsync(http, box, 8, labels: true, () => labels.ReadAllAsync(box, supervoxels, ct, scale),
             sink => labels.ReadAsync(box, supervoxels, sink, ct, scale));
+    }
+
+    /// <summary><c>pseudocolor</c>: a 2-D slice of bodies coloured as DVID colours them (MurmurHash3 of each label), PNG.</summary>
+    private static async Task Pseudocolor(HttpContext http, string dims, string size, string offset, string? format, DicedOptions o)
+    {
+        var shape = GeometryStrings.ParseShape(dims);
+        if (shape == DataShape.Volume) throw Reject.BadRequest("pseudocolor gives 2-D images only; use raw for volumes");
+        if (format is not (null or "" or "png")) throw Reject.BadRequest($"pseudocolor images are PNG, not \"{format}\"");
+        var box = GeometryStrings.ParseBox(shape, size, offset);
+        var labels = LabelsOf(http);
+        int scale = Scale(http, labels);
+        VoxelResponses.CheckRequestSize(box, 8, o);
+        var voxels = await labels.ReadAllAsync(box, supervoxels: false, http.RequestAborted, scale);
+        var rgba = Codecs.Images.Pseudocolor.Colorize(MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan()));
+        var (w, h) = GeometryStrings.SliceSize(shape, box);
+        await VoxelResponses.Send(http, "image/png", Codecs.Images.PngEncoder.Encode(w, h, Codecs.Images.PngPixels.Rgba8, rgba));
     }
 
     private static async Task PostRaw(HttpContext http, string dims, string size, string offset, IOptions<DicedOptions> options, Throttle throttle)

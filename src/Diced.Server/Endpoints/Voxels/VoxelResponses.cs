@@ -66,9 +66,15 @@ public static class VoxelResponses
         }
     }
 
-    public static async Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format, byte[] voxels)
+    public static Task WriteSlice(HttpContext http, ImageVolume vol, DataShape shape, Box box, string format, byte[] voxels)
     {
         var (w, h) = GeometryStrings.SliceSize(shape, box);
+        return WriteImage(http, vol.Voxel, w, h, format, voxels);
+    }
+
+    /// <summary>Sends a <paramref name="w"/>×<paramref name="h"/> image of <paramref name="voxel"/> pixels as <paramref name="format"/> (png, jpg[:quality], binary).</summary>
+    public static async Task WriteImage(HttpContext http, VoxelType voxel, int w, int h, string format, byte[] voxels)
+    {
         var f = format.ToLowerInvariant();
         string name = f, arg = "";
         int colon = f.IndexOf(':');
@@ -86,10 +92,10 @@ public static class VoxelResponses
                 await Send(http, "application/octet-stream", voxels);
                 break;
             case "jpg" or "jpeg":
-                await Send(http, "image/jpeg", EncodeJpeg(w, h, ToGray8(voxels, vol.Voxel), quality));
+                await Send(http, "image/jpeg", EncodeJpeg(w, h, ToGray8(voxels, voxel), quality));
                 break;
             default:
-                var layout = vol.Voxel switch
+                var layout = voxel switch
                 {
                     VoxelType.Uint8 => PngPixels.Gray8,
                     VoxelType.Uint16 => PngPixels.Gray16,
