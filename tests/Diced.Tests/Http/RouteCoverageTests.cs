@@ -154,6 +154,10 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/isotropic/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/lab/isotropic/0_1_2/8_8_8/0_0_0/png", null, "cannot be returned as png"),
         ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/pseudocolor/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/lab/pseudocolor/0_1_2/8_8_8/0_0_0", null, "2-D images only"),
         ["GET /api/node/{uuid}/{name:datatype(labelblk|labelmap|labelarray)}/pseudocolor/{dims}/{size}/{offset}/{format}"] = u => ($"/api/node/{u}/lab/pseudocolor/0_1/8_8/0_0_0/jpg", null, "are PNG"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap)}/proximity/{labels}"] = u => ($"/api/node/{u}/lab/proximity/1,x", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(labelmap)}/fvdb/{label}"] = u => ($"/api/node/{u}/lab/fvdb/5", null, "NanoVDB"),
+        ["POST /api/node/{uuid}/{name:datatype(labelarray)}/split-coarse/{label}"] = u => ($"/api/node/{u}/arr/split-coarse/5", "short", "12-byte header"),
+        ["GET /api/node/{uuid}/{name:datatype(labelarray)}/split-coarse/{label}"] = u => ($"/api/node/{u}/arr/split-coarse/5", null, "must be POST"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -191,6 +195,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "uint8blk", "img", new { BlockSize = "8,8,8" });
         await _c.CreateInstanceAsync(uuid, "roi", "r");
         await _c.CreateInstanceAsync(uuid, "labelmap", "lab");
+        await _c.CreateInstanceAsync(uuid, "labelarray", "arr");
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -207,7 +212,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(4, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(5, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));

@@ -36,7 +36,8 @@ public static class LabelEndpoints
         LabelQueryEndpoints.Map(indexed);
         MutationEndpoints.Map(indexed);
         IndexEndpoints.Map(indexed);
-        app.MapDataType("labelmap").MapTags(); // neuclease's create_instance(…, tags=…) posts them
+        LabelmapEndpoints.Map(app.MapDataType("labelmap"));
+        MutationEndpoints.MapCoarseSplit(app.MapDataType("labelarray"));
     }
 
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>

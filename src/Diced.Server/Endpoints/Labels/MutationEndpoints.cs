@@ -113,6 +113,19 @@ internal static class MutationEndpoints
         await SendJson(http, $"{{\"label\": {newLabel}, \"MutationID\": {id}}}");
     }
 
+    /// <summary>labelarray's <c>POST split-coarse/&lt;label&gt;[?splitlabel=X]</c>: a block-coordinate sparse volume in the body; <c>{"label": N}</c>.</summary>
+    public static void MapCoarseSplit(RouteGroupBuilder labelarray)
+    {
+        labelarray.MapPost("split-coarse/{label}", async (HttpContext http, string label, IOptions<DicedOptions> o) =>
+        {
+            var l = ParseNonZeroLabel(label);
+            var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+            var (newLabel, _) = await LabelsOf(http).SplitCoarseAsync(l, runs, OptionalLabel(http, "splitlabel"), http.RequestAborted);
+            await SendJson(http, $"{{\"label\": {newLabel}}}");
+        });
+        labelarray.MapGet("split-coarse/{label}", (HttpContext http) => { throw Reject.BadRequest("Split-coarse requests must be POST actions."); });
+    }
+
     private static async Task Renumber(HttpContext http, IOptions<DicedOptions> o)
     {
         var ids = ParseLabelArray(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), "renumber");
