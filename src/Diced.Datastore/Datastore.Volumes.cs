@@ -15,8 +15,11 @@ public sealed partial class Datastore
     };
 
     /// <summary>A label instance at a version; changes made through it are recorded as <paramref name="context"/>'s.</summary>
-    public LabelVolume LabelVolumeOf(VersionedData data, MutationContext? context = null)
-        => Types.Get(data.Instance.TypeName) is LabelType t
-            ? new LabelVolume(data, t, Coordination, Counters, context)
-            : throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" is not a label instance");
+    /// A labelvol gives the labelblk it views.
+    public LabelVolume LabelVolumeOf(VersionedData data, MutationContext? context = null) => Types.Get(data.Instance.TypeName) switch
+    {
+        LabelType t => new LabelVolume(data, t, Coordination, Counters, context),
+        Diced.Datastore.Types.Labelvol.LabelvolType => LabelvolSourceOf(data, context),
+        _ => throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" is not a label instance"),
+    };
 }

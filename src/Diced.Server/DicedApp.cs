@@ -75,6 +75,7 @@ public static class DicedApp
             VolumeMetadataEndpoints.RegisterImageInfo(writers);
             RoiEndpoints.RegisterRoiInfo(writers);
             Endpoints.Labels.LabelEndpoints.RegisterLabelInfo(writers);
+            Endpoints.Labels.LabelvolEndpoints.RegisterInfo(writers);
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();

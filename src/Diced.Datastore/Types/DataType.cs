@@ -49,6 +49,7 @@ public sealed class DataTypeRegistry
         .. Enum.GetValues<ImageBlock.VoxelType>().Select(v => new ImageBlock.ImageBlockType(v)),
         new Roi.RoiType(),
         .. Enum.GetValues<Labels.LabelKind>().Select(k => new Labels.LabelType(k)),
+        new Labelvol.LabelvolType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

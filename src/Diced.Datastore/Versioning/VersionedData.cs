@@ -31,6 +31,9 @@ public sealed class VersionedData
     /// </summary>
     public VersionedData ReadingFrom(IKeyValueSnapshot snapshot) => new(snapshot, _repo, Instance, Node, null);
 
+    /// <summary>Another instance of the same repo at the same node, with the same write permissions.</summary>
+    internal VersionedData Sibling(IKeyValueStore store, InstanceRecord other) => new(store, _repo, other, Node, _gate, _fence);
+
     /// <summary>Whether reads come from a snapshot (see <see cref="ReadingFrom"/>).</summary>
     public bool IsSnapshot => _store is IKeyValueSnapshot;
 

@@ -48,7 +48,7 @@ public static class InstanceEndpoints
             var names = csv.Split(',', StringSplitOptions.TrimEntries).Where(n => n.Length > 0).ToList();
             bool replace = http.Request.Query["replace"] == "true";
             if (names.Count == 0 && !replace) return; // DVID ignores an empty append
-            await ctx.Store.SetSyncsAsync(ctx.Version.Repo, ctx.Instance.Name, names, replace, http.RequestAborted);
+            await ctx.Store.SyncAsync(ctx.Version, ctx.Instance.Name, names, replace, http.RequestAborted);
         });
     }
 

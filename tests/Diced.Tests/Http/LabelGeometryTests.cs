@@ -71,9 +71,8 @@ public class LabelGeometryTests(ServerFixture f) : IClassFixture<ServerFixture>
         Assert.Equal(newLabel.ToString(), await LabelAt(uuid, 100, 5, 5));
         Assert.Equal("7", await LabelAt(uuid, 20, 5, 5));
         Assert.Equal("8", await LabelAt(uuid, 5, 5, 5));
-        Assert.Equal($"{{\"voxels\": {54 * 64 * 64}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/7"));
-        Assert.Equal($"{{\"voxels\": {64 * 64 * 64}}}", await _c.GetStringAsync($"/api/node/{uuid}/seg/size/{newLabel}"));
-        Assert.Contains("splitcoarse-complete", await _c.GetStringAsync($"/api/node/{uuid}/seg/mutations"));
+        Assert.Equal(54 * 64 * 64, await VoxelsAsync(uuid, 7));
+        Assert.Equal(64 * 64 * 64, await VoxelsAsync(uuid, newLabel));
 
         // Into a given label, which raises the max label; a run that misses the label changes nothing.
         var again = await (await _c.PostAsync($"/api/node/{uuid}/seg/split-coarse/7?splitlabel=500", new ByteArrayContent(SparseVolume.EncodeRuns([new Run(0, 0, 0, 1)])))).ExpectAsync(200);
@@ -84,6 +83,29 @@ public class LabelGeometryTests(ServerFixture f) : IClassFixture<ServerFixture>
         await (await _c.PostAsync($"/api/node/{uuid}/seg/split-coarse/8", new ByteArrayContent([0, 3]))).ExpectErrorAsync(400, "");
         await (await _c.PostAsync($"/api/node/{uuid}/seg/split-coarse/8?splitlabel=8", new ByteArrayContent(body))).ExpectErrorAsync(400, "label itself");
         Assert.Equal("8", await LabelAt(uuid, 5, 5, 5));
+    }
+
+    [Fact]
+    public async Task Labelarray_split_relabels_the_voxels_inside_the_sparse_volume()
+    {
+        var uuid = await VolumeAsync("labelarray", x => x < 10 ? 8UL : 7UL);
+        // The z = 0 plane of label 7 (and of 8, which the split must leave alone).
+        var plane = Enumerable.Range(0, 64).Select(y => new Run(0, y, 0, 128)).ToList();
+        var r = await (await _c.PostAsync($"/api/node/{uuid}/seg/split/7", new ByteArrayContent(SparseVolume.EncodeRuns(plane)))).ExpectAsync(200);
+        using var json = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        var newLabel = json.RootElement.GetProperty("label").GetUInt64();
+        Assert.Equal(newLabel.ToString(), await LabelAt(uuid, 50, 5, 0));
+        Assert.Equal("7", await LabelAt(uuid, 50, 5, 1));
+        Assert.Equal("8", await LabelAt(uuid, 5, 5, 0));
+        Assert.Equal(118 * 64, await VoxelsAsync(uuid, newLabel));
+        Assert.Equal(118 * 64 * 63, await VoxelsAsync(uuid, 7));
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/split/7", new ByteArrayContent(SparseVolume.EncodeRuns([new Run(500, 500, 500, 3)])))).ExpectErrorAsync(400, "does not overlap");
+    }
+
+    private async Task<long> VoxelsAsync(string uuid, ulong label)
+    {
+        using var doc = await _c.GetJsonAsync($"/api/node/{uuid}/seg/sparsevol-size/{label}");
+        return doc.RootElement.GetProperty("voxels").GetInt64();
     }
 
     private async Task<string> LabelAt(string uuid, int x, int y, int z)

@@ -16,6 +16,26 @@ public class RoiTests(ServerFixture f) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task Erode_shrinks_the_roi_by_a_cube_of_blocks()
+    {
+        // A 5×5×5 cube of blocks, each row posted in two adjacent spans.
+        var spans = new List<string>();
+        for (int z = 0; z < 5; z++)
+            for (int y = 0; y < 5; y++) { spans.Add($"[{z},{y},0,1]"); spans.Add($"[{z},{y},2,4]"); }
+        var uuid = await RepoWithRoi("[" + string.Join(",", spans) + "]");
+        var whole = Enumerable.Range(0, 5).SelectMany(z => Enumerable.Range(0, 5).Select(y => $"[{z},{y},0,4]"));
+        Assert.Equal("[" + string.Join(",", whole) + "]", await _c.GetStringAsync($"/api/node/{uuid}/r/erode/0"));
+        var inner = Enumerable.Range(1, 3).SelectMany(z => Enumerable.Range(1, 3).Select(y => $"[{z},{y},1,3]"));
+        Assert.Equal("[" + string.Join(",", inner) + "]", await _c.GetStringAsync($"/api/node/{uuid}/r/erode/1"));
+        Assert.Equal("[[2,2,2,2]]", await _c.GetStringAsync($"/api/node/{uuid}/r/erode/2"));
+        Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/erode/3"));
+        // A hole in the middle block row removes everything within 1 block of it.
+        var holed = await RepoWithRoi("[" + string.Join(",", spans.Where(sp => sp != "[2,2,2,4]").Append("[2,2,3,4]")) + "]");
+        Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{holed}/r/erode/1"));
+        await (await _c.GetAsync($"/api/node/{uuid}/r/erode/-1")).ExpectErrorAsync(400, "structuring element");
+    }
+
+    [Fact]
     public async Task Roi_post_replaces_and_get_returns_sorted_spans()
     {
         var uuid = await RepoWithRoi("[[1,2,3,5],[0,0,0,1],[0,2,3,5]]");

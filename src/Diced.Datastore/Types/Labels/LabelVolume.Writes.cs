@@ -9,8 +9,8 @@ namespace Diced.Datastore.Types.Labels;
 /// <summary>Writing labels: voxels and whole blocks, with indices, max label and the pyramid kept in the same commit.</summary>
 public sealed partial class LabelVolume
 {
-    /// <summary>The observer that collects index changes (labelblk keeps no index and no max label).</summary>
-    private BlockChanged? Observer(BlockChanges changes) => Type.Kind == LabelKind.Labelblk ? null : changes.Observe;
+    /// <summary>The observer that collects index changes (a labelblk keeps no index and no max label unless a labelvol views it).</summary>
+    private BlockChanged? Observer(BlockChanges changes) => Type.Kind == LabelKind.Labelblk && !Indexed ? null : changes.Observe;
 
     /// <summary>Writes voxels at level 0; the indices, max label, extents and coarser levels follow in the same commit.</summary>
     public Task WriteAsync(Box box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)

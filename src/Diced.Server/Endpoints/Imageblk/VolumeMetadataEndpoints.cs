@@ -10,13 +10,16 @@ namespace Diced.Server.Endpoints.Imageblk;
 /// <summary>Volume properties (§6.2, §6.4–6.6): info's Extended fields, metadata, extents, resolution.</summary>
 public static class VolumeMetadataEndpoints
 {
-    public static void MapVolumeMetadata(this RouteGroupBuilder g)
+    /// <summary>metadata, resolution and POST info; <c>POST extents</c> too where DVID has it (imageblk, labelmap).</summary>
+    public static void MapVolumeMetadata(this RouteGroupBuilder g, bool extents = true)
     {
         g.MapMethods("metadata", DvidRouting.GetAndHead, Metadata);
-        g.MapPost("extents", PostExtents);
+        if (extents) g.MapExtents();
         g.MapPost("resolution", PostResolution);
         g.MapPost("info", PostInfo);
     }
+
+    public static void MapExtents(this RouteGroupBuilder g) => g.MapPost("extents", PostExtents);
 
     /// <summary>Registers the imageblk <c>Extended</c> and <c>Extents</c> members of <c>…/info</c>.</summary>
     public static void RegisterImageInfo(InstanceInfoWriters writers)

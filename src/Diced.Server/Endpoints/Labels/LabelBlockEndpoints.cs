@@ -24,11 +24,11 @@ namespace Diced.Server.Endpoints.Labels;
 /// <summary>Block routes of the label types: blocks GET (all types) and POST, ingest-supervoxels, specificblocks.</summary>
 internal static class LabelBlockEndpoints
 {
-    public static void Map(RouteGroupBuilder all, RouteGroupBuilder indexed)
+    public static void Map(RouteGroupBuilder all, RouteGroupBuilder indexed, RouteGroupBuilder labelmap)
     {
         all.MapMethods("blocks/{size}/{offset}", DvidRouting.GetAndHead, GetBlocks);
         indexed.MapPost("blocks", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: false));
-        indexed.MapPost("ingest-supervoxels", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: true));
+        labelmap.MapPost("ingest-supervoxels", (HttpContext http, IOptions<DicedOptions> o, Throttle t) => PostBlocks(http, o.Value, t, ingestOnly: true));
         indexed.MapMethods("specificblocks", DvidRouting.GetAndHead, SpecificBlocks);
     }
 

@@ -26,19 +26,32 @@ public static class LabelEndpoints
 
     public static void MapLabelEndpoints(this IEndpointRouteBuilder app)
     {
-        var all = app.MapDataType(TypeNames);
-        var indexed = app.MapDataType(IndexedTypes);
-        LabelVoxelEndpoints.Map(all);
-        all.MapSync();
-        all.MapVolumeMetadata();
-        LabelBlockEndpoints.Map(all, indexed);
-        SparsevolEndpoints.Map(indexed);
-        LabelQueryEndpoints.Map(indexed);
-        MutationEndpoints.Map(indexed);
-        IndexEndpoints.Map(indexed);
-        LabelmapEndpoints.Map(app.MapDataType("labelmap"));
-        MutationEndpoints.MapCoarseSplit(app.MapDataType("labelarray"));
+        // Each type serves the routes DVID documents for it (DocumentedRoutesTests): labelblk the voxel routes,
+        // labelarray those and its label queries and relabelling mutations, labelvol sparse volumes and mutations of
+        // the labelblk it views, labelmap everything built on supervoxels and indices.
+        var g = new LabelRouteGroups(
+            Voxels: app.MapDataType(TypeNames),
+            Indexed: app.MapDataType(IndexedTypes),
+            Sparse: app.MapDataType("labelmap", "labelarray", "labelvol"),
+            Relabelling: app.MapDataType("labelarray", "labelvol"),
+            Labelmap: app.MapDataType("labelmap"),
+            Labelvol: app.MapDataType("labelvol"));
+        LabelVoxelEndpoints.Map(g.Voxels);
+        g.Voxels.MapSync();
+        g.Voxels.MapVolumeMetadata(extents: false);
+        g.Labelmap.MapExtents();
+        LabelBlockEndpoints.Map(g.Voxels, g.Indexed, g.Labelmap);
+        SparsevolEndpoints.Map(g);
+        LabelQueryEndpoints.Map(g);
+        MutationEndpoints.Map(g);
+        IndexEndpoints.Map(g.Labelmap);
+        LabelmapEndpoints.Map(g.Labelmap);
+        LabelvolEndpoints.Map(g.Labelvol);
     }
+
+    /// <summary>Route groups of the label types, by the routes they share.</summary>
+    internal sealed record LabelRouteGroups(RouteGroupBuilder Voxels, RouteGroupBuilder Indexed, RouteGroupBuilder Sparse,
+        RouteGroupBuilder Relabelling, RouteGroupBuilder Labelmap, RouteGroupBuilder Labelvol);
 
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>
     public static LabelVolume Labels(this InstanceContext ctx, HttpContext? http = null)

@@ -21,12 +21,13 @@ namespace Diced.Server.Endpoints.Labels;
 /// <summary>Questions about labels and bodies: max and next label, sizes, supervoxels, mapping lookups, last modification.</summary>
 internal static class LabelQueryEndpoints
 {
-    public static void Map(RouteGroupBuilder m)
+    public static void Map(LabelEndpoints.LabelRouteGroups g)
     {
-        m.MapMethods("maxlabel", DvidRouting.GetAndHead, MaxLabel);
-        m.MapMethods("nextlabel", DvidRouting.GetAndHead, NextLabel);
+        g.Sparse.MapMethods("maxlabel", DvidRouting.GetAndHead, MaxLabel);
+        g.Sparse.MapMethods("nextlabel", DvidRouting.GetAndHead, NextLabel);
+        g.Relabelling.MapPost("nextlabel", ReserveLabelsByJson);
+        var m = g.Labelmap;
         m.MapPost("nextlabel/{count}", ReserveLabels);
-        m.MapPost("nextlabel", ReserveLabelsByJson);
         m.MapPost("maxlabel/{label}", SetMaxLabel);
         m.MapPost("set-nextlabel/{label}", SetNextLabel);
         m.MapMethods("supervoxel-sizes/{label}", DvidRouting.GetAndHead, SupervoxelSizes);
@@ -59,11 +60,10 @@ internal static class LabelQueryEndpoints
         await ReserveAsync(http, labels, count);
     }
 
-    /// <summary>labelarray's <c>POST nextlabel</c> with <c>{"needed": n}</c>.</summary>
+    /// <summary>labelarray's and labelvol's <c>POST nextlabel</c> with <c>{"needed": n}</c>.</summary>
     private static async Task ReserveLabelsByJson(HttpContext http, IOptions<DicedOptions> o)
     {
         var labels = LabelsOf(http);
-        if (labels.Type.Kind != LabelKind.Labelarray) throw Reject.BadRequest($"{labels.Type.Name} reserves labels with POST nextlabel/<count>");
         using var body = JsonBody.ParseObject(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes), allowEmpty: false);
         await ReserveAsync(http, labels, body.Raw("needed") ?? throw Reject.BadRequest("nextlabel needs a JSON body {\"needed\": <# of labels>}"));
     }

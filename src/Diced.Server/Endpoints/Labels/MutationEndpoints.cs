@@ -22,19 +22,29 @@ namespace Diced.Server.Endpoints.Labels;
 /// <summary>Mutations of labelmap and labelarray: merge, cleave, split, split-supervoxel, renumber, and the mutation log.</summary>
 internal static class MutationEndpoints
 {
-    public static void Map(RouteGroupBuilder m)
+    public static void Map(LabelEndpoints.LabelRouteGroups g)
     {
+        g.Sparse.MapPost("merge", Merge);
+        g.Sparse.MapPost("split/{label}", Split);
+        g.Relabelling.MapPost("split-coarse/{label}", SplitCoarse);
+        var m = g.Labelmap;
         m.MapMethods("mutations", DvidRouting.GetAndHead, Mutations);
         m.MapMethods("mutations-range/{from}/{to}", DvidRouting.GetAndHead, MutationsRange);
         m.MapMethods("supervoxel-splits", DvidRouting.GetAndHead, SupervoxelSplits);
         m.MapMethods("history/{label}/{from}/{to}", DvidRouting.GetAndHead, History);
-        m.MapPost("merge", Merge);
         m.MapPost("cleave/{label}", Cleave);
         m.MapPost("split-supervoxel/{label}", SplitSupervoxel);
-        m.MapPost("split/{label}", Split);
         m.MapPost("renumber", Renumber);
-        foreach (var verb in new[] { "merge", "cleave/{label}", "split-supervoxel/{label}", "split/{label}", "renumber" })
-            m.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });
+        MapPostOnly(g.Sparse, "merge", "split/{label}");
+        MapPostOnly(g.Relabelling, "split-coarse/{label}");
+        MapPostOnly(g.Labelmap, "cleave/{label}", "split-supervoxel/{label}", "renumber");
+    }
+
+    /// <summary>DVID's "must be POST" answer to a GET of a mutation.</summary>
+    private static void MapPostOnly(RouteGroupBuilder g, params string[] verbs)
+    {
+        foreach (var verb in verbs)
+            g.MapGet(verb, (HttpContext http) => { throw Reject.BadRequest($"{verb.Split('/')[0]} requests must be POST actions."); });
     }
 
     private static async Task Mutations(HttpContext http)
@@ -104,26 +114,33 @@ internal static class MutationEndpoints
         await SendJson(http, $"{{\"SplitSupervoxel\": {split}, \"RemainSupervoxel\": {remain}, \"MutationID\": {id}}}");
     }
 
+    /// <summary>
+    /// <c>POST split/&lt;label&gt;</c>: labelmap gives the split part new supervoxels and a new body (when the server allows
+    /// it); labelarray relabels the voxels, into <c>?splitlabel=</c> when given.
+    /// </summary>
     private static async Task Split(HttpContext http, string label, IOptions<DicedOptions> o)
     {
-        if (!o.Value.AllowLabelmapSplit) throw Reject.BadRequest("Split endpoint deactivated in this DVID server's configuration.");
+        var labels = LabelsOf(http);
+        if (labels.HasMapping && !o.Value.AllowLabelmapSplit) throw Reject.BadRequest("Split endpoint deactivated in this DVID server's configuration.");
         var l = ParseNonZeroLabel(label);
         var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
-        var (newLabel, id) = await LabelsOf(http).SplitAsync(l, runs, http.RequestAborted);
+        if (!labels.HasMapping)
+        {
+            var (to, _) = await labels.SplitVoxelsAsync(l, runs, OptionalLabel(http, "splitlabel"), http.RequestAborted);
+            await SendJson(http, $"{{\"label\": {to}}}");
+            return;
+        }
+        var (newLabel, id) = await labels.SplitAsync(l, runs, http.RequestAborted);
         await SendJson(http, $"{{\"label\": {newLabel}, \"MutationID\": {id}}}");
     }
 
     /// <summary>labelarray's <c>POST split-coarse/&lt;label&gt;[?splitlabel=X]</c>: a block-coordinate sparse volume in the body; <c>{"label": N}</c>.</summary>
-    public static void MapCoarseSplit(RouteGroupBuilder labelarray)
+    private static async Task SplitCoarse(HttpContext http, string label, IOptions<DicedOptions> o)
     {
-        labelarray.MapPost("split-coarse/{label}", async (HttpContext http, string label, IOptions<DicedOptions> o) =>
-        {
-            var l = ParseNonZeroLabel(label);
-            var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
-            var (newLabel, _) = await LabelsOf(http).SplitCoarseAsync(l, runs, OptionalLabel(http, "splitlabel"), http.RequestAborted);
-            await SendJson(http, $"{{\"label\": {newLabel}}}");
-        });
-        labelarray.MapGet("split-coarse/{label}", (HttpContext http) => { throw Reject.BadRequest("Split-coarse requests must be POST actions."); });
+        var l = ParseNonZeroLabel(label);
+        var runs = SparseVolume.ParseRuns(await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes));
+        var (newLabel, _) = await LabelsOf(http).SplitCoarseAsync(l, runs, OptionalLabel(http, "splitlabel"), http.RequestAborted);
+        await SendJson(http, $"{{\"label\": {newLabel}}}");
     }
 
     private static async Task Renumber(HttpContext http, IOptions<DicedOptions> o)

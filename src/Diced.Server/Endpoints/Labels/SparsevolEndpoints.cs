@@ -22,14 +22,14 @@ namespace Diced.Server.Endpoints.Labels;
 /// <summary>Sparse volumes of labelmap and labelarray: sparsevol (RLE, srles, blocks), HEAD, coarse, by point, size.</summary>
 internal static class SparsevolEndpoints
 {
-    public static void Map(RouteGroupBuilder m)
+    public static void Map(LabelEndpoints.LabelRouteGroups g)
     {
-        m.MapGet("sparsevol/{label}", Sparsevol);
-        m.MapMethods("sparsevol/{label}", ["HEAD"], SparsevolExists);
-        m.MapMethods("sparsevol-coarse/{label}", DvidRouting.GetAndHead, SparsevolCoarse);
-        m.MapMethods("sparsevol-by-point/{coord}", DvidRouting.GetAndHead, SparsevolByPoint);
-        m.MapMethods("sparsevol-size/{label}", DvidRouting.GetAndHead, SparsevolSize);
-        m.MapMethods("sparsevols-coarse/{start}/{end}", DvidRouting.GetAndHead, SparsevolsCoarse);
+        g.Sparse.MapGet("sparsevol/{label}", Sparsevol);
+        g.Sparse.MapMethods("sparsevol/{label}", ["HEAD"], SparsevolExists);
+        g.Sparse.MapMethods("sparsevol-coarse/{label}", DvidRouting.GetAndHead, SparsevolCoarse);
+        g.Sparse.MapMethods("sparsevol-by-point/{coord}", DvidRouting.GetAndHead, SparsevolByPoint);
+        g.Indexed.MapMethods("sparsevol-size/{label}", DvidRouting.GetAndHead, SparsevolSize);
+        g.Indexed.MapMethods("sparsevols-coarse/{start}/{end}", DvidRouting.GetAndHead, SparsevolsCoarse);
     }
 
     private static Task Sparsevol(HttpContext http, string label) => SparsevolOf(http, ParseNonZeroLabel(label));

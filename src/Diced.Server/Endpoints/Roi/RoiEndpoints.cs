@@ -20,6 +20,7 @@ public static class RoiEndpoints
         g.MapPost("ptquery", PointQuery).AllowOnLockedNode();
         g.MapMethods("mask/{dims}/{size}/{offset}", DvidRouting.GetAndHead, Mask);
         g.MapMethods("partition", DvidRouting.GetAndHead, Partition);
+        g.MapMethods("erode/{size}", DvidRouting.GetAndHead, Erode);
     }
 
     public static void RegisterRoiInfo(InstanceInfoWriters writers)
@@ -39,9 +40,19 @@ public static class RoiEndpoints
         });
 
     private static async Task GetRoi(HttpContext http)
+        => await WriteSpans(http, await new RoiData(http.Instance().Data).GetSpansAsync(http.RequestAborted));
+
+    /// <summary><c>GET erode/&lt;element size&gt;</c>: the ROI eroded by a cube reaching that many blocks along each axis.</summary>
+    private static async Task Erode(HttpContext http, string size)
     {
+        if (!int.TryParse(size, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+            throw Reject.BadRequest($"erode needs a structuring element size in blocks (0 or more), got \"{size}\"");
         var spans = await new RoiData(http.Instance().Data).GetSpansAsync(http.RequestAborted);
-        await DvidJson.WriteAsync(http, w =>
+        await WriteSpans(http, RoiErosion.Erode(spans, n));
+    }
+
+    private static Task WriteSpans(HttpContext http, IReadOnlyList<RoiSpan> spans)
+        => DvidJson.WriteAsync(http, w =>
         {
             w.WriteStartArray();
             foreach (var s in spans)
@@ -55,7 +66,6 @@ public static class RoiEndpoints
             }
             w.WriteEndArray();
         });
-    }
 
     /// <summary>Reads a JSON array of integer arrays of length <paramref name="width"/>.</summary>
     private static List<int[]> ReadTuples(byte[] body, int width, string what)
