@@ -148,6 +148,7 @@ public static partial class DicedCli
             var warnings = new List<string>();
             serverArgs.AddRange(DvidToml.ToServerArguments(DvidToml.Parse(await File.ReadAllTextAsync(args[0], ct)), warnings));
             foreach (var w in warnings) stderr.WriteLine($"diced: note: {w}");
+            serverArgs.AddRange(["--Diced:TomlLocation", Path.GetFullPath(args[0])]);
             i = 1;
         }
         serverArgs.AddRange(args[i..]); // later options override the configuration file

@@ -53,6 +53,9 @@ public sealed class DicedOptions
     /// <summary>Free text returned by <c>/api/server/note</c> and in server info.</summary>
     public string Note { get; set; } = "";
 
+    /// <summary>The DVID TOML the server was started from (server info's "TOML location"); set by <c>diced serve</c>.</summary>
+    public string TomlLocation { get; set; } = "";
+
     /// <summary>Require admin privilege for <c>POST /api/repos</c>, as DVID does since 2026-06 (off: the historical behaviour clients expect).</summary>
     public bool RequireAdminToCreateRepos { get; set; }
 

@@ -51,7 +51,7 @@ public static class ServerEndpoints
             w.WriteString("RPC Address", "");
             w.WriteString("Host", http.Request.Host.Value ?? Dns.GetHostName());
             w.WriteString("Note", options.Value.Note);
-            w.WriteString("TOML location", "");
+            w.WriteString("TOML location", options.Value.TomlLocation);
             w.WriteString("Max Open Files", "0");
             w.WriteEndObject();
         });

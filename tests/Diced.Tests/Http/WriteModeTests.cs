@@ -87,6 +87,53 @@ public class WriteModeTests
         Assert.Contains("needs a value", err.ToString());
     }
 
+    /// <summary>
+    /// A <c>dvid</c> symlink to the built <c>diced</c> on PATH, started through a shell with neuclease's fixture line
+    /// (<c>subprocess.Popen(['dvid', '-verbose', '-fullwrite', 'serve', config])</c>): it serves the TOML's address,
+    /// reports the TOML's location and writes to committed nodes.
+    /// </summary>
+    [Fact]
+    public async Task A_dvid_symlink_on_PATH_starts_from_neucleases_fixture_line()
+    {
+        var dir = TempDir.Create("diced-dvid-link");
+        System.Diagnostics.Process? p = null;
+        try
+        {
+            var apphost = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(ServerProcess.ServerDll)!, "..", "..", "..", "..", "Diced.Cli", "bin",
+                new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name, "net10.0", "diced"));
+            Directory.CreateDirectory(Path.Combine(dir, "bin"));
+            File.CreateSymbolicLink(Path.Combine(dir, "bin", "dvid"), apphost);
+            int port = ServerProcess.FreePort();
+            var toml = Path.Combine(dir, "dvid-config.toml");
+            await File.WriteAllTextAsync(toml, $"[server]\nhttpAddress = \"127.0.0.1:{port}\"\n\n[store]\n[store.mutable]\nengine = \"basholeveldb\"\npath = \"{Path.Combine(dir, "db")}\"\n");
+            var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("exec dvid -verbose -fullwrite serve dvid-config.toml");
+            psi.Environment["PATH"] = Path.Combine(dir, "bin") + ":" + Environment.GetEnvironmentVariable("PATH");
+            p = System.Diagnostics.Process.Start(psi)!;
+            _ = p.StandardOutput.ReadToEndAsync();
+            _ = p.StandardError.ReadToEndAsync();
+            using var c = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            string? info = null;
+            for (int i = 0; i < 300 && info is null && !p.HasExited; i++)
+            {
+                try { info = await c.GetStringAsync("/api/server/info"); }
+                catch (HttpRequestException) { await Task.Delay(100); }
+            }
+            Assert.NotNull(info);
+            using (var doc = System.Text.Json.JsonDocument.Parse(info))
+                Assert.Equal(toml, doc.RootElement.GetProperty("TOML location").GetString());
+            var uuid = await CommittedRepoAsync(c);
+            await (await c.PostAsync($"/api/node/{uuid}/kv/key/after-commit", new ByteArrayContent([9]))).ExpectAsync(200);
+        }
+        finally
+        {
+            if (p is { HasExited: false }) { p.Kill(); p.WaitForExit(10_000); }
+            p?.Dispose();
+            TempDir.Delete(dir);
+        }
+    }
+
     /// <summary>neuclease's test fixture starts DVID with exactly this line and then writes to committed nodes.</summary>
     [Fact]
     public async Task Neuclease_fixture_command_line_serves_with_fullwrite()
