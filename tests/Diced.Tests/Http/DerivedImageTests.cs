@@ -135,6 +135,25 @@ public class DerivedImageTests(ServerFixture f) : IClassFixture<ServerFixture>
             Assert.Equal(expected[1], (img.GetPixel(2, 0).Red, img.GetPixel(2, 0).Green, img.GetPixel(2, 0).Blue));
     }
 
+    [Theory]
+    [InlineData("labelblk")]
+    [InlineData("labelarray")]
+    public async Task Pseudocolor_works_for_every_label_type(string type)
+    {
+        var uuid = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(uuid, type, "seg", new { BlockSize = "64,64,64" });
+        var labels = new ulong[64 * 64 * 64];
+        labels[1] = 1;
+        labels[2] = 2;
+        await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(labels.AsSpan()).ToArray()))).ExpectAsync(200);
+        using var img = await Png($"/api/node/{uuid}/seg/pseudocolor/0_1/3_1/0_0_0/png");
+        for (ulong l = 0; l < 3; l++)
+        {
+            var p = img.GetPixel((int)l, 0);
+            Assert.Equal(Pseudocolor.Of(l), (p.Red, p.Green, p.Blue, p.Alpha));
+        }
+    }
+
     [Fact]
     public async Task Label_isotropic_slices_stretch_by_nearest_neighbour()
     {
