@@ -55,6 +55,7 @@ public sealed partial class Datastore
                 throw DatastoreException.BadRequest($"labelblk \"{blk.Name}\" holds labels at locked node {at.Node.Uuid}; make the sync at an unlocked node so that its label index can be written");
             toIndex.Add((labels, blocks));
         }
+        var follow = await PrepareFollowerSyncAsync(at, inst, syncs, ct);
         var record = await SetSyncsAsync(at.Repo, name, syncs, replace, ct);
         foreach (var (labels, blocks) in toIndex)
         {
@@ -62,6 +63,7 @@ public sealed partial class Datastore
                 r => r with { Settings = r.Settings.SetItem(LabelType.IndexedKey, "true") }, ct);
             if (blocks > 0) await LabelVolumeOf(DataAt(at, blk)).IndexStoredBlocksAsync(ct);
         }
+        if (follow is not null) await follow();
         return record;
     }
 }

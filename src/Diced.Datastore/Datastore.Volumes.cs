@@ -18,7 +18,7 @@ public sealed partial class Datastore
     /// A labelvol gives the labelblk it views.
     public LabelVolume LabelVolumeOf(VersionedData data, MutationContext? context = null) => Types.Get(data.Instance.TypeName) switch
     {
-        LabelType t => new LabelVolume(data, t, Coordination, Counters, context),
+        LabelType t => new LabelVolume(data, t, Coordination, Counters, context, FollowersOf(data)),
         Diced.Datastore.Types.Labelvol.LabelvolType => LabelvolSourceOf(data, context),
         _ => throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" is not a label instance"),
     };

@@ -181,6 +181,8 @@ public static class DicedApp
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();
         app.MapRoiEndpoints();
+        Endpoints.Annotation.AnnotationEndpoints.MapAnnotationEndpoints(app);
+        Endpoints.Labelsz.LabelszEndpoints.MapLabelszEndpoints(app);
         Endpoints.Labels.LabelEndpoints.MapLabelEndpoints(app);
         app.MapInstanceEndpoints();
         app.MapNotFound();

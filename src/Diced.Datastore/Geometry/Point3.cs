@@ -69,6 +69,9 @@ public readonly record struct Box(Point3 Offset, Point3 Size)
 
     public bool Contains(Box other) => Intersect(other) == other;
 
+    public bool Contains(Point3 p)
+        => p.X >= Offset.X && p.X - (long)Offset.X < Size.X && p.Y >= Offset.Y && p.Y - (long)Offset.Y < Size.Y && p.Z >= Offset.Z && p.Z - (long)Offset.Z < Size.Z;
+
     /// <summary>The box cut along z at block boundaries: one part per layer of blocks, in z order.</summary>
     public IEnumerable<Box> ZLayers(Point3 blockSize)
     {

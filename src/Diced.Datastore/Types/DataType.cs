@@ -50,6 +50,8 @@ public sealed class DataTypeRegistry
         new Roi.RoiType(),
         .. Enum.GetValues<Labels.LabelKind>().Select(k => new Labels.LabelType(k)),
         new Labelvol.LabelvolType(),
+        new Annotation.AnnotationType(),
+        new Labelsz.LabelszType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

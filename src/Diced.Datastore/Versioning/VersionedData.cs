@@ -224,9 +224,15 @@ public sealed class VersionedData
             {
                 var result = await body(tx);
                 bool committed;
+                var joined = tx.JoinedStamps;
                 stamp?.BeginChange();
+                foreach (var s in joined) s.BeginChange();
                 try { committed = await tx.TryCommitAsync(); }
-                finally { stamp?.EndChange(); }
+                finally
+                {
+                    foreach (var s in joined) s.EndChange();
+                    stamp?.EndChange();
+                }
                 if (committed) return result;
             } // the transaction's locks are released before waiting to run it again
             if (attempt >= 100) throw new DatastoreException($"data \"{Instance.Name}\" is contended by other servers; try again", ErrorKind.Conflict);

@@ -15,7 +15,7 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
     {
         ["imageblk"] = ["uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk"],
         ["keyvalue"] = ["keyvalue"], ["labelarray"] = ["labelarray"], ["labelblk"] = ["labelblk"],
-        ["labelmap"] = ["labelmap"], ["roi"] = ["roi"], ["labelvol"] = ["labelvol"],
+        ["labelmap"] = ["labelmap"], ["roi"] = ["roi"], ["labelvol"] = ["labelvol"], ["annotation"] = ["annotation"], ["labelsz"] = ["labelsz"],
     };
 
     /// <summary>Routes Diced serves beyond DVID's documentation: "family METHOD path", and why.</summary>
@@ -42,6 +42,7 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
         ["labelblk GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["labelarray GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["labelmap GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
+        ["annotation GET mutations"] = "the durable log of element changes (DVID sends them to Kafka)",
     };
 
     private sealed record Route(string Family, string Method, string[] Segments)

@@ -163,6 +163,29 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["POST /api/node/{uuid}/{name:datatype(labelvol)}/info"] = u => ($"/api/node/{u}/lv/info", "{\"VoxelSize\": \"0,0,0\"}", "positive"),
         ["POST /api/node/{uuid}/{name:datatype(labelvol)}/resync/{label}"] = u => ($"/api/node/{u}/lv/resync/5", "short", "12-byte header"),
         ["DELETE /api/node/{uuid}/{name:datatype(labelvol)}/area/{label}/{size}/{offset}"] = u => ($"/api/node/{u}/lv/area/0/8_8_8/0_0_0", null, "protected"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/sync"] = u => ($"/api/node/{u}/syn/sync", "{\"sync\": \"kv\"}", "cannot sync with"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/tags"] = _ => ($"/api/node/{Unknown}/syn/tags", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/tags"] = u => ($"/api/node/{u}/syn/tags", "{\"a\": 1}", "was not a string"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/elements"] = u => ($"/api/node/{u}/syn/elements", "[{\"Pos\": [1, 2], \"Kind\": \"PreSyn\"}]", "Pos must be [x, y, z]"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/blocks"] = u => ($"/api/node/{u}/syn/blocks", "{\"1,2\": []}", "block key"),
+        ["DELETE /api/node/{uuid}/{name:datatype(annotation)}/element/{coord}"] = u => ($"/api/node/{u}/syn/element/1_2_3", null, "Did not find element"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/move/{from}/{to}"] = u => ($"/api/node/{u}/syn/move/1_2_3/4_5_6", "", "Did not find moved element"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/labels"] = u => ($"/api/node/{u}/syn/labels", "[1]", "JSON object"),
+        ["POST /api/node/{uuid}/{name:datatype(annotation)}/reload"] = _ => ($"/api/node/{Unknown}/syn/reload", "", "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/mutations"] = _ => ($"/api/node/{Unknown}/syn/mutations", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/label/{label}"] = u => ($"/api/node/{u}/syn/label/x", null, "not a non-negative"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/tag/{tag}"] = _ => ($"/api/node/{Unknown}/syn/tag/t", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/elements/{size}/{offset}"] = u => ($"/api/node/{u}/syn/elements/0_1_1/0_0_0", null, "positive"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/blocks/{size}/{offset}"] = u => ($"/api/node/{u}/syn/blocks/1_1/0_0_0", null, "3 underscore-separated"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/all-elements"] = _ => ($"/api/node/{Unknown}/syn/all-elements", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/roi/{spec}"] = u => ($"/api/node/{u}/syn/roi/a,b,c", null, "Bad ROI specification"),
+        ["GET /api/node/{uuid}/{name:datatype(annotation)}/scan"] = _ => ($"/api/node/{Unknown}/syn/scan", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(labelsz)}/sync"] = u => ($"/api/node/{u}/sz/sync", "{\"sync\": \"kv\"}", "cannot sync with"),
+        ["GET /api/node/{uuid}/{name:datatype(labelsz)}/count/{label}/{index}"] = u => ($"/api/node/{u}/sz/count/1/presyn", null, "unknown index type"),
+        ["GET /api/node/{uuid}/{name:datatype(labelsz)}/counts/{index}"] = u => ($"/api/node/{u}/sz/counts/PreSyn", "[\"a\"]", "Bad JSON label array"),
+        ["GET /api/node/{uuid}/{name:datatype(labelsz)}/top/{n}/{index}"] = u => ($"/api/node/{u}/sz/top/x/PreSyn", null, "N \"x\""),
+        ["GET /api/node/{uuid}/{name:datatype(labelsz)}/threshold/{t}/{index}"] = u => ($"/api/node/{u}/sz/threshold/1/PreSyn?offset=x", null, "bad offset"),
+        ["POST /api/node/{uuid}/{name:datatype(labelsz)}/reload"] = u => ($"/api/node/{u}/sz/reload", "", "not synced with an annotation"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -202,6 +225,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "labelmap", "lab");
         await _c.CreateInstanceAsync(uuid, "labelarray", "arr");
         await _c.CreateInstanceAsync(uuid, "labelvol", "lv");
+        await _c.CreateInstanceAsync(uuid, "annotation", "syn");
+        await _c.CreateInstanceAsync(uuid, "labelsz", "sz");
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -218,7 +243,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(6, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(8, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));

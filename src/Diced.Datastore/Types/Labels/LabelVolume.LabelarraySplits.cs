@@ -60,6 +60,7 @@ public sealed partial class LabelVolume
             ulong id = await NewMutationAsync(ct);
             await ApplyBlockChangesAsync(tx, changes, indexing: true, null, ct);
             await DownresAsync(tx, changed, ct);
+            await VoxelsChangedAsync(tx, changed, null, ct);
             await UpdateIndexAsync(tx, to, i => i.LastMutationId = id, ct);
             LogMutation(tx, id, action, new Dictionary<string, object> { ["Target"] = label, ["NewLabel"] = to });
             return (to, id);

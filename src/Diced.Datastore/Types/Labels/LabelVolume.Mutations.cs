@@ -65,6 +65,7 @@ public sealed partial class LabelVolume
                 tx.Delete(Key(IndexClass, src.Label));
             }
             await UpdateIndexAsync(tx, target, idx => { idx.Blocks.Clear(); idx.Absorb(into); idx.LastMutationId = id; }, ct);
+            foreach (var f in Followers) await f.BodiesMergedAsync(tx, target, sources.Select(s => s.Label).ToList(), ct);
             LogMutation(tx, id, "merge", new Dictionary<string, object> { ["Target"] = target, ["Labels"] = merged });
             return id;
         }, ct);
@@ -91,6 +92,7 @@ public sealed partial class LabelVolume
             }, changes.Observe, ct);
             await ApplyBlockChangesAsync(tx, changes, indexing: true, null, ct);
             await DownresAsync(tx, changed, ct);
+            await VoxelsChangedAsync(tx, changed, null, ct);
             LogMutation(tx, id, "merge", new Dictionary<string, object> { ["Target"] = target, ["Labels"] = merged });
             return id;
         }, ct, needsMapping: false);
@@ -114,6 +116,7 @@ public sealed partial class LabelVolume
             SetMapping(tx, moving, newLabel);
             await UpdateIndexAsync(tx, label, i => { i.Blocks.Clear(); i.Absorb(idx); i.LastMutationId = id; }, ct);
             await UpdateIndexAsync(tx, newLabel, i => { i.Blocks.Clear(); i.Absorb(cleaved); i.LastMutationId = id; }, ct);
+            foreach (var f in Followers) await f.SupervoxelsMovedAsync(tx, label, newLabel, moving, ct);
             LogMutation(tx, id, "cleave", new Dictionary<string, object>
             {
                 ["OrigLabel"] = label, ["CleavedLabel"] = newLabel, ["CleavedSupervoxels"] = supervoxels,
@@ -181,6 +184,7 @@ public sealed partial class LabelVolume
             // The new supervoxels belong to the body, which the stored mapping learns only at the commit.
             await ApplyBlockChangesAsync(tx, changes, indexing: true, new Dictionary<ulong, ulong> { [split] = body, [remain] = body }, ct);
             if (downres) await DownresAsync(tx, changed, ct);
+            await VoxelsChangedAsync(tx, changed, new Dictionary<ulong, ulong> { [split] = body, [remain] = body }, ct);
             await UpdateIndexAsync(tx, body, i => i.LastMutationId = id, ct);
             long svVoxels = index.Blocks.Values.Sum(c => c.TryGetValue(sv, out var n) ? (long)n : 0);
             LogMutation(tx, id, "split-supervoxel", new Dictionary<string, object>
@@ -225,6 +229,7 @@ public sealed partial class LabelVolume
             if (moved == 0) throw DatastoreException.BadRequest($"the split volume does not overlap label {label}");
             await ApplyBlockChangesAsync(tx, changes, indexing: true, fresh.Values.ToDictionary(v => v, _ => newBody), ct);
             await DownresAsync(tx, changed, ct);
+            await VoxelsChangedAsync(tx, changed, fresh.Values.ToDictionary(v => v, _ => newBody), ct);
             await UpdateIndexAsync(tx, newBody, i => i.LastMutationId = id, ct);
             // DVID's SVSplits: each supervoxel cut by the split, with the id its split part got (the rest keeps the old id).
             var svSplits = fresh.ToDictionary(p => p.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -261,6 +266,7 @@ public sealed partial class LabelVolume
                 tx.Delete(Key(IndexClass, orig));
                 await UpdateIndexAsync(tx, n, i => { i.Absorb(idx); i.LastMutationId = id; }, ct);
                 await _counters.RaiseCounterAsync(LabelCounter, n, ct);
+                foreach (var f in Followers) await f.BodiesMergedAsync(tx, n, [orig], ct);
                 LogMutation(tx, id, "renumber", new Dictionary<string, object> { ["NewLabel"] = n, ["OrigLabel"] = orig });
             }
             return first;
@@ -297,10 +303,13 @@ public sealed partial class LabelVolume
             CheckLabel(mapped, "mappings");
             foreach (var sv in original) CheckLabel(sv, "mappings");
         }
-        return MutateAsync(tx =>
+        return MutateAsync(async tx =>
         {
+            var before = Followers.Count > 0 ? await MappingAsync(ct) : Empty;
             foreach (var (mapped, original) in ops) SetMapping(tx, original, mapped);
-            return Task.FromResult(0);
+            foreach (var move in ops.SelectMany(op => op.Original.Select(sv => (sv, From: BodyOf(before, sv), To: op.Mapped))).Where(m => m.From != m.To).GroupBy(m => (m.From, m.To)))
+                foreach (var f in Followers) await f.SupervoxelsMovedAsync(tx, move.Key.From, move.Key.To, move.Select(m => m.sv).ToHashSet(), ct);
+            return 0;
         }, ct);
     }
 }

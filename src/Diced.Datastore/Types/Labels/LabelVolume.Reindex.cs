@@ -111,6 +111,7 @@ public sealed partial class LabelVolume
             }, changes.Observe, ct);
             await ApplyBlockChangesAsync(tx, changes, indexing: true, null, ct);
             await DownresAsync(tx, changed, ct);
+            await VoxelsChangedAsync(tx, changed, null, ct);
             return 0;
         }, ct);
     }

@@ -21,6 +21,7 @@ public sealed partial class LabelVolume
             await Volume.GrowExtentsAsync(tx, box, ct);
             await ApplyBlockChangesAsync(tx, changes, indexing: true, null, ct);
             await DownresAsync(tx, written, ct);
+            await VoxelsChangedAsync(tx, written, null, ct);
             return 0;
         }, ct);
 
@@ -45,6 +46,7 @@ public sealed partial class LabelVolume
             await vol.GrowExtentsAsync(tx, vol.BlockSpan(blocks.Select(b => b.Block)), ct);
             await ApplyBlockChangesAsync(tx, changes, indexing, null, ct);
             if (downres) await DownresAsync(tx, blocks.Select(b => b.Block).ToList(), ct);
+            await VoxelsChangedAsync(tx, blocks.Select(b => b.Block).Distinct().ToList(), null, ct);
             return 0;
         }, ct);
     }

@@ -30,6 +30,28 @@ public sealed partial class LabelVolume
     public const byte IndexClass = 0x50, MappingClass = 0x51, MaxLabelClass = 0x52, MutationClass = 0x53;
     private const string ChangeLockName = "labelchange";
 
+    private readonly Func<IReadOnlyList<ILabelFollower>>? _followerSource;
+    private IReadOnlyList<ILabelFollower>? _followers;
+
+    /// <summary>Data that follows these labels in the same transactions (synced annotations).</summary>
+    private IReadOnlyList<ILabelFollower> Followers => _followers ??= _followerSource?.Invoke() ?? [];
+
+    /// <summary>
+    /// Takes this instance's change turn at this version (released on dispose): while it is held no label change commits
+    /// here. Followers take it before changing what they keep from the labels, so they never read labels mid-change.
+    /// </summary>
+    public Task<IDisposable> LockChangeTurnAsync(CancellationToken ct = default) => _coord.LockRecordAsync(Id, Version, ChangeLockName, ct);
+
+    /// <summary>Tells followers that level-0 voxels of <paramref name="blocks"/> changed in <paramref name="tx"/>;
+    /// <paramref name="assigned"/>: supervoxels mapped in this transaction.</summary>
+    private async Task VoxelsChangedAsync(Transaction tx, IReadOnlyCollection<Point3> blocks, IReadOnlyDictionary<ulong, ulong>? assigned, CancellationToken ct)
+    {
+        if (Followers.Count == 0 || blocks.Count == 0) return;
+        var mapping = HasMapping ? await MappingAsync(ct) : Empty;
+        ulong BodyOfSv(ulong sv) => sv == 0 ? 0 : assigned is not null && assigned.TryGetValue(sv, out var b) ? b : BodyOf(mapping, sv);
+        foreach (var f in Followers) await f.VoxelsChangedAsync(tx, this, blocks, BodyOfSv, ct);
+    }
+
     private readonly IdCounters _counters;
     private readonly VersionedData _data;
     private readonly VolumeCoordination _coord;
@@ -38,8 +60,10 @@ public sealed partial class LabelVolume
     private readonly ImageVolume?[] _scales;
 
     /// <summary>A label instance at one version (made by <see cref="Datastore.LabelVolumeOf"/>).</summary>
-    internal LabelVolume(VersionedData data, LabelType type, VolumeCoordination coord, IdCounters counters, MutationContext? context)
+    internal LabelVolume(VersionedData data, LabelType type, VolumeCoordination coord, IdCounters counters, MutationContext? context,
+        Func<IReadOnlyList<ILabelFollower>>? followers = null)
     {
+        _followerSource = followers;
         _counters = counters;
         _data = data;
         _coord = coord;
