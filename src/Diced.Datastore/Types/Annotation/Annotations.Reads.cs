@@ -26,8 +26,9 @@ public sealed partial class Annotations
                     blocks[b] = list = await _data.GetAsync(BlockKey(b), ct) is { } r ? ElementRecords.DecodeBlock(r) : [];
                 return list;
             }
+            // An entry without a stored element (label lists posted to an unsynced instance) gives its position and kind.
             foreach (var e in entries)
-                if ((await Block(BlockOf(e.Pos))).Find(s => s.Element.Pos == e.Pos) is { } s) found.Add(s.Element);
+                found.Add((await Block(BlockOf(e.Pos))).Find(s => s.Element.Pos == e.Pos)?.Element ?? new Element { Pos = e.Pos, Kind = e.Kind });
             if (partners)
                 foreach (var to in found.SelectMany(e => e.Rels).Select(r => r.To).Distinct())
                     if ((await Block(BlockOf(to))).Find(s => s.Element.Pos == to) is { } p) byPos[to] = p.Element;
