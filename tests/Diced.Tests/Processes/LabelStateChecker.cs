@@ -10,7 +10,8 @@ namespace Diced.Tests.Processes;
 /// <summary>
 /// Checks that everything a labelmap keeps agrees with its voxels: each body's supervoxel sizes and blocks (label
 /// indices), the mapping as looked up and as stored, no index left for a label that is not a body, the coarser
-/// pyramid level, the max label, and every acknowledged mutation in the log. Returns what disagrees.
+/// pyramid level, the max label, every acknowledged mutation in the log, and the synced annotation's label lists and
+/// labelsz counts (each element listed under the body under it, counted once). Returns what disagrees.
 /// </summary>
 public static class LabelStateChecker
 {
@@ -101,6 +102,34 @@ public static class LabelStateChecker
             var ids = log.RootElement.EnumerateArray().Select(e => e.GetProperty("MutationID").GetUInt64()).ToList();
             if (ids.Count != ids.Distinct().Count()) problems.Add("the mutation log repeats a mutation id");
             foreach (var id in work.Mutations.Where(id => !ids.Contains(id))) problems.Add($"acknowledged mutation {id} is not in the log");
+        }
+
+        // The annotation's label lists and the labelsz counts follow the labels.
+        using (var all = await c.GetJsonAsync($"/api/node/{uuid}/{LabelWorkload.Synapses}/all-elements"))
+        {
+            var expected = new Dictionary<ulong, List<string>>();
+            foreach (var block in all.RootElement.EnumerateObject())
+                foreach (var e in block.Value.EnumerateArray())
+                {
+                    var p = e.GetProperty("Pos");
+                    var body = BodyOf(voxels[(p[2].GetInt32() * sy + p[1].GetInt32()) * sx + p[0].GetInt32()]);
+                    if (body == 0) continue;
+                    if (!expected.TryGetValue(body, out var list)) expected[body] = list = [];
+                    list.Add($"{p}:{e.GetProperty("Kind").GetString()}");
+                }
+            foreach (var body in expected.Keys.Concat(bodies.Keys).Distinct())
+            {
+                using var listed = await c.GetJsonAsync($"/api/node/{uuid}/{LabelWorkload.Synapses}/label/{body}");
+                var got = listed.RootElement.EnumerateArray().Select(e => $"{e.GetProperty("Pos")}:{e.GetProperty("Kind").GetString()}").Order().ToList();
+                var want = (expected.GetValueOrDefault(body) ?? []).Order().ToList();
+                if (!got.SequenceEqual(want))
+                    problems.Add($"annotation label {body}: lists {got.Count} elements ({string.Join(" ", got.Except(want).Take(3))} extra), the voxels put {want.Count} there ({string.Join(" ", want.Except(got).Take(3))} missing)");
+            }
+            using var top = await c.GetJsonAsync($"/api/node/{uuid}/{LabelWorkload.Sizes}/top/100000/AllSyn");
+            var counted = top.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("Label").GetUInt64(), e => e.GetProperty("Size").GetInt32());
+            var wantCounts = expected.ToDictionary(kv => kv.Key, kv => kv.Value.Count(s => !s.EndsWith(":Note"))).Where(kv => kv.Value > 0).ToDictionary();
+            if (!counted.OrderBy(kv => kv.Key).SequenceEqual(wantCounts.OrderBy(kv => kv.Key)))
+                problems.Add($"labelsz AllSyn counts {counted.Count} bodies, the label lists give {wantCounts.Count} (first difference: {string.Join(", ", counted.Except(wantCounts).Concat(wantCounts.Except(counted)).Take(2))})");
         }
 
         // Whole-box image writes land whole: one value throughout, acknowledged or sent later.

@@ -10,12 +10,14 @@ namespace Diced.Tests.Processes;
 
 /// <summary>
 /// A random stream of label changes against one labelmap (voxel writes, merges, cleaves, supervoxel splits) and of
-/// whole-box image writes, recording what the server acknowledged. Run by several workers at once until the server
+/// whole-box image writes, and element posts, moves and deletes on an annotation synced to the labelmap (with a labelsz
+/// synced to it), recording what the server acknowledged. Run by several workers at once until the server
 /// is killed under them.
 /// </summary>
 public sealed class LabelWorkload(string uuid)
 {
-    public const string Labels = "seg", Grey = "grey";
+    public const string Labels = "seg", Grey = "grey", Synapses = "syn", Sizes = "sz";
+    private static readonly string[] Kinds = ["PreSyn", "PostSyn", "Note"];
     public static readonly (int X, int Y, int Z) Size = (128, 128, 64);
     public const int BlockSize = 32, FirstPoolLabel = 1, LastPoolLabel = 60;
 
@@ -46,6 +48,13 @@ public sealed class LabelWorkload(string uuid)
         await (await c.PostAsync($"/api/node/{uuid}/{Labels}/raw/0_1_2/{Size.X}_{Size.Y}_{Size.Z}/0_0_0", new ByteArrayContent(voxels))).ExpectAsync(200);
         for (ulong a = 1; a <= 8; a += 2)
             await (await c.PostAsync($"/api/node/{uuid}/{Labels}/merge", DvidClient.Json(new[] { a, a + 1 }))).ExpectAsync(200);
+        await c.CreateInstanceAsync(uuid, "annotation", Synapses);
+        await (await c.PostAsync($"/api/node/{uuid}/{Synapses}/sync", DvidClient.Json(new { sync = Labels }))).ExpectAsync(200);
+        await c.CreateInstanceAsync(uuid, "labelsz", Sizes);
+        await (await c.PostAsync($"/api/node/{uuid}/{Sizes}/sync", DvidClient.Json(new { sync = Synapses }))).ExpectAsync(200);
+        var rng = new Random(7);
+        var elements = Enumerable.Range(0, 400).Select(_ => new { Pos = new[] { rng.Next(Size.X), rng.Next(Size.Y), rng.Next(Size.Z) }, Kind = Kinds[rng.Next(Kinds.Length)] });
+        await (await c.PostAsync($"/api/node/{uuid}/{Synapses}/elements", DvidClient.Json(elements))).ExpectAsync(200);
         return uuid;
     }
 
@@ -57,11 +66,12 @@ public sealed class LabelWorkload(string uuid)
         {
             try
             {
-                switch (withGrey ? 5 : rng.Next(5))
+                switch (withGrey ? -1 : rng.Next(6))
                 {
                     case 0 or 1: await WriteVoxelsAsync(c, rng); break;
                     case 2: await MergeAsync(c, rng); break;
                     case 3: if (rng.Next(2) == 0) await CleaveAsync(c, rng); else await SplitSupervoxelAsync(c, rng); break;
+                    case 4 or 5: await ChangeElementsAsync(c, rng); break;
                     default: await WriteGreyAsync(c); break;
                 }
             }
@@ -122,6 +132,29 @@ public sealed class LabelWorkload(string uuid)
                 runs.Add(new Run(p.X, y, z, Math.Min(6, Size.X - p.X)));
         await RecordMutationAsync(await c.PostAsync($"/api/node/{uuid}/{Labels}/split-supervoxel/{sv}", new ByteArrayContent(SparseVolume.EncodeRuns(runs))),
             "SplitSupervoxel", "RemainSupervoxel");
+    }
+
+    /// <summary>Posts a few elements, or moves or deletes one found near a random point.</summary>
+    private async Task ChangeElementsAsync(HttpClient c, Random rng)
+    {
+        var url = $"/api/node/{uuid}/{Synapses}";
+        HttpResponseMessage r;
+        if (rng.Next(2) == 0)
+        {
+            var elements = Enumerable.Range(0, rng.Next(1, 20)).Select(_ => RandomPoint(rng)).Select(p => new { Pos = new[] { p.X, p.Y, p.Z }, Kind = Kinds[rng.Next(Kinds.Length)] });
+            r = await c.PostAsync($"{url}/elements", DvidClient.Json(elements));
+        }
+        else
+        {
+            var p = RandomPoint(rng);
+            using var found = JsonDocument.Parse(await c.GetStringAsync($"{url}/elements/32_32_32/{Math.Max(0, p.X - 16)}_{Math.Max(0, p.Y - 16)}_{Math.Max(0, p.Z - 16)}"));
+            if (found.RootElement.ValueKind != JsonValueKind.Array || found.RootElement.GetArrayLength() == 0) return;
+            var pos = found.RootElement[0].GetProperty("Pos");
+            var from = $"{pos[0]}_{pos[1]}_{pos[2]}";
+            var to = RandomPoint(rng);
+            r = rng.Next(2) == 0 ? await c.DeleteAsync($"{url}/element/{from}") : await c.PostAsync($"{url}/move/{from}/{to.X}_{to.Y}_{to.Z}", DvidClient.Text(""));
+        }
+        if (r.StatusCode == HttpStatusCode.OK) Interlocked.Increment(ref Acknowledged);
     }
 
     private async Task RecordMutationAsync(HttpResponseMessage r, params string[] newLabels)
