@@ -10,6 +10,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["labels"] = LabelBench.RunAsync,
     ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
+    ["annotation"] = AnnotationBench.RunAsync,
 };
 // `micro [BenchmarkDotNet options]`: the codec micro-benchmarks (not part of `all`: they take a few minutes).
 if (args.Length > 0 && args[0] == "micro")

@@ -166,7 +166,7 @@ public static class ElementJson
             {
                 Read(ref r);
                 if (r.TokenType == JsonTokenType.EndObject) break;
-                var key = r.GetString()!;
+                var key = Text(ref r);
                 Read(ref r);
                 blocks.Add((key, ReadElementList(ref r, $"block \"{key}\"")));
             }
@@ -174,6 +174,37 @@ public static class ElementJson
             return blocks;
         }
         catch (JsonException e) { throw new InvalidDataException($"malformed JSON of blocks: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// A string or property name as Go's decoder reads it: an unpaired surrogate escape (<c>"\ud800"</c>), which .NET
+    /// refuses to turn into a string, becomes U+FFFD.
+    /// </summary>
+    private static string Text(ref Utf8JsonReader r)
+    {
+        try { return r.GetString()!; }
+        catch (InvalidOperationException) when (r.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+        {
+            var raw = r.HasValueSequence ? r.ValueSequence.ToArray() : r.ValueSpan.ToArray();
+            var sb = new System.Text.StringBuilder(raw.Length);
+            int start = 0;
+            for (int i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] != '\\') continue;
+                sb.Append(System.Text.Encoding.UTF8.GetString(raw, start, i - start));
+                char c = (char)raw[++i];
+                if (c == 'u') { sb.Append((char)Convert.ToUInt16(System.Text.Encoding.ASCII.GetString(raw, i + 1, 4), 16)); i += 4; }
+                else sb.Append(c switch { 'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t', _ => c });
+                start = i + 1;
+            }
+            sb.Append(System.Text.Encoding.UTF8.GetString(raw, start, raw.Length - start));
+            for (int i = 0; i < sb.Length; i++)
+            {
+                if (char.IsHighSurrogate(sb[i]) && i + 1 < sb.Length && char.IsLowSurrogate(sb[i + 1])) i++;
+                else if (char.IsSurrogate(sb[i])) sb[i] = '\uFFFD';
+            }
+            return sb.ToString();
+        }
     }
 
     private static void Read(ref Utf8JsonReader r)
@@ -203,7 +234,7 @@ public static class ElementJson
         {
             Read(ref r);
             if (r.TokenType == JsonTokenType.EndObject) break;
-            var name = r.GetString()!.ToLowerInvariant();
+            var name = Text(ref r).ToLowerInvariant();
             Read(ref r);
             switch (name)
             {
@@ -242,7 +273,7 @@ public static class ElementJson
     {
         string raw = System.Text.Encoding.UTF8.GetString(r.HasValueSequence ? r.ValueSequence.ToArray() : r.ValueSpan);
         if (r.TokenType != JsonTokenType.String) throw new InvalidDataException($"Unknown element type in JSON: {raw}");
-        return r.GetString() switch
+        return Text(ref r) switch
         {
             "Unknown" => ElementKind.Unknown, "PostSyn" => ElementKind.PostSyn, "PreSyn" => ElementKind.PreSyn, "Gap" => ElementKind.Gap,
             "Note" => ElementKind.Note,
@@ -253,7 +284,7 @@ public static class ElementJson
     private static RelationKind ReadRel(ref Utf8JsonReader r)
     {
         if (r.TokenType != JsonTokenType.String) throw new InvalidDataException($"Unknown relationship type in JSON: {r.TokenType}");
-        return r.GetString() switch
+        return Text(ref r) switch
         {
             "UnknownRelationship" => RelationKind.UnknownRelationship, "PostSynTo" => RelationKind.PostSynTo, "PreSynTo" => RelationKind.PreSynTo,
             "ConvergentTo" => RelationKind.ConvergentTo, "GroupedWith" => RelationKind.GroupedWith,
@@ -271,7 +302,7 @@ public static class ElementJson
             Read(ref r);
             if (r.TokenType == JsonTokenType.EndArray) return tags;
             if (r.TokenType != JsonTokenType.String) throw new InvalidDataException("Tags must be an array of strings");
-            var t = r.GetString()!;
+            var t = Text(ref r);
             if (t.Length == 0) throw new InvalidDataException("empty tag not permitted");
             tags.Add(t);
         }
@@ -286,10 +317,10 @@ public static class ElementJson
         {
             Read(ref r);
             if (r.TokenType == JsonTokenType.EndObject) return prop;
-            var k = r.GetString()!;
+            var k = Text(ref r);
             Read(ref r);
             if (r.TokenType != JsonTokenType.String) throw new InvalidDataException($"Prop \"{k}\" must be a string");
-            prop[k] = r.GetString()!;
+            prop[k] = Text(ref r);
         }
     }
 
@@ -309,7 +340,7 @@ public static class ElementJson
             {
                 Read(ref r);
                 if (r.TokenType == JsonTokenType.EndObject) break;
-                var name = r.GetString()!.ToLowerInvariant();
+                var name = Text(ref r).ToLowerInvariant();
                 Read(ref r);
                 if (name == "rel") rel = ReadRel(ref r);
                 else if (name == "to") to = ReadPos(ref r, "To");

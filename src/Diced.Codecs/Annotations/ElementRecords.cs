@@ -42,27 +42,56 @@ public static class ElementRecords
 
     public static List<StoredElement> DecodeBlock(byte[] record)
     {
-        try
+        var r = new SpanReader(record);
+        CheckVersion(r.Byte());
+        int n = r.Count(21);
+        var list = new List<StoredElement>(n);
+        for (int i = 0; i < n; i++)
         {
-            using var r = new BinaryReader(new MemoryStream(record, false), Encoding.UTF8);
-            CheckVersion(r.ReadByte());
-            int n = Count(r, 21);
-            var list = new List<StoredElement>(n);
-            for (int i = 0; i < n; i++)
-            {
-                var e = new Element { Pos = ReadPos(r), Kind = Kind(r.ReadByte()) };
-                ulong sv = r.ReadUInt64();
-                int tags = Count(r, 1);
-                for (int j = 0; j < tags; j++) e.Tags.Add(r.ReadString());
-                int props = Count(r, 2);
-                for (int j = 0; j < props; j++) e.Prop[r.ReadString()] = r.ReadString();
-                int rels = Count(r, 13);
-                for (int j = 0; j < rels; j++) e.Rels.Add(new Relationship(Rel(r.ReadByte()), ReadPos(r)));
-                list.Add(new StoredElement(e, sv));
-            }
-            return list;
+            var e = new Element { Pos = r.Pos(), Kind = Kind(r.Byte()) };
+            ulong sv = r.UInt64();
+            int tags = r.Count(1);
+            for (int j = 0; j < tags; j++) e.Tags.Add(r.String());
+            int props = r.Count(2);
+            for (int j = 0; j < props; j++) e.Prop[r.String()] = r.String();
+            int rels = r.Count(13);
+            for (int j = 0; j < rels; j++) e.Rels.Add(new Relationship(Rel(r.Byte()), r.Pos()));
+            list.Add(new StoredElement(e, sv));
         }
-        catch (EndOfStreamException) { throw new InvalidDataException("annotation block record is truncated"); }
+        return list;
+    }
+
+    /// <summary>Reads what <see cref="BinaryWriter"/> wrote (little-endian, 7-bit lengths, UTF-8 strings) from a record.</summary>
+    private ref struct SpanReader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _b = bytes;
+        private int _o;
+
+        private ReadOnlySpan<byte> Take(int n)
+        {
+            if (n < 0 || n > _b.Length - _o) throw new InvalidDataException("annotation block record is truncated");
+            var s = _b.Slice(_o, n);
+            _o += n;
+            return s;
+        }
+
+        public byte Byte() => Take(1)[0];
+        public ulong UInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+        public ElementPos Pos()
+        {
+            var p = Take(12);
+            return new(BinaryPrimitives.ReadInt32LittleEndian(p), BinaryPrimitives.ReadInt32LittleEndian(p[4..]), BinaryPrimitives.ReadInt32LittleEndian(p[8..]));
+        }
+
+        public int Count(int minBytesEach)
+        {
+            int n = Read7Bit(_b[_o..], out int used);
+            _o += used;
+            if (n < 0 || (long)n * minBytesEach > _b.Length - _o) throw new InvalidDataException("annotation block record is corrupt");
+            return n;
+        }
+
+        public string String() => Encoding.UTF8.GetString(Take(Count(1)));
     }
 
     public static byte[] EncodeIndex(IReadOnlyCollection<IndexEntry> entries)
@@ -101,13 +130,6 @@ public static class ElementRecords
         if (v != Version) throw new InvalidDataException($"annotation record version {v} is not known to this server");
     }
 
-    private static int Count(BinaryReader r, int minBytesEach)
-    {
-        int n = r.Read7BitEncodedInt();
-        if (n < 0 || (long)n * minBytesEach > r.BaseStream.Length - r.BaseStream.Position) throw new InvalidDataException("annotation block record is corrupt");
-        return n;
-    }
-
     private static ElementKind Kind(byte b) => b <= (byte)ElementKind.Note ? (ElementKind)b : throw new InvalidDataException($"unknown element kind {b} in a stored record");
 
     private static RelationKind Rel(byte b) => b <= (byte)RelationKind.GroupedWith ? (RelationKind)b : throw new InvalidDataException($"unknown relationship {b} in a stored record");
@@ -118,8 +140,6 @@ public static class ElementRecords
         w.Write(p.Y);
         w.Write(p.Z);
     }
-
-    private static ElementPos ReadPos(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
 
     private static int Write7Bit(Span<byte> dest, int value)
     {
@@ -138,6 +158,6 @@ public static class ElementRecords
             v |= (uint)(src[i] & 0x7F) << shift;
             if ((src[i] & 0x80) == 0) { used = i + 1; return (int)v; }
         }
-        throw new InvalidDataException("annotation index record is corrupt");
+        throw new InvalidDataException("annotation record is corrupt");
     }
 }

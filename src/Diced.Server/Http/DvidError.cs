@@ -38,6 +38,8 @@ public sealed class DvidErrorMiddleware(RequestDelegate next, ILogger<DvidErrorM
         BadHttpRequestException b => (400, $"bad request body: {b.Message}"),
         JsonException j => (400, $"Malformed JSON request in body: {j.Message}"),
         InvalidDataException i => (400, i.Message),
+        // System.Text.Json parses "\ud800" (an unpaired surrogate escape) but refuses to turn it into a string.
+        InvalidOperationException o when o.TargetSite?.DeclaringType?.FullName == "System.Text.Json.ThrowHelper" => (400, $"Malformed JSON request in body: {o.Message}"),
         OperationCanceledException => (400, "request cancelled"),
         IOException io when io.InnerException is BadHttpRequestException or ConnectionResetException => (400, $"request body could not be read: {io.Message}"),
         Storage.TransientStoreException t => (503, $"storage backend unavailable, try again: {t.Message}"),

@@ -19,19 +19,26 @@ public sealed partial class Annotations
             var byPos = new Dictionary<ElementPos, Element>();
             if (await _data.GetAsync(key, ct) is not { } record) return (found, byPos);
             var entries = ElementRecords.DecodeIndex(record);
-            var blocks = new Dictionary<Point3, List<StoredElement>>();
-            async Task<List<StoredElement>> Block(Point3 b)
+            // Each block is read and decoded once, however many listed elements it holds.
+            var blocks = new Dictionary<Point3, Dictionary<ElementPos, Element>>();
+            async Task<Element?> Find(ElementPos pos)
             {
-                if (!blocks.TryGetValue(b, out var list))
-                    blocks[b] = list = await _data.GetAsync(BlockKey(b), ct) is { } r ? ElementRecords.DecodeBlock(r) : [];
-                return list;
+                var b = BlockOf(pos);
+                if (!blocks.TryGetValue(b, out var inBlock))
+                {
+                    inBlock = [];
+                    if (await _data.GetAsync(BlockKey(b), ct) is { } r)
+                        foreach (var s in ElementRecords.DecodeBlock(r)) inBlock[s.Element.Pos] = s.Element;
+                    blocks[b] = inBlock;
+                }
+                return inBlock.GetValueOrDefault(pos);
             }
             // An entry without a stored element (label lists posted to an unsynced instance) gives its position and kind.
             foreach (var e in entries)
-                found.Add((await Block(BlockOf(e.Pos))).Find(s => s.Element.Pos == e.Pos)?.Element ?? new Element { Pos = e.Pos, Kind = e.Kind });
+                found.Add(await Find(e.Pos) ?? new Element { Pos = e.Pos, Kind = e.Kind });
             if (partners)
                 foreach (var to in found.SelectMany(e => e.Rels).Select(r => r.To).Distinct())
-                    if ((await Block(BlockOf(to))).Find(s => s.Element.Pos == to) is { } p) byPos[to] = p.Element;
+                    if (await Find(to) is { } p) byPos[to] = p;
             return (found, byPos);
         }, ct);
 
@@ -46,15 +53,15 @@ public sealed partial class Annotations
     public Task<(List<Element> Elements, Dictionary<ElementPos, Element> Partners)> ByTagAsync(string tag, bool partners, CancellationToken ct = default)
         => ListedAsync(TagKey(tag), partners, ct);
 
-    /// <summary>The elements inside <paramref name="box"/>, block by block in z, y, x order.</summary>
-    public async Task<List<Element>> InBoxAsync(Box box, CancellationToken ct = default)
+    /// <summary>The elements inside <paramref name="box"/>, block by block in z, y, x order (blocks with none are skipped).</summary>
+    public async IAsyncEnumerable<List<Element>> InBoxAsync(Box box, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var found = new List<Element>();
-        if (box.VoxelCount <= 0) return found;
+        if (box.VoxelCount <= 0) yield break;
         await foreach (var (_, elements) in BlocksAsync(box.FirstBlock(BlockSize), box.LastBlock(BlockSize), ct))
-            foreach (var e in elements)
-                if (box.Contains(new Point3(e.Pos.X, e.Pos.Y, e.Pos.Z))) found.Add(e);
-        return found;
+        {
+            var inside = elements.FindAll(e => box.Contains(new Point3(e.Pos.X, e.Pos.Y, e.Pos.Z)));
+            if (inside.Count > 0) yield return inside;
+        }
     }
 
     /// <summary>The non-empty blocks from <paramref name="first"/> to <paramref name="last"/> (block coordinates, inclusive), in z, y, x order.</summary>
@@ -78,16 +85,14 @@ public sealed partial class Annotations
             yield return (Point3.ReadZyxIndex(tk.AsSpan(1)), ElementRecords.DecodeBlock(v).Select(s => s.Element).ToList());
     }
 
-    /// <summary>Every element of every block of <paramref name="roi"/> (not filtered by voxel, as DVID), in the ROI's span order.</summary>
-    public async Task<List<Element>> InRoiAsync(RoiIndex roi, string roiName, CancellationToken ct = default)
+    /// <summary>The elements of every block of <paramref name="roi"/> (not filtered by voxel, as DVID), block by block in the ROI's span order.</summary>
+    public async IAsyncEnumerable<List<Element>> InRoiAsync(RoiIndex roi, string roiName, [EnumeratorCancellation] CancellationToken ct = default)
     {
         if (roi.BlockSize != BlockSize)
             throw DatastoreException.BadRequest($"/roi endpoint currently requires ROI \"{roiName}\" to have same block size as annotation \"{_data.Instance.Name}\"");
-        var found = new List<Element>();
         foreach (var span in roi.Spans)
             await foreach (var (_, elements) in BlocksAsync(new Point3(span.X0, span.Y, span.Z), new Point3(span.X1, span.Y, span.Z), ct))
-                found.AddRange(elements);
-        return found;
+                yield return elements;
     }
 
     /// <summary>How many block records are stored (DVID's <c>scan</c>).</summary>

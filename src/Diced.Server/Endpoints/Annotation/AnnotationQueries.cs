@@ -68,8 +68,7 @@ internal static class AnnotationQueries
     private static async Task InBox(HttpContext http, string size, string offset)
     {
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
-        var elements = await Of(http).InBoxAsync(box, http.RequestAborted);
-        await SendArrayOrNull(http, elements);
+        await StreamArrayOrNull(http, Of(http).InBoxAsync(box, http.RequestAborted));
     }
 
     /// <summary><c>roi/&lt;roiname&gt;[,&lt;uuid&gt;]</c>: every element of the ROI's blocks; <c>null</c> when none (as DVID).</summary>
@@ -82,15 +81,31 @@ internal static class AnnotationQueries
         var inst = ctx.Store.GetInstance(version, parts[0]);
         if (inst.TypeName != "roi") throw Reject.BadRequest($"No ROI found that matches specification \"{spec}\"");
         var roi = await new RoiData(ctx.Store.DataAt(version, inst)).IndexAsync(http.RequestAborted);
-        await SendArrayOrNull(http, await Of(http).InRoiAsync(roi, parts[0], http.RequestAborted));
+        // The enumeration checks the block sizes before its first element, so a mismatch is still a clean 400.
+        await StreamArrayOrNull(http, Of(http).InRoiAsync(roi, parts[0], http.RequestAborted));
     }
 
-    private static Task SendArrayOrNull(HttpContext http, List<Element> elements)
+    /// <summary>Streams a JSON array of the elements, block by block, flushing every few hundred KiB; <c>null</c> when there are none.</summary>
+    private static async Task StreamArrayOrNull(HttpContext http, IAsyncEnumerable<List<Element>> blocks)
     {
-        var w = new ArrayBufferWriter<byte>();
-        if (elements.Count == 0) GoJson.Raw(w, "null"u8);
-        else ElementJson.WriteArray(w, elements);
-        return Send(http, w);
+        http.Response.ContentType = "application/json";
+        var body = http.Response.BodyWriter;
+        var w = new ArrayBufferWriter<byte>(1 << 16);
+        bool first = true;
+        await foreach (var elements in blocks)
+            foreach (var e in elements)
+            {
+                GoJson.Byte(w, first ? (byte)'[' : (byte)',');
+                first = false;
+                ElementJson.Write(w, e);
+                if (w.WrittenCount >= 256 << 10)
+                {
+                    await body.WriteAsync(w.WrittenMemory, http.RequestAborted);
+                    w.ResetWrittenCount();
+                }
+            }
+        GoJson.Raw(w, first ? "null"u8 : "]"u8);
+        await body.WriteAsync(w.WrittenMemory, http.RequestAborted);
     }
 
     /// <summary><c>blocks/&lt;size&gt;/&lt;offset&gt;</c>: every element of the blocks meeting the box, by block.</summary>
