@@ -76,6 +76,7 @@ public static class DicedApp
             RoiEndpoints.RegisterRoiInfo(writers);
             Endpoints.Labels.LabelEndpoints.RegisterLabelInfo(writers);
             Endpoints.Labels.LabelvolEndpoints.RegisterInfo(writers);
+            Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.RegisterInfo(writers);
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();
@@ -183,6 +184,7 @@ public static class DicedApp
         app.MapRoiEndpoints();
         Endpoints.Annotation.AnnotationEndpoints.MapAnnotationEndpoints(app);
         Endpoints.Labelsz.LabelszEndpoints.MapLabelszEndpoints(app);
+        Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.MapTarsupervoxelsEndpoints(app);
         Endpoints.Labels.LabelEndpoints.MapLabelEndpoints(app);
         app.MapInstanceEndpoints();
         app.MapNotFound();

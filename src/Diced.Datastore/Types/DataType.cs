@@ -52,6 +52,7 @@ public sealed class DataTypeRegistry
         new Labelvol.LabelvolType(),
         new Annotation.AnnotationType(),
         new Labelsz.LabelszType(),
+        new Tarsupervoxels.TarsupervoxelsType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

@@ -186,6 +186,15 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(labelsz)}/top/{n}/{index}"] = u => ($"/api/node/{u}/sz/top/x/PreSyn", null, "N \"x\""),
         ["GET /api/node/{uuid}/{name:datatype(labelsz)}/threshold/{t}/{index}"] = u => ($"/api/node/{u}/sz/threshold/1/PreSyn?offset=x", null, "bad offset"),
         ["POST /api/node/{uuid}/{name:datatype(labelsz)}/reload"] = u => ($"/api/node/{u}/sz/reload", "", "not synced with an annotation"),
+        ["POST /api/node/{uuid}/{name:datatype(tarsupervoxels)}/sync"] = u => ($"/api/node/{u}/tsv/sync", "{\"sync\": \"kv\"}", "cannot sync with"),
+        ["POST /api/node/{uuid}/{name:datatype(tarsupervoxels)}/info"] = u => ($"/api/node/{u}/tsv/info", "{\"Extension\": \"a b\"}", "Extension must be"),
+        ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/supervoxel/{id}"] = u => ($"/api/node/{u}/tsv/supervoxel/x", null, "invalid syntax"),
+        ["POST /api/node/{uuid}/{name:datatype(tarsupervoxels)}/supervoxel/{id}"] = u => ($"/api/node/{u}/tsv/supervoxel/0", "x", "Supervoxel 0 is protected"),
+        ["DELETE /api/node/{uuid}/{name:datatype(tarsupervoxels)}/supervoxel/{id}"] = u => ($"/api/node/{u}/tsv/supervoxel/-1", null, "invalid syntax"),
+        ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/tarfile/{label}"] = u => ($"/api/node/{u}/tsv/tarfile/1", null, "not synced with any labelmap"),
+        ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/missing/{label}"] = u => ($"/api/node/{u}/tsv/missing/0", null, "Label 0 is protected"),
+        ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/exists"] = u => ($"/api/node/{u}/tsv/exists", "{}", "Bad exists request JSON"),
+        ["POST /api/node/{uuid}/{name:datatype(tarsupervoxels)}/load"] = u => ($"/api/node/{u}/tsv/load", "not a tar file at all, but long enough to look like one? no: it is short", "corrupt tar"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -227,6 +236,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "labelvol", "lv");
         await _c.CreateInstanceAsync(uuid, "annotation", "syn");
         await _c.CreateInstanceAsync(uuid, "labelsz", "sz");
+        await _c.CreateInstanceAsync(uuid, "tarsupervoxels", "tsv", new { Extension = "drc" });
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -243,7 +253,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(8, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(9, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal("drc", info.RootElement.GetProperty("DataInstances").GetProperty("tsv").GetProperty("Extended").GetProperty("Extension").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));
