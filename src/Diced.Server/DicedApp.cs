@@ -185,6 +185,7 @@ public static class DicedApp
         Endpoints.Annotation.AnnotationEndpoints.MapAnnotationEndpoints(app);
         Endpoints.Labelsz.LabelszEndpoints.MapLabelszEndpoints(app);
         Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.MapTarsupervoxelsEndpoints(app);
+        Endpoints.Neuronjson.NeuronjsonEndpoints.MapNeuronjsonEndpoints(app);
         Endpoints.Labels.LabelEndpoints.MapLabelEndpoints(app);
         app.MapInstanceEndpoints();
         app.MapNotFound();

@@ -53,6 +53,7 @@ public sealed class DataTypeRegistry
         new Annotation.AnnotationType(),
         new Labelsz.LabelszType(),
         new Tarsupervoxels.TarsupervoxelsType(),
+        new Neuronjson.NeuronjsonType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

@@ -16,7 +16,7 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
         ["imageblk"] = ["uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk"],
         ["keyvalue"] = ["keyvalue"], ["labelarray"] = ["labelarray"], ["labelblk"] = ["labelblk"],
         ["labelmap"] = ["labelmap"], ["roi"] = ["roi"], ["labelvol"] = ["labelvol"], ["annotation"] = ["annotation"], ["labelsz"] = ["labelsz"],
-        ["tarsupervoxels"] = ["tarsupervoxels"],
+        ["tarsupervoxels"] = ["tarsupervoxels"], ["neuronjson"] = ["neuronjson"],
     };
 
     /// <summary>Routes Diced serves beyond DVID's documentation: "family METHOD path", and why.</summary>

@@ -195,6 +195,30 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/missing/{label}"] = u => ($"/api/node/{u}/tsv/missing/0", null, "Label 0 is protected"),
         ["GET /api/node/{uuid}/{name:datatype(tarsupervoxels)}/exists"] = u => ($"/api/node/{u}/tsv/exists", "{}", "Bad exists request JSON"),
         ["POST /api/node/{uuid}/{name:datatype(tarsupervoxels)}/load"] = u => ($"/api/node/{u}/tsv/load", "not a tar file at all, but long enough to look like one? no: it is short", "corrupt tar"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/tags"] = _ => ($"/api/node/{Unknown}/nj/tags", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/tags"] = u => ($"/api/node/{u}/nj/tags", "{\"a\": 1}", "was not a string"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/json_schema"] = _ => ($"/api/node/{Unknown}/nj/json_schema", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/json_schema"] = u => ($"/api/node/{u}/nj/json_schema", "{\"type\": 5}", "json_schema does not compile"),
+        ["DELETE /api/node/{uuid}/{name:datatype(neuronjson)}/json_schema"] = _ => ($"/api/node/{Unknown}/nj/json_schema", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/schema"] = _ => ($"/api/node/{Unknown}/nj/schema", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/schema"] = _ => ($"/api/node/{Unknown}/nj/schema", "{}", "could not find UUID"),
+        ["DELETE /api/node/{uuid}/{name:datatype(neuronjson)}/schema"] = _ => ($"/api/node/{Unknown}/nj/schema", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/schema_batch"] = _ => ($"/api/node/{Unknown}/nj/schema_batch", null, "could not find UUID"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/schema_batch"] = _ => ($"/api/node/{Unknown}/nj/schema_batch", "{}", "could not find UUID"),
+        ["DELETE /api/node/{uuid}/{name:datatype(neuronjson)}/schema_batch"] = _ => ($"/api/node/{Unknown}/nj/schema_batch", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/key/{key}"] = u => ($"/api/node/{u}/nj/key/x1", null, "invalid syntax"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/key/{key}"] = u => ($"/api/node/{u}/nj/key/1?u=t", "{\"bodyid\": 2}", "must match key 1"),
+        ["DELETE /api/node/{uuid}/{name:datatype(neuronjson)}/key/{key}"] = u => ($"/api/node/{u}/nj/key/-1", null, "invalid syntax"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/keyvalues"] = u => ($"/api/node/{u}/nj/keyvalues", "", "without a valid user"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/keyvalues"] = u => ($"/api/node/{u}/nj/keyvalues?json=true", "{}", "JSON array of body ids"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/all"] = _ => ($"/api/node/{Unknown}/nj/all", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/keys"] = _ => ($"/api/node/{Unknown}/nj/keys", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/fields"] = _ => ($"/api/node/{Unknown}/nj/fields", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/fieldtimes"] = _ => ($"/api/node/{Unknown}/nj/fieldtimes", null, "could not find UUID"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/keyrange/{first}/{last}"] = u => ($"/api/node/{u}/nj/keyrange/1/2x", null, "invalid syntax"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/keyrangevalues/{first}/{last}"] = u => ($"/api/node/{u}/nj/keyrangevalues/1/2?json=true&tar=true", null, "cannot set both"),
+        ["GET /api/node/{uuid}/{name:datatype(neuronjson)}/query"] = u => ($"/api/node/{u}/nj/query", "[]", "no query provided"),
+        ["POST /api/node/{uuid}/{name:datatype(neuronjson)}/query"] = u => ($"/api/node/{u}/nj/query", "{\"a\": \"re/(\"}", "invalid regular expression"),
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
@@ -237,6 +261,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "annotation", "syn");
         await _c.CreateInstanceAsync(uuid, "labelsz", "sz");
         await _c.CreateInstanceAsync(uuid, "tarsupervoxels", "tsv", new { Extension = "drc" });
+        await _c.CreateInstanceAsync(uuid, "neuronjson", "nj");
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -253,7 +278,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(9, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
+        Assert.Equal(10, info.RootElement.GetProperty("DataInstances").EnumerateObject().Count());
         Assert.Equal("drc", info.RootElement.GetProperty("DataInstances").GetProperty("tsv").GetProperty("Extended").GetProperty("Extension").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);

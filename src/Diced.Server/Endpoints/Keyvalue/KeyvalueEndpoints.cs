@@ -126,24 +126,14 @@ public static class KeyvalueEndpoints
     }
 
     /// <summary>Output format chosen by <c>json</c>/<c>tar</c>/<c>jsontar</c> (protobuf by default).</summary>
-    private enum BatchFormat { Protobuf, Json, Tar }
-
-    private static BatchFormat FormatOf(HttpContext http)
-    {
-        var q = http.Request.Query;
-        bool json = q["json"] == "true", tar = q["tar"] == "true" || q["jsontar"] == "true";
-        if (json && tar) throw Reject.BadRequest("cannot set both 'json' and 'tar' query strings");
-        return json ? BatchFormat.Json : tar ? BatchFormat.Tar : BatchFormat.Protobuf;
-    }
-
     private static async Task KeyRangeValues(HttpContext http)
     {
         string first = KeySegment(http, 5), last = KeySegment(http, 6);
-        var format = FormatOf(http);
+        var format = KeyValueBatches.FormatOf(http);
         bool check = http.Request.Query["check"] == "true";
         var data = Data(http);
         var pairs = data.RangeAsync(first, last, http.RequestAborted);
-        if (format == BatchFormat.Json && check)
+        if (format == KeyValueBatches.Format.Json && check)
         {
             // Validate every value before the 200 goes out, so bad JSON is a clean 400.
             var list = new List<(string, byte[])>();
@@ -154,15 +144,15 @@ public static class KeyvalueEndpoints
             }
             pairs = list.ToAsyncEnumerable();
         }
-        await WritePairs(http, format, pairs);
+        await KeyValueBatches.WritePairsAsync(http, format, pairs);
     }
 
     private static async Task GetKeyValues(HttpContext http, IOptions<DicedOptions> o)
     {
-        var format = FormatOf(http);
+        var format = KeyValueBatches.FormatOf(http);
         bool check = http.Request.Query["check"] == "true";
         var body = await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes);
-        var requests = format == BatchFormat.Protobuf ? KeyValueMessages.ReadKeys(body) : ParseJsonKeys(body);
+        var requests = format == KeyValueBatches.Format.Protobuf ? KeyValueMessages.ReadKeys(body) : ParseJsonKeys(body);
         var data = Data(http);
         var results = new List<(string, byte[])>(requests.Count);
         foreach (var req in requests)
@@ -173,12 +163,12 @@ public static class KeyvalueEndpoints
                 if (a > b || b >= value.Length)
                     throw Reject.BadRequest($"byte range {a}-{b} of key \"{req.Key}\" is outside its {value.Length} bytes");
                 value = value.AsSpan((int)a, (int)(b - a + 1)).ToArray();
-                if (format == BatchFormat.Json) RequireJson(req.Key, value);
+                if (format == KeyValueBatches.Format.Json) RequireJson(req.Key, value);
             }
-            else if (format == BatchFormat.Json && check) RequireJson(req.Key, value);
+            else if (format == KeyValueBatches.Format.Json && check) RequireJson(req.Key, value);
             results.Add((req.Key, value));
         }
-        await WritePairs(http, format, results.ToAsyncEnumerable());
+        await KeyValueBatches.WritePairsAsync(http, format, results.ToAsyncEnumerable());
     }
 
     private static List<KeyValueMessages.KeyRequest> ParseJsonKeys(byte[] body)
@@ -225,60 +215,4 @@ public static class KeyvalueEndpoints
         await Data(http).PutManyAsync(pairs, http.RequestAborted);
     }
 
-    private static async Task WritePairs(HttpContext http, BatchFormat format, IAsyncEnumerable<(string Key, byte[] Value)> pairs)
-    {
-        var ct = http.RequestAborted;
-        switch (format)
-        {
-            case BatchFormat.Protobuf:
-            {
-                http.Response.ContentType = "application/octet-stream";
-                var pipe = http.Response.BodyWriter;
-                await foreach (var (k, v) in pairs)
-                {
-                    KeyValueMessages.WriteKeyValue(pipe, k, v);
-                    if (pipe.UnflushedBytes > 64 * 1024) await pipe.FlushAsync(ct);
-                }
-                await pipe.FlushAsync(ct);
-                break;
-            }
-            case BatchFormat.Json:
-            {
-                http.Response.ContentType = "application/json";
-                var pipe = http.Response.BodyWriter;
-                pipe.Write("{"u8);
-                bool firstPair = true;
-                await foreach (var (k, v) in pairs)
-                {
-                    if (!firstPair) pipe.Write(","u8);
-                    firstPair = false;
-                    pipe.Write(Encoding.UTF8.GetBytes(DvidJson.Quote(k)));
-                    pipe.Write(":"u8);
-                    pipe.Write(v.Length == 0 ? "{}"u8 : v);
-                    if (pipe.UnflushedBytes > 64 * 1024) await pipe.FlushAsync(ct);
-                }
-                pipe.Write("}"u8);
-                await pipe.FlushAsync(ct);
-                break;
-            }
-            case BatchFormat.Tar:
-            {
-                http.Response.ContentType = "application/tar";
-                await using var tar = new TarWriter(http.Response.Body, TarEntryFormat.Pax, leaveOpen: true);
-                await foreach (var (k, v) in pairs)
-                {
-                    TarEntry entry = k.Length <= 100 && Ascii(k)
-                        ? new UstarTarEntry(TarEntryType.RegularFile, k)
-                        : new PaxTarEntry(TarEntryType.RegularFile, k);
-                    entry.Mode = (UnixFileMode)Convert.ToInt32("755", 8);
-                    entry.ModificationTime = DateTimeOffset.UtcNow;
-                    entry.DataStream = new MemoryStream(v, writable: false);
-                    await tar.WriteEntryAsync(entry, ct);
-                }
-                break;
-            }
-        }
-    }
-
-    private static bool Ascii(string s) => s.All(c => c is > (char)0 and < (char)128);
 }
