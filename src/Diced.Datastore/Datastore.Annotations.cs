@@ -45,7 +45,7 @@ public sealed partial class Datastore
         });
     }
 
-    /// <summary>The annotations that follow the label instance of <paramref name="labels"/> (directly, or through a labelvol viewing it).</summary>
+    /// <summary>What follows the label instance of <paramref name="labels"/>: the mesh cache, and the annotations synced to it (directly, or through a labelvol viewing it).</summary>
     private Func<IReadOnlyList<ILabelFollower>> FollowersOf(VersionedData labels)
         => () =>
         {
@@ -54,7 +54,7 @@ public sealed partial class Datastore
             if (labels.Instance.TypeName == "labelblk")
                 foreach (var lv in state.Instances.Values.Where(i => i.TypeName == "labelvol" && SyncedLabelblk(state, i) == labels.Instance.Name))
                     names.Add(lv.Name);
-            return [.. state.Instances.Values
+            return [MeshFollowerOf(labels), .. state.Instances.Values
                 .Where(i => i.TypeName == "annotation" && i.Syncs.Select(s => state.Instances.GetValueOrDefault(s)).FirstOrDefault(t => t is not null && LabelTypes.Contains(t.TypeName)) is { } t && names.Contains(t.Name))
                 .OrderBy(i => i.Name, StringComparer.Ordinal)
                 .Select(i => (ILabelFollower)AnnotationsOf(labels.Sibling(Stores.Of(i), i)))];

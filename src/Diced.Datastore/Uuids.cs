@@ -14,5 +14,9 @@ public static class Uuids
         return Convert.ToHexStringLower(b);
     }
 
+    /// <summary>A stable UUID derived from another and a purpose (for instances that are not stored).</summary>
+    public static string Derived(string uuid, string purpose)
+        => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(uuid + "/" + purpose))[..16]);
+
     public static bool IsValid(string s) => s.Length == 32 && s.All(Uri.IsHexDigit);
 }

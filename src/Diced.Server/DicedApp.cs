@@ -57,7 +57,11 @@ public static class DicedApp
             o.CorsOrigins = OriginList(builder.Configuration.GetSection("Diced:CorsOrigins"), ["*"]);
             o.CorsWriteOrigins = OriginList(builder.Configuration.GetSection("Diced:CorsWriteOrigins"), []);
         });
-        builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name));
+        builder.Services.Configure<RouteOptions>(o =>
+        {
+            o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name);
+            o.SetParameterPolicy<Endpoints.Meshes.GeneratedMeshesConstraint>(Endpoints.Meshes.GeneratedMeshesConstraint.Name);
+        });
         builder.Services.AddSingleton(DataTypeRegistry.Default());
         builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
         builder.Services.AddSingleton(sp =>
@@ -154,6 +158,7 @@ public static class DicedApp
         // Open the store now, so start-up failures (locked or unreadable data directory) stop the process at once.
         var ds = app.Services.GetRequiredService<Datastore.Datastore>();
         app.Services.GetRequiredService<WriteModes>(); // refuses contradictory modes at start
+        ds.GeneratedMeshes = options.GeneratedMeshes;
         app.Lifetime.ApplicationStopping.Register(() => ds.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1)));
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<Datastore.StoreMap>().DisposeAsync().AsTask().Wait());
 
@@ -186,6 +191,7 @@ public static class DicedApp
         Endpoints.Labelsz.LabelszEndpoints.MapLabelszEndpoints(app);
         Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.MapTarsupervoxelsEndpoints(app);
         Endpoints.Neuronjson.NeuronjsonEndpoints.MapNeuronjsonEndpoints(app);
+        Endpoints.Meshes.GeneratedMeshEndpoints.MapGeneratedMeshEndpoints(app);
         Endpoints.Labels.LabelEndpoints.MapLabelEndpoints(app);
         app.MapInstanceEndpoints();
         app.MapNotFound();

@@ -24,6 +24,9 @@ public sealed class DicedOptions
     public bool SyncWrites { get; set; }
 
     /// <summary>Largest request body for one keyvalue value or batch, in bytes.</summary>
+    /// <summary>Whether every labelmap and labelarray gets a generated <c>{name}_meshes</c> instance Neuroglancer draws meshes from.</summary>
+    public bool GeneratedMeshes { get; set; } = true;
+
     public long MaxValueBytes { get; set; } = 1L << 30;
 
     /// <summary>Largest JSON or protobuf request body other than voxel data, in bytes.</summary>

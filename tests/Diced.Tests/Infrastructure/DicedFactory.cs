@@ -115,6 +115,11 @@ public static class DvidClient
         return content;
     }
 
+    /// <summary>How many instances of a repo info are stored (generated <c>{labels}_meshes</c> instances left out).</summary>
+    public static int StoredInstanceCount(JsonElement repoInfo)
+        => repoInfo.GetProperty("DataInstances").EnumerateObject()
+            .Count(i => i.Value.GetProperty("Base").GetProperty("Tags") is not { ValueKind: JsonValueKind.Object } t || !t.TryGetProperty("diced-generated", out _));
+
     public static HttpContent Text(string body) => new StringContent(body, Encoding.UTF8);
 
     /// <summary>Asserts the status code, showing the body on failure.</summary>

@@ -58,11 +58,12 @@ public static class KeyvalueEndpoints
         switch (http.Request.Method)
         {
             case "GET":
+                if (await MeshFallbackAsync(http, key, data)) break;
                 await GetKey(http, data, key);
                 break;
             case "HEAD":
                 http.Response.Headers.AcceptRanges = "bytes";
-                if (!await data.ExistsAsync(key, ct)) http.Response.StatusCode = StatusCodes.Status404NotFound;
+                if (!await data.ExistsAsync(key, ct) && !await MeshFallbackAsync(http, key, data)) http.Response.StatusCode = StatusCodes.Status404NotFound;
                 break;
             case "POST":
                 await data.PutAsync(key, await RequestBody.ReadAsync(http, o.Value.MaxValueBytes), ct);
@@ -73,6 +74,15 @@ public static class KeyvalueEndpoints
             default:
                 throw Reject.BadRequest($"key endpoint does not support \"{http.Request.Method.ToLowerInvariant()}\" HTTP verb");
         }
+    }
+
+    /// <summary>In a <c>{labels}_meshes</c> instance, a body's mesh that was never uploaded is built (see <c>Datastore.Meshes</c>).</summary>
+    private static async Task<bool> MeshFallbackAsync(HttpContext http, string key, KeyValueData data)
+    {
+        var ctx = http.Instance();
+        if (!ctx.Store.GeneratedMeshes || Datastore.Datastore.MeshSourceOf(ctx.Version.Repo.State, ctx.Instance.Name) is not { } labels) return false;
+        if (await data.ExistsAsync(key, http.RequestAborted)) return false;
+        return await Meshes.GeneratedMeshEndpoints.TryServeAsync(http, ctx.Version, labels, key);
     }
 
     private static async Task GetKey(HttpContext http, KeyValueData data, string key)
