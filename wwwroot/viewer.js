@@ -148,6 +148,7 @@ async function selectNode(uuid) {
   list.replaceChildren();
   for (const [name, inst] of Object.entries(state.repo.DataInstances).sort()) {
     if (!ancestors.has(inst.Base.RepoUUID)) continue;
+    if (inst.Base.Tags && "diced-generated" in inst.Base.Tags) continue; // meshes built for Neuroglancer, not stored data
     list.append(el("li", { class: "instance", "data-name": name, onclick: () => openInstance(name) }, name, " ", el("span", {}, inst.Base.TypeName)));
   }
   if (state.instance) {
