@@ -2,6 +2,8 @@
 # The build step is docker/publish.sh, which the tests also run and start exactly as ENTRYPOINT does.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
+# Node.js and npm bundle Neuroglancer (served at /neuroglancer/) during the server build.
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN bash docker/publish.sh /app
 

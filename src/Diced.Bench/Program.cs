@@ -12,6 +12,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["s3"] = S3VolumeBench.RunAsync,
     ["annotation"] = AnnotationBench.RunAsync,
     ["neuronjson"] = NeuronjsonBench.RunAsync,
+    ["meshes"] = MeshBench.RunAsync,
 };
 // `micro [BenchmarkDotNet options]`: the codec micro-benchmarks (not part of `all`: they take a few minutes).
 if (args.Length > 0 && args[0] == "micro")

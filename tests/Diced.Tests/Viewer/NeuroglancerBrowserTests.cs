@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Diced.Tests.Infrastructure;
+using Microsoft.Playwright;
+using SkiaSharp;
+
+namespace Diced.Tests.Viewer;
+
+/// <summary>
+/// Real Neuroglancer (npm 2.41.2, bundled at build time and served by Diced at <c>/neuroglancer/</c>) in Debian's
+/// headless Chromium with software WebGL, reading Diced through its <c>dvid://</c> source.
+/// </summary>
+public sealed class NeuroglancerBrowserFixture : IAsyncLifetime
+{
+    public LiveServer Server { get; private set; } = null!;
+    public IBrowser Browser { get; private set; } = null!;
+    private IPlaywright _playwright = null!;
+    public string Repo { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Server = await LiveServer.StartAsync();
+        var c = Server.Client;
+        Repo = await c.CreateRepoAsync("ng-browser", "neuroglancer in chromium");
+        await c.CreateInstanceAsync(Repo, "labelmap", "seg", new { MaxDownresLevel = "1" });
+        // A ball of label 7 (radius 40) in a 128³ volume of label 1.
+        var labels = new ulong[128 * 128 * 128];
+        for (int z = 0; z < 128; z++) for (int y = 0; y < 128; y++) for (int x = 0; x < 128; x++)
+        {
+            int dx = x - 64, dy = y - 64, dz = z - 64;
+            labels[(z * 128 + y) * 128 + x] = dx * dx + dy * dy + dz * dz < 40 * 40 ? 7UL : 1UL;
+        }
+        await (await c.PostAsync($"/api/node/{Repo}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(labels.AsSpan()).ToArray()))).ExpectAsync(200);
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = BrowserFixture.Chromium, Headless = true,
+            Args = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null) await Browser.CloseAsync();
+        _playwright?.Dispose();
+        if (Server is not null) await Server.DisposeAsync();
+    }
+}
+
+public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f) : IClassFixture<NeuroglancerBrowserFixture>
+{
+    /// <summary>A state with the labelmap as a segmentation layer, the 3-D view alone, no slices, axes or bounds drawn.</summary>
+    private string StateUrl(params string[] segments)
+    {
+        var state = new Dictionary<string, object>
+        {
+            ["layers"] = new object[] { new Dictionary<string, object>
+            {
+                ["type"] = "segmentation", ["name"] = "seg", ["segments"] = segments,
+                ["source"] = $"dvid://http://127.0.0.1:{f.Server.Port}/{f.Repo}/seg",
+            } },
+            ["layout"] = "3d", ["showSlices"] = false, ["showAxisLines"] = false, ["showDefaultAnnotations"] = false,
+        };
+        return $"{f.Server.BaseAddress}neuroglancer/#!{Uri.EscapeDataString(JsonSerializer.Serialize(state))}";
+    }
+
+    /// <summary>Pixels of the middle of the page that are clearly coloured (a segment's colour, not the grey UI or black).</summary>
+    private static int ColouredPixels(byte[] png)
+    {
+        using var bmp = SKBitmap.Decode(png);
+        int n = 0;
+        for (int y = bmp.Height / 4; y < bmp.Height * 3 / 4; y++)
+            for (int x = bmp.Width / 4; x < bmp.Width * 3 / 4; x++)
+            {
+                var p = bmp.GetPixel(x, y);
+                if (Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue)) > 40) n++;
+            }
+        return n;
+    }
+
+    private async Task<(byte[] Png, List<string> Failed, List<string> MeshRequests)> RenderAsync(params string[] segments)
+    {
+        if (!File.Exists(Path.Combine(AppContext.BaseDirectory, "wwwroot", "neuroglancer", "main.bundle.js")))
+            Assert.Fail("Neuroglancer was not built into wwwroot/neuroglancer (the server build needs node and npm; see README)");
+        var context = await f.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 800, Height = 600 } });
+        var failed = new List<string>();
+        var meshes = new List<string>();
+        context.Response += (_, r) =>
+        {
+            if (r.Status >= 400) lock (failed) failed.Add($"{r.Status} {r.Url}");
+            if (r.Url.Contains(".ngmesh")) lock (meshes) meshes.Add($"{r.Status} {r.Url}");
+        };
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(StateUrl(segments));
+        await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        byte[] png;
+        while (true)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            png = await page.ScreenshotAsync();
+            bool done = segments.Length == 0 ? DateTime.UtcNow > deadline - TimeSpan.FromSeconds(35) : ColouredPixels(png) > 2000;
+            if (done || DateTime.UtcNow > deadline) break;
+        }
+        await context.CloseAsync();
+        return (png, failed, meshes);
+    }
+
+    [Fact]
+    public async Task A_bodys_generated_mesh_appears_in_the_3d_view()
+    {
+        var (withMesh, failed, meshes) = await RenderAsync("7");
+        Assert.Empty(failed);
+        Assert.Contains(meshes, m => m.StartsWith("200 ") && m.Contains("/seg_meshes/key/7.ngmesh"));
+        int coloured = ColouredPixels(withMesh);
+        var (without, _, noMeshes) = await RenderAsync();
+        Assert.Empty(noMeshes);
+        Assert.True(coloured > 2000, $"the 3-D view shows {coloured} coloured pixels with body 7 selected");
+        Assert.True(ColouredPixels(without) < 200, $"without a selected body the 3-D view shows {ColouredPixels(without)} coloured pixels");
+    }
+}
