@@ -1,3 +1,4 @@
+using Diced.Server.Auth;
 using Diced.Datastore.Types;
 using Diced.Server.Endpoints;
 using Diced.Server.Endpoints.Imageblk;
@@ -62,6 +63,7 @@ public static class DicedApp
             o.SetParameterPolicy<DataTypeConstraint>(DataTypeConstraint.Name);
             o.SetParameterPolicy<Endpoints.Meshes.GeneratedMeshesConstraint>(Endpoints.Meshes.GeneratedMeshesConstraint.Name);
         });
+        builder.AddDicedAuth();
         builder.Services.AddSingleton(DataTypeRegistry.Default());
         builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
         builder.Services.AddSingleton(sp =>
@@ -162,7 +164,17 @@ public static class DicedApp
         app.Lifetime.ApplicationStopping.Register(() => ds.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1)));
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<Datastore.StoreMap>().DisposeAsync().AsTask().Wait());
 
-        app.UseSerilogRequestLogging(o => o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms");
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms";
+            o.EnrichDiagnosticContext = (diag, http) =>
+            {
+                if (Auth.Caller.UserOf(http) is { Length: > 0 } user) diag.Set("User", user);
+                if (http.GetEndpoint() is RouteEndpoint e) diag.Set("Route", e.RoutePattern.RawText);
+                diag.Set("BytesIn", http.Request.ContentLength ?? 0);
+                diag.Set("BytesOut", http.Response.ContentLength ?? 0);
+            };
+        });
         app.UseMiddleware<DvidErrorMiddleware>();
         app.UseHeadWithoutBody();
         app.UseDotSegmentGuard();
@@ -172,6 +184,8 @@ public static class DicedApp
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();
+        Auth.AuthSetup.Check(app, options);
+        if (options.Auth.Enabled) app.UseMiddleware<Auth.AccessMiddleware>();
         app.UseNotFoundForWrongMethod();
 
         app.MapOpenApi("/openapi/v1.json");
@@ -182,6 +196,7 @@ public static class DicedApp
         });
 
         app.MapServerEndpoints();
+        Auth.AuthSetup.MapAuthEndpoints(app);
         app.MapRepoEndpoints();
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();

@@ -27,6 +27,9 @@ public sealed class DicedOptions
     /// <summary>Whether every labelmap and labelarray gets a generated <c>{name}_meshes</c> instance Neuroglancer draws meshes from.</summary>
     public bool GeneratedMeshes { get; set; } = true;
 
+    /// <summary>Authentication and roles (<c>Diced:Auth</c>): off by default.</summary>
+    public Auth.AuthSettings Auth { get; set; } = new();
+
     public long MaxValueBytes { get; set; } = 1L << 30;
 
     /// <summary>Largest JSON or protobuf request body other than voxel data, in bytes.</summary>

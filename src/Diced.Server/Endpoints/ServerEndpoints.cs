@@ -109,8 +109,12 @@ public static class ServerEndpoints
         => DvidJson.WriteAsync(http, async w =>
         {
             w.WriteStartObject();
+            var caller = Auth.Caller.Of(http);
+            var policy = caller is null ? null : http.RequestServices.GetRequiredService<Auth.AuthState>().Policy;
             foreach (var repo in ds.Repos)
             {
+                // With authentication on, only the repos the caller may read are listed.
+                if (caller is not null && !caller.ServerAdmin && policy!.RoleOf(caller.User, repo.State) < Auth.Role.Read) continue;
                 w.WritePropertyName(repo.Root);
                 await json.WriteRepoAsync(w, repo, http.RequestAborted);
             }
@@ -134,16 +138,21 @@ public static class Admin
 {
     private static string? TokenOf(DicedOptions options) => options.AdminToken ?? Environment.GetEnvironmentVariable("DVID_ADMIN_TOKEN");
 
-    public static bool IsAdmin(HttpContext http, DicedOptions options)
+    /// <summary>Whether the request carries the configured admin token.</summary>
+    public static bool HasAdminToken(HttpContext http, DicedOptions options)
     {
         var token = TokenOf(options);
         return !string.IsNullOrEmpty(token) && http.Request.Query["admintoken"] == token;
     }
 
-    /// <summary>Destructive routes (repo and instance deletion) need the admin token whenever one is configured.</summary>
+    /// <summary>Admin privilege: the admin token, or (with authentication on) the admin role in the request's repo.</summary>
+    public static bool IsAdmin(HttpContext http, DicedOptions options)
+        => HasAdminToken(http, options) || Auth.Caller.Of(http) is { RepoRole: Auth.Role.Admin };
+
+    /// <summary>Destructive routes (repo and instance deletion) need admin privilege whenever an admin token or authentication is configured.</summary>
     public static void RequireForDestruction(HttpContext http, DicedOptions options, string what)
     {
-        if (!string.IsNullOrEmpty(TokenOf(options)) && !IsAdmin(http, options))
+        if ((!string.IsNullOrEmpty(TokenOf(options)) || options.Auth.Enabled) && !IsAdmin(http, options))
             throw new Datastore.DatastoreException($"{what} requires the admin token on this server (?admintoken=)", Datastore.ErrorKind.Forbidden);
     }
 }

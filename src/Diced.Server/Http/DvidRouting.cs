@@ -77,10 +77,12 @@ public static class DvidRouting
             await next(http);
         });
 
-    private sealed class ReadOnlyRequest
-    {
-        public static readonly ReadOnlyRequest Instance = new();
-    }
+}
+
+/// <summary>Marks a POST route that only reads (see <see cref="DvidRouting.AllowOnLockedNode"/>).</summary>
+public sealed class ReadOnlyRequest
+{
+    public static readonly ReadOnlyRequest Instance = new();
 }
 
 /// <summary>Route constraint <c>{name:datatype(a|b)}</c>: matches when the instance at <c>{uuid}</c> has one of those types.</summary>

@@ -13,17 +13,19 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
     private readonly HttpClient _c = f.Client;
 
     /// <summary>Routes that take no input at all (nothing to get wrong).</summary>
-    private static readonly HashSet<string> NoInput =
+    internal static readonly HashSet<string> NoInput =
     [
         "GET /api/server/info", "GET /api/server/types", "GET /api/server/compiled-types", "GET /api/server/note",
-        "GET /api/heartbeat", "GET /api/help", "GET /api/repos/info", "GET /openapi/v1.json",
+        "GET /api/heartbeat", "GET /api/help", "GET /api/repos/info", "GET /openapi/v1.json", "GET /api/server/whoami",
     ];
 
-    private const string Unknown = "ffffffffffffffffffffffffffff0000";
+    internal const string Unknown = "ffffffffffffffffffffffffffff0000";
 
     /// <summary>For each "METHOD pattern": a bad request (relative URL, body) and the error text it must produce.</summary>
-    private static Dictionary<string, Func<string, (string Url, string? Body, string Expect)>> Cases() => new()
+    internal static Dictionary<string, Func<string, (string Url, string? Body, string Expect)>> Cases() => new()
     {
+        ["GET /api/server/token"] = _ => ("/api/server/token", null, "tokens are not used"),
+        ["POST /api/server/reload-auth"] = _ => ("/api/server/reload-auth", "", "no auth file to reload"),
         ["GET /api/help/{typename}"] = _ => ("/api/help/nosuchtype", null, "not supported"),
         ["POST /api/repos"] = _ => ("/api/repos", "{\"alias\": 5}", "was not a string"),
         ["HEAD /api/repo/{uuid}"] = _ => ($"/api/repo/{Unknown}", null, ""),
@@ -228,9 +230,11 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
     };
 
     /// <summary>"METHOD pattern" for each mapped route and method (HEAD folds into GET).</summary>
-    private IEnumerable<string> MappedRoutes()
+    private IEnumerable<string> MappedRoutes() => MappedRoutes(f.Factory.Services);
+
+    internal static IEnumerable<string> MappedRoutes(IServiceProvider services)
     {
-        var sources = f.Factory.Services.GetRequiredService<IEnumerable<EndpointDataSource>>();
+        var sources = services.GetRequiredService<IEnumerable<EndpointDataSource>>();
         foreach (var e in sources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>())
         {
             var pattern = "/" + e.RoutePattern.RawText!.TrimStart('/');

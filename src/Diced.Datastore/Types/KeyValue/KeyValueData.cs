@@ -5,7 +5,7 @@ using Diced.Datastore.Versioning;
 namespace Diced.Datastore.Types.KeyValue;
 
 /// <summary>Operations of a keyvalue instance at one version. Values are stored in the instance's codec.</summary>
-public sealed class KeyValueData(VersionedData data)
+public sealed class KeyValueData(VersionedData data, string user = "")
 {
     private const byte KeyClass = 177; // DVID's keyvalue TKey class
     private const byte LogClass = 0xF1; // the mutation log, in time order
@@ -77,6 +77,7 @@ public sealed class KeyValueData(VersionedData data)
             ["Action"] = action, ["Key"] = key, ["Timestamp"] = TimeFormat.GoTime(DateTimeOffset.UtcNow), ["UUID"] = data.Node.Uuid,
         };
         if (bytes is { } n) record["Bytes"] = n;
+        if (user.Length > 0) record["User"] = user;
         tx.Put(MutationLog.TimeOrderedKey(LogClass), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record));
     }
 

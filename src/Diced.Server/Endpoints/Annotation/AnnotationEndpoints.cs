@@ -30,7 +30,7 @@ public static class AnnotationEndpoints
     internal static Annotations Of(HttpContext http)
     {
         var ctx = http.Instance();
-        return ctx.Store.AnnotationsOf(ctx.Data, new MutationContext(http.Request.Query["u"].ToString(), http.Request.Query["app"].ToString()));
+        return ctx.Store.AnnotationsOf(ctx.Data, new MutationContext(Auth.Caller.UserOf(http), http.Request.Query["app"].ToString()));
     }
 
     /// <summary>A position in the URL: <c>x_y_z</c>.</summary>

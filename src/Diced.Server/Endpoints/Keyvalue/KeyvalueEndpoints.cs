@@ -45,7 +45,7 @@ public static class KeyvalueEndpoints
 
     private static RequestDelegate MissingSegment(string message) => _ => throw Reject.BadRequest(message);
 
-    private static KeyValueData Data(HttpContext http) => new(http.Instance().Data);
+    private static KeyValueData Data(HttpContext http) => new(http.Instance().Data, Auth.Caller.UserOf(http));
 
     /// <summary>The key of <c>…/key/{key}</c> exactly as sent (<c>%2F</c> is a '/', <c>%25</c> a '%').</summary>
     private static string KeySegment(HttpContext http, int index) => RawPath.Segment(http, index, "key");

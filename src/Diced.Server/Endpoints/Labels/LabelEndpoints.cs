@@ -56,7 +56,7 @@ public static class LabelEndpoints
     /// <summary>The label volume of the request's instance, with the requester recorded for mutations.</summary>
     public static LabelVolume Labels(this InstanceContext ctx, HttpContext? http = null)
     {
-        var context = http is null ? MutationContext.Anonymous : new MutationContext(http.Request.Query["u"].ToString(), http.Request.Query["app"].ToString());
+        var context = http is null ? MutationContext.Anonymous : new MutationContext(Auth.Caller.UserOf(http), http.Request.Query["app"].ToString());
         return ctx.Store.LabelVolumeOf(ctx.Data, context);
     }
 

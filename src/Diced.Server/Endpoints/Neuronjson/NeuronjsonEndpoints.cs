@@ -28,7 +28,7 @@ public static class NeuronjsonEndpoints
         return ctx.Store.NeuronAnnotationsOf(ctx.Data);
     }
 
-    private static string User(HttpContext http) => http.Request.Query["u"].ToString();
+    private static string User(HttpContext http) => Auth.Caller.UserOf(http);
 
     internal static FieldSelection Selection(HttpContext http)
         => FieldSelection.Parse(http.Request.Query["show"].ToString(), http.Request.Query["fields"].ToString());
