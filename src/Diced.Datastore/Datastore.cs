@@ -112,6 +112,12 @@ public sealed partial class Datastore : IAsyncDisposable
 
     private readonly CancellationTokenSource _stopping = new();
     private WriteFence? _fence; // set when other servers may share the store
+
+    /// <summary>How long ago shared metadata was last read (null: the store is not shared).</summary>
+    public TimeSpan? MetadataAge => _fence?.Age;
+
+    /// <summary>A metadata key read to check that the store answers (it need not exist).</summary>
+    public static readonly byte[] ReadinessProbeKey = DataKeys.Metadata("ready-probe");
     private Task? _refresh;
 
     /// <summary>

@@ -36,13 +36,18 @@ public static class DicedApp
         {
             ["--data"] = "Diced:Data",
             ["--note"] = "Diced:Note",
+            ["--log-format"] = "Diced:LogFormat",
         });
-        builder.Host.UseSerilog((ctx, services, log) => log
-            .ReadFrom.Configuration(ctx.Configuration)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}",
-                standardErrorFromLevel: Serilog.Events.LogEventLevel.Warning),
-            preserveStaticLogger: true); // several hosts may share a process (tests, the embedded client)
+        builder.Host.UseSerilog((ctx, services, log) =>
+        {
+            log.ReadFrom.Configuration(ctx.Configuration).Enrich.FromLogContext();
+            // --log-format json: one compact JSON object per event, for log shippers.
+            if (string.Equals(ctx.Configuration["Diced:LogFormat"], "json", StringComparison.OrdinalIgnoreCase))
+                log.WriteTo.Console(new Serilog.Formatting.Compact.CompactJsonFormatter(), standardErrorFromLevel: Serilog.Events.LogEventLevel.Warning);
+            else
+                log.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}",
+                    standardErrorFromLevel: Serilog.Events.LogEventLevel.Warning);
+        }, preserveStaticLogger: true); // several hosts may share a process (tests, the embedded client)
         builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -64,6 +69,7 @@ public static class DicedApp
             o.SetParameterPolicy<Endpoints.Meshes.GeneratedMeshesConstraint>(Endpoints.Meshes.GeneratedMeshesConstraint.Name);
         });
         builder.AddDicedAuth();
+        Operations.Observability.AddObservability(builder);
         builder.Services.AddSingleton(DataTypeRegistry.Default());
         builder.Services.AddSingleton<IKeyValueStore>(sp => OpenStore(sp.GetRequiredService<IOptions<DicedOptions>>().Value));
         builder.Services.AddSingleton(sp =>
@@ -167,6 +173,7 @@ public static class DicedApp
         app.UseSerilogRequestLogging(o =>
         {
             o.MessageTemplate = "{RequestMethod} {RequestPath} {StatusCode} {Elapsed:0.0} ms";
+            o.Logger = app.Services.GetService<Serilog.ILogger>(); // this host's logger (text or JSON), not the process-wide one
             o.EnrichDiagnosticContext = (diag, http) =>
             {
                 if (Auth.Caller.UserOf(http) is { Length: > 0 } user) diag.Set("User", user);
@@ -184,6 +191,7 @@ public static class DicedApp
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();
+        Operations.Observability.UseByteCounters(app);
         Auth.AuthSetup.Check(app, options);
         if (options.Auth.Enabled) app.UseMiddleware<Auth.AccessMiddleware>();
         app.UseNotFoundForWrongMethod();
@@ -195,6 +203,7 @@ public static class DicedApp
             o.RoutePrefix = "swagger";
         });
 
+        Operations.Observability.MapObservability(app);
         app.MapServerEndpoints();
         Auth.AuthSetup.MapAuthEndpoints(app);
         app.MapRepoEndpoints();

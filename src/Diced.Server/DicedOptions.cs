@@ -27,6 +27,9 @@ public sealed class DicedOptions
     /// <summary>Whether every labelmap and labelarray gets a generated <c>{name}_meshes</c> instance Neuroglancer draws meshes from.</summary>
     public bool GeneratedMeshes { get; set; } = true;
 
+    /// <summary>Log format: <c>text</c> (default) or <c>json</c> (<c>--log-format json</c>), one compact JSON object per event.</summary>
+    public string LogFormat { get; set; } = "text";
+
     /// <summary>Authentication and roles (<c>Diced:Auth</c>): off by default.</summary>
     public Auth.AuthSettings Auth { get; set; } = new();
 

@@ -218,6 +218,13 @@ public sealed class VersionedData
     /// </summary>
     public async Task<T> WriteAsync<T>(Func<Transaction, Task<T>> body, CancellationToken ct = default, VersionStamp? stamp = null)
     {
+        DicedMetrics.OpenWrites.Add(1);
+        try { return await WriteOnceOrAgainAsync(body, ct, stamp); }
+        finally { DicedMetrics.OpenWrites.Add(-1); }
+    }
+
+    private async Task<T> WriteOnceOrAgainAsync<T>(Func<Transaction, Task<T>> body, CancellationToken ct, VersionStamp? stamp)
+    {
         for (int attempt = 0; ; attempt++)
         {
             using (var tx = Begin())
@@ -233,7 +240,11 @@ public sealed class VersionedData
                     foreach (var s in joined) s.EndChange();
                     stamp?.EndChange();
                 }
-                if (committed) return result;
+                if (committed)
+                {
+                    DicedMetrics.Committed(Instance);
+                    return result;
+                }
             } // the transaction's locks are released before waiting to run it again
             if (attempt >= 100) throw new DatastoreException($"data \"{Instance.Name}\" is contended by other servers; try again", ErrorKind.Conflict);
             await Task.Delay(Random.Shared.Next(1, 3 + attempt), ct);

@@ -202,7 +202,7 @@ public class AuthTests(AuthServerFixture f) : IClassFixture<AuthServerFixture>
             }
         }
         Assert.True(wrong.Count == 0, $"{wrong.Count} of {checkedCount} checks wrong:\n" + string.Join("\n", wrong));
-        Assert.True(checkedCount > 4 * 250, $"only {checkedCount} checks");
+        Assert.True(checkedCount > 4 * 200, $"only {checkedCount} checks");
     }
 
     /// <summary>"METHOD pattern" → endpoint, as the route-coverage test names routes.</summary>
@@ -214,7 +214,7 @@ public class AuthTests(AuthServerFixture f) : IClassFixture<AuthServerFixture>
         {
             var pattern = "/" + e.RoutePattern.RawText!.TrimStart('/');
             var methods = e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods;
-            if (methods is null) { if (pattern == "/api/node/{uuid}/{name}/{**rest}") map["GET " + pattern] = e; continue; }
+            if (methods is null) { if (pattern is "/api/node/{uuid}/{name}/{**rest}" or "/metrics") map["GET " + pattern] = e; continue; }
             foreach (var m in methods.Where(x => x != "PATCH").Select(x => x == "HEAD" && methods.Contains("GET") ? "GET" : x).Distinct())
                 map.TryAdd($"{m} {pattern}", e);
         }

@@ -16,7 +16,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
     internal static readonly HashSet<string> NoInput =
     [
         "GET /api/server/info", "GET /api/server/types", "GET /api/server/compiled-types", "GET /api/server/note",
-        "GET /api/heartbeat", "GET /api/help", "GET /api/repos/info", "GET /openapi/v1.json", "GET /api/server/whoami",
+        "GET /api/heartbeat", "GET /api/help", "GET /api/repos/info", "GET /openapi/v1.json", "GET /api/server/whoami", "GET /metrics", "GET /healthz", "GET /readyz",
     ];
 
     internal const string Unknown = "ffffffffffffffffffffffffffff0000";
@@ -242,7 +242,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
             {
                 if (pattern == "/{**path}") continue; // the 404 fallback
                 if (pattern.StartsWith("/swagger")) continue;
-                if (e.RoutePattern.RawText == "/api/node/{uuid}/{name}/{**rest}") { yield return "GET " + pattern; continue; }
+                if (e.RoutePattern.RawText is "/api/node/{uuid}/{name}/{**rest}" or "/metrics") { yield return "GET " + pattern; continue; }
                 throw new InvalidOperationException($"route {pattern} has no method metadata");
             }
             foreach (var method in m.HttpMethods.Where(x => x != "HEAD" || m.HttpMethods.Count == 1).Where(x => x != "PATCH").Select(x => x == "HEAD" && m.HttpMethods.Contains("GET") ? "GET" : x).Distinct())

@@ -22,6 +22,9 @@ public sealed class ServerProcess : IDisposable
     public string DataDir { get; }
     public HttpClient Client { get; }
     public int Pid => _process.Id;
+
+    /// <summary>Lines the server wrote to stdout and stderr so far.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; } = new();
     public bool HasExited => _process.HasExited;
 
     /// <summary>The built server assembly beside this test build (same configuration).</summary>
@@ -60,11 +63,12 @@ public sealed class ServerProcess : IDisposable
         foreach (var a in new[] { ServerDll, "--urls", $"http://127.0.0.1:{p}", "--data", dataDir, "--Serilog:MinimumLevel:Default", "Warning" }.Concat(extraArgs))
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new ServerProcess(process, p, dataDir);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) server.Output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) server.Output.Enqueue(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(process, p, dataDir);
+        return server;
     }
 
     /// <summary>Polls <c>/api/server/info</c> until it answers 200; returns the time from now until then.</summary>
