@@ -2,8 +2,11 @@
 // Plain ES module, no dependencies; everything comes from the server's own DVID API.
 
 const $ = (sel) => document.querySelector(sel);
+// With authentication on, the token (from "Token…", kept in this browser) goes with every request.
+const token = () => localStorage.getItem("dicedToken");
 const api = async (path, as = "json") => {
-  const r = await fetch(path);
+  const t = token();
+  const r = await fetch(path, t ? { headers: { Authorization: `Bearer ${t}` } } : {});
   if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
   return as === "json" ? r.json() : as === "text" ? r.text() : r.arrayBuffer();
 };
@@ -366,3 +369,22 @@ $("#home").addEventListener("click", (e) => { e.preventDefault(); loadRepos(); }
 wireSliceViewer();
 loadRepos().catch((e) => { $("#repos-empty").hidden = false; $("#repos-empty").textContent = `Cannot list repos: ${e.message}`; });
 window.diced = { state, openRepo, selectNode, openInstance }; // for tests and the console
+
+// Who the server takes this browser to be; "Token…" sets or clears the token.
+async function showWho() {
+  try {
+    const w = await api("/api/server/whoami");
+    $("#signin").hidden = !w.AuthEnabled;
+    $("#who").textContent = !w.AuthEnabled ? "" : w.User ? `signed in as ${w.User}` : "not signed in";
+  } catch (e) {
+    $("#signin").hidden = false;
+    $("#who").textContent = e.message.includes(": 401") ? "token not accepted" : "";
+  }
+}
+$("#signin").addEventListener("click", () => {
+  const t = prompt("Token (sent as Authorization: Bearer …); empty to sign out", token() ?? "");
+  if (t === null) return;
+  if (t.trim()) localStorage.setItem("dicedToken", t.trim()); else localStorage.removeItem("dicedToken");
+  location.reload();
+});
+showWho();

@@ -24,6 +24,7 @@ public static partial class DicedCli
           about                     the version
           serve [config.toml] [--data DIR|s3://…|gs://…] [--urls URL] [--Diced:Setting value]...
                                     run the server (a DVID TOML configuration is read as DVID would)
+          whoami                    who the server takes you to be (with a token)
           repos                     list repos
           log <repo|uuid>           versions from the root to the repo's current version
           commit <uuid> -m MESSAGE  lock a version
@@ -38,7 +39,8 @@ public static partial class DicedCli
 
         every command but serve takes --store LOCATION: a server (http://host:port, dvid://host:port; the default
         is http://localhost:8000) or a store opened in-process (a directory, s3://bucket/prefix, gs://bucket/prefix),
-        and --verbose to show the in-process server's log.
+        and --verbose to show the in-process server's log; --token TOKEN (default: DICED_TOKEN) is sent to a
+        server with authentication on.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
@@ -61,7 +63,7 @@ public static partial class DicedCli
             {
                 "serve" => await ServeAsync([.. args[1..], .. flags.ServerArguments()], stderr, ct),
                 "about" => About(stdout),
-                "repos" or "log" or "commit" or "branch" or "ingest" or "export" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
+                "whoami" or "repos" or "log" or "commit" or "branch" or "ingest" or "export" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
                 _ => throw new UsageException($"unknown command \"{args[0]}\""),
             };
         }
@@ -163,9 +165,14 @@ public static partial class DicedCli
     private static async Task<int> StoreCommandAsync(string command, Options o, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var location = o.Get("--store") ?? "http://localhost:8000";
-        await using var store = await DicedStore.OpenAsync(location, new DicedStoreOptions { Port = 0, Verbose = o.Flags.Contains("--verbose") }, ct);
+        var options = new DicedStoreOptions { Port = 0, Verbose = o.Flags.Contains("--verbose") };
+        if (o.Get("--token") is { } token) options = new DicedStoreOptions { Port = 0, Verbose = options.Verbose, Token = token };
+        await using var store = await DicedStore.OpenAsync(location, options, ct);
         switch (command)
         {
+            case "whoami":
+                stdout.WriteLine(await store.WhoAmIAsync(ct) ?? "anonymous");
+                return 0;
             case "repos":
                 foreach (var r in await store.ListReposAsync(ct)) stdout.WriteLine($"{r.Root}  {r.Name}{(r.Description.Length > 0 ? "  " + r.Description : "")}");
                 return 0;

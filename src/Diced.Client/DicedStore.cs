@@ -19,6 +19,16 @@ public sealed record DicedStoreOptions
 
     /// <summary>Timeout of each HTTP request to the server.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The token sent as <c>Authorization: Bearer …</c> to a server with authentication on (default: <c>DICED_TOKEN</c>).</summary>
+    public string? Token { get; init; } = Environment.GetEnvironmentVariable("DICED_TOKEN") is { Length: > 0 } t ? t : null;
+
+    internal HttpClient CreateHttpClient()
+    {
+        var http = new HttpClient { Timeout = RequestTimeout };
+        if (Token is { } token) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
 }
 
 /// <summary>A repo as listed by <see cref="DicedStore.ListReposAsync"/>.</summary>
@@ -52,7 +62,7 @@ public sealed class DicedStore : IAsyncDisposable, IDisposable
             || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             var address = new Uri(location.StartsWith("dvid://", StringComparison.OrdinalIgnoreCase) ? "http://" + location["dvid://".Length..] : location);
-            var conn = new DvidConnection(new HttpClient { Timeout = options.RequestTimeout }, address);
+            var conn = new DvidConnection(options.CreateHttpClient(), address);
             try
             {
                 using var _ = await conn.GetJsonAsync("/api/server/info", ct);
@@ -65,7 +75,14 @@ public sealed class DicedStore : IAsyncDisposable, IDisposable
             return new DicedStore(conn, null);
         }
         var server = await LocalServers.StartAsync(location, options, ct);
-        return new DicedStore(new DvidConnection(new HttpClient { Timeout = options.RequestTimeout }, server.Address), server);
+        return new DicedStore(new DvidConnection(options.CreateHttpClient(), server.Address), server);
+    }
+
+    /// <summary>Who the server takes this store's requests to be from (null: anonymous, or a server without authentication).</summary>
+    public async Task<string?> WhoAmIAsync(CancellationToken ct = default)
+    {
+        using var doc = await _conn.GetJsonAsync("/api/server/whoami", ct);
+        return doc.RootElement.TryGetProperty("User", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
     }
 
     /// <summary>Every repo: its name (alias), root UUID and description.</summary>

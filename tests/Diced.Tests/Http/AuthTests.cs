@@ -221,3 +221,47 @@ public class AuthTests(AuthServerFixture f) : IClassFixture<AuthServerFixture>
         return map;
     }
 }
+
+/// <summary>The viewer, the C# client and the CLI with a token (issue 16).</summary>
+public class AuthClientTests(AuthServerFixture f) : IClassFixture<AuthServerFixture>
+{
+    [Fact]
+    public async Task The_client_and_the_cli_send_a_token_and_say_who_is_signed_in()
+    {
+        var token = AuthServerFixture.Token("writer@lab.org");
+        await using (var store = await Diced.Client.DicedStore.OpenAsync(f.Server.BaseAddress.ToString(), new Diced.Client.DicedStoreOptions { Token = token }))
+        {
+            Assert.Equal("writer@lab.org", await store.WhoAmIAsync());
+            await store.CreateRepoAsync("client-made").ContinueWith(t => Assert.True(t.IsFaulted)); // writers may not create repos
+        }
+        await using (var anonymous = await Diced.Client.DicedStore.OpenAsync(f.Server.BaseAddress.ToString(), new Diced.Client.DicedStoreOptions { Token = null }))
+            Assert.Null(await anonymous.WhoAmIAsync());
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int rc = await Diced.Cli.DicedCli.RunAsync(["whoami", "--store", f.Server.BaseAddress.ToString(), "--token", token], stdout, stderr);
+        Assert.Equal(0, rc);
+        Assert.Equal("writer@lab.org", stdout.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task The_viewer_sends_its_token_and_shows_who_is_signed_in()
+    {
+        using var admin = f.As("boss@lab.org");
+        var uuid = await admin.CreateRepoAsync("viewer-auth");
+        using var pw = await Microsoft.Playwright.Playwright.CreateAsync();
+        await using var browser = await pw.Chromium.LaunchAsync(new Microsoft.Playwright.BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Diced.Tests.Viewer.BrowserFixture.Chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(f.Server.BaseAddress.ToString());
+        await page.WaitForFunctionAsync("() => document.querySelector('#who').textContent.length > 0");
+        Assert.Equal("not signed in", await page.TextContentAsync("#who"));
+        Assert.Equal(0, await page.Locator($"#repos tr[data-uuid='{uuid}']").CountAsync());
+        await page.EvaluateAsync($"() => localStorage.setItem('dicedToken', '{AuthServerFixture.Token("reader@lab.org")}')");
+        await page.ReloadAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('#who').textContent.startsWith('signed in')");
+        Assert.Equal("signed in as reader@lab.org", await page.TextContentAsync("#who"));
+        await page.WaitForSelectorAsync($"text=viewer-auth");
+    }
+}
