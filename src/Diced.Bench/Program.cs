@@ -13,6 +13,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["annotation"] = AnnotationBench.RunAsync,
     ["neuronjson"] = NeuronjsonBench.RunAsync,
     ["meshes"] = MeshBench.RunAsync,
+    ["auth"] = AuthBench.RunAsync,
 };
 // `micro [BenchmarkDotNet options]`: the codec micro-benchmarks (not part of `all`: they take a few minutes).
 if (args.Length > 0 && args[0] == "micro")

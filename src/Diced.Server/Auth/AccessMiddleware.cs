@@ -13,16 +13,34 @@ namespace Diced.Server.Auth;
 /// </summary>
 public sealed class AccessMiddleware(RequestDelegate next, AuthState auth, Datastore.Datastore store, IOptions<DicedOptions> options)
 {
+    /// <summary>Tokens checked recently: the signature is verified once, the lifetime on every request.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? User, DateTime Expires)> _checked = new(StringComparer.Ordinal);
+    private static readonly TimeSpan Remember = TimeSpan.FromMinutes(5);
+
     public async Task InvokeAsync(HttpContext http)
     {
-        var result = await http.AuthenticateAsync(AuthSetup.Scheme);
-        if (result.Failure is { } failure)
+        string? user;
+        var header = http.Request.Headers.Authorization.ToString();
+        if (header.Length > 0 && _checked.TryGetValue(header, out var seen) && DateTime.UtcNow < seen.Expires) user = seen.User;
+        else
         {
-            await DenyAsync(http, StatusCodes.Status401Unauthorized, $"invalid token: {AuthSetup.Describe(failure)}");
-            return;
+            var result = await http.AuthenticateAsync(AuthSetup.Scheme);
+            if (result.Failure is { } failure)
+            {
+                await DenyAsync(http, StatusCodes.Status401Unauthorized, $"invalid token: {AuthSetup.Describe(failure)}");
+                return;
+            }
+            user = result.Succeeded ? result.Principal!.FindFirst(AuthSetup.UserClaim)?.Value : null;
+            if (result.Succeeded && header.Length > 0)
+            {
+                var expires = DateTime.UtcNow + Remember;
+                if (result.Properties?.ExpiresUtc is { } exp && exp.UtcDateTime < expires) expires = exp.UtcDateTime;
+                if (result.Principal!.FindFirst("exp")?.Value is { } e && long.TryParse(e, out var unix) && DateTimeOffset.FromUnixTimeSeconds(unix).UtcDateTime < expires)
+                    expires = DateTimeOffset.FromUnixTimeSeconds(unix).UtcDateTime;
+                if (_checked.Count > 10_000) _checked.Clear();
+                _checked[header] = (user, expires);
+            }
         }
-        if (result.Succeeded) http.User = result.Principal!;
-        string? user = result.Succeeded ? http.User.FindFirst(AuthSetup.UserClaim)?.Value : null;
         var policy = auth.Policy;
         bool serverAdmin = policy.IsServerAdmin(user) || Endpoints.Admin.HasAdminToken(http, options.Value);
         var repo = RepoOf(http);

@@ -21,7 +21,8 @@ public static class AuthSetup
     public static void AddDicedAuth(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<AuthState>();
-        builder.Services.AddAuthentication(Scheme).AddJwtBearer(Scheme, _ => { });
+        // No default scheme: ASP.NET would then authenticate every request itself; AccessMiddleware does it, once, when auth is on.
+        builder.Services.AddAuthentication().AddJwtBearer(Scheme, _ => { });
         builder.Services.AddOptions<JwtBearerOptions>(Scheme).Configure<IOptions<DicedOptions>>((o, diced) =>
         {
             o.MapInboundClaims = false;
