@@ -15,6 +15,20 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
     private readonly nint _options, _tableOptions, _cache, _writeOptions, _readOptions;
     private readonly ReaderWriterLockSlim _closing = new(LockRecursionPolicy.SupportsRecursion);
 
+    /// <summary>RocksDB's block cache hits so far (its ticker BLOCK_CACHE_HIT).</summary>
+    public long BlockCacheHits => Ticker(1);
+
+    /// <summary>RocksDB's block cache misses so far (its ticker BLOCK_CACHE_MISS).</summary>
+    public long BlockCacheMisses => Ticker(0);
+
+    /// <summary>A RocksDB statistics ticker; 0 once the store is closed.</summary>
+    private long Ticker(uint ticker)
+    {
+        _closing.EnterReadLock();
+        try { return _db == 0 ? 0 : (long)rocksdb_options_statistics_get_ticker_count(_options, ticker); }
+        finally { _closing.ExitReadLock(); }
+    }
+
     public RocksDbKeyValueStore(string path, RocksDbOptions? options = null)
     {
         options ??= new RocksDbOptions();
@@ -27,6 +41,7 @@ public sealed unsafe class RocksDbKeyValueStore : IKeyValueStore
         rocksdb_block_based_options_set_block_size(_tableOptions, 16 * 1024);
         _options = rocksdb_options_create();
         rocksdb_options_set_create_if_missing(_options, 1);
+        rocksdb_options_enable_statistics(_options); // block cache hits and misses for /metrics
         rocksdb_options_set_block_based_table_factory(_options, _tableOptions);
         rocksdb_options_set_compression(_options, 0); // values arrive compressed by Diced's own codecs
         rocksdb_options_increase_parallelism(_options, Math.Max(2, Environment.ProcessorCount));

@@ -32,6 +32,8 @@ internal static partial class RocksDbNative
     [LibraryImport(Lib)] public static partial void rocksdb_block_based_options_set_filter_policy(nint o, nint policy);
     [LibraryImport(Lib)] public static partial void rocksdb_block_based_options_set_block_size(nint o, nuint size);
     [LibraryImport(Lib)] public static partial nint rocksdb_cache_create_lru(nuint capacity);
+    [LibraryImport(Lib)] public static partial void rocksdb_options_enable_statistics(nint o);
+    [LibraryImport(Lib)] public static partial ulong rocksdb_options_statistics_get_ticker_count(nint o, uint ticker);
     [LibraryImport(Lib)] public static partial void rocksdb_cache_destroy(nint cache);
     [LibraryImport(Lib)] public static partial nint rocksdb_filterpolicy_create_bloom(double bitsPerKey);
 

@@ -54,6 +54,13 @@ public sealed class VersionedData
     /// <summary>The stored value visible here for <paramref name="tkey"/>, or null when absent or deleted.</summary>
     public async ValueTask<byte[]?> GetAsync(byte[] tkey, CancellationToken ct = default)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return await GetNowAsync(tkey, ct); }
+        finally { DicedMetrics.StoreTime(_store, "get", started); }
+    }
+
+    private async ValueTask<byte[]?> GetNowAsync(byte[] tkey, CancellationToken ct)
+    {
         var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
         var end = KeyOrder.PrefixEnd(prefix);
         List<KeyValue>? entries = null;
@@ -234,9 +241,11 @@ public sealed class VersionedData
                 var joined = tx.JoinedStamps;
                 stamp?.BeginChange();
                 foreach (var s in joined) s.BeginChange();
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try { committed = await tx.TryCommitAsync(); }
                 finally
                 {
+                    DicedMetrics.StoreTime(_store, "commit", started);
                     foreach (var s in joined) s.EndChange();
                     stamp?.EndChange();
                 }

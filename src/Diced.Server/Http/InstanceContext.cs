@@ -4,19 +4,21 @@ using Diced.Datastore.Versioning;
 namespace Diced.Server.Http;
 
 /// <summary>The data instance and version a request under <c>/api/node/{uuid}/{name}/…</c> addresses.</summary>
-public sealed class InstanceContext(Datastore.Datastore store, VersionRef version, InstanceRecord instance, bool mayWriteLocked = false)
+public sealed class InstanceContext(Datastore.Datastore store, VersionRef version, InstanceRecord instance, Func<bool>? mayWriteLocked = null)
 {
     private VersionedData? _data;
+    // Decided when first needed, not when the route matched: the access check (which finds admins) runs after routing.
+    private bool? _mayWriteLocked;
 
     public Datastore.Datastore Store => store;
     public VersionRef Version => version;
     public InstanceRecord Instance => instance;
 
     /// <summary>Reads and writes of this instance at this version.</summary>
-    public VersionedData Data => _data ??= store.DataAt(version, instance, mayWriteLocked);
+    public VersionedData Data => _data ??= store.DataAt(version, instance, MayWriteLocked);
 
     /// <summary>Whether this request may change a locked node (DVID's <c>-fullwrite</c>, or admin privilege).</summary>
-    public bool MayWriteLocked => mayWriteLocked;
+    public bool MayWriteLocked => _mayWriteLocked ??= mayWriteLocked?.Invoke() ?? false;
 }
 
 /// <summary>Resolves <c>{uuid}</c> and <c>{name}</c> once per request and keeps the result in the request's items.</summary>
@@ -35,7 +37,7 @@ public static class InstanceResolver
             var store = http.RequestServices.GetRequiredService<Datastore.Datastore>();
             var version = store.Resolve(uuid ?? "");
             var modes = http.RequestServices.GetRequiredService<WriteModes>();
-            ctx = new InstanceContext(store, version, store.GetInstance(version, name ?? ""), modes.MayWriteLockedNodes(http));
+            ctx = new InstanceContext(store, version, store.GetInstance(version, name ?? ""), () => modes.MayWriteLockedNodes(http));
         }
         catch (DatastoreException e)
         {

@@ -11,6 +11,7 @@ namespace Diced.Server.Operations;
 public static class Observability
 {
     private static readonly Meter Meter = new("Diced.Http");
+    private const string StorageMeter = "Diced.Storage";
     private static readonly Counter<long> BytesIn = Meter.CreateCounter<long>("diced.http.bytes_in", "By", "request body bytes per route");
     private static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("diced.http.bytes_out", "By", "response body bytes per route");
 
@@ -18,7 +19,7 @@ public static class Observability
     {
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddAspNetCoreInstrumentation()
-            .AddMeter(Datastore.DicedMetrics.MeterName, Meter.Name)
+            .AddMeter(Datastore.DicedMetrics.MeterName, Meter.Name, StorageMeter)
             .AddPrometheusExporter());
     }
 
@@ -34,6 +35,15 @@ public static class Observability
 
     public static void MapObservability(this WebApplication app)
     {
+        // RocksDB's block cache, when the main store is the embedded one.
+        // (A meter of this server's own, closed when it stops: several servers may share a process.)
+        if (app.Services.GetRequiredService<Storage.IKeyValueStore>() is Storage.RocksDbKeyValueStore rocks)
+        {
+            var meter = new Meter(StorageMeter);
+            meter.CreateObservableCounter("diced.rocksdb.block_cache.hits", () => rocks.BlockCacheHits, description: "RocksDB block cache hits");
+            meter.CreateObservableCounter("diced.rocksdb.block_cache.misses", () => rocks.BlockCacheMisses, description: "RocksDB block cache misses");
+            app.Lifetime.ApplicationStopping.Register(meter.Dispose);
+        }
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (Datastore.Datastore ds, HttpContext http) =>

@@ -112,6 +112,10 @@ public class AuthTests(AuthServerFixture f) : IClassFixture<AuthServerFixture>
         // Repo listings show only what the caller may read.
         Assert.DoesNotContain(uuid, await anonymous.GetStringAsync("/api/repos/info"));
         Assert.Contains(uuid, await reader.GetStringAsync("/api/repos/info"));
+        // Admins (not writers) may change a locked node, as DVID's admin token may.
+        await admin.CommitAsync(uuid);
+        await (await writer.PostAsync($"/api/node/{uuid}/kv/key/b", DvidClient.Text("y"))).ExpectErrorAsync(400, "locked");
+        await (await admin.PostAsync($"/api/node/{uuid}/kv/key/b", DvidClient.Text("y"))).ExpectAsync(200);
         // DVID's admin token is a server admin; so is an admin user.
         await (await anonymous.DeleteAsync($"/api/repo/{uuid}/kv?imsure=true&admintoken={AuthServerFixture.AdminToken}")).ExpectAsync(200);
         await (await admin.DeleteAsync($"/api/repo/{uuid}?imsure=true")).ExpectAsync(200);

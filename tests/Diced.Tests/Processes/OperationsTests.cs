@@ -27,6 +27,8 @@ public class OperationsTests
             Assert.Contains("http_server_request_duration_seconds", metrics);
             Assert.Matches("diced_commits_total\\{[^}]*instance=\"kv\",type=\"keyvalue\"\\} 1", metrics);
             Assert.Matches("diced_http_bytes_in_bytes_total\\{[^}]*http_route=\"/api/node/\\{uuid\\}/\\{name:datatype\\(keyvalue\\)\\}/key/\\{key\\}\"\\} 5", metrics);
+            Assert.Matches("diced_rocksdb_block_cache_(hits|misses)_total\\{[^}]*\\} \\d+", metrics);
+            Assert.Matches("diced_store_duration_seconds_count\\{[^}]*backend=\"rocksdb\",op=\"commit\"[^}]*\\} \\d+", metrics);
             await Task.Delay(500);
             var lines = server.Output.ToArray();
             var events = lines.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
