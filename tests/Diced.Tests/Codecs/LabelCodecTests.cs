@@ -145,3 +145,27 @@ public class CompressedSegmentationTests
     public void Sizes_that_are_not_multiples_of_8_are_refused()
         => Assert.Throws<ArgumentException>(() => CompressedSegmentation.Encode(new ulong[9 * 8 * 8], (9, 8, 8)));
 }
+
+/// <summary>Decoding label blocks straight to bodies (issue 17): mapping the block's table equals mapping every voxel.</summary>
+public class MappedLabelDecodeTests
+{
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(40, 7)]
+    [InlineData(600, 11)]
+    public void Mapping_the_table_equals_mapping_every_voxel(int labels, int seed)
+    {
+        var rng = new Random(seed);
+        var block = new ulong[64 * 64 * 64];
+        var ids = Enumerable.Range(0, labels).Select(_ => (ulong)rng.NextInt64(1, 1L << 40)).ToArray();
+        for (int i = 0; i < block.Length; i++) block[i] = rng.Next(10) == 0 ? 0 : ids[(i / 64 + rng.Next(3)) % labels];
+        var mapping = ids.Where((_, i) => i % 2 == 0).ToDictionary(id => id, id => id % 5 + 1_000_000);
+        var encoded = Diced.Codecs.Labels.LabelBlock.Encode(block, (64, 64, 64));
+        var direct = new ulong[block.Length];
+        Diced.Codecs.Labels.LabelBlock.Decode(encoded, direct, mapping);
+        var expected = block.Select(v => mapping.TryGetValue(v, out var b) ? b : v).ToArray();
+        Assert.Equal(expected, direct);
+        Diced.Codecs.Labels.LabelBlock.Decode(encoded, direct, null);
+        Assert.Equal(block, direct);
+    }
+}

@@ -54,6 +54,9 @@ public sealed partial class ImageVolume
     /// <summary>The same volume read through <paramref name="data"/> (a snapshot of the version: see <see cref="VersionedData.ReadingFrom"/>).</summary>
     public ImageVolume ReadingFrom(VersionedData data) => new(data, _coord, Voxel, _codec, _blockClass, Settings);
 
+    /// <summary>The same volume decoding its blocks with <paramref name="codec"/> (e.g. labels mapped to bodies as they decode).</summary>
+    public ImageVolume DecodingWith(IBlockCodec codec) => new(_data, _coord, Voxel, codec, _blockClass, Settings);
+
     /// <summary>A snapshot of the store when this volume reads the live store and the backend has snapshots; else null.</summary>
     private IKeyValueSnapshot? SnapshotForRead() => _data.IsSnapshot ? null : _data.Store.OpenSnapshot();
 

@@ -48,7 +48,14 @@ public sealed partial class LabelVolume
     {
         using var view = await ViewAsync(scale, supervoxels, ct);
         var mapping = view.Mapping;
-        await view.Volume.ReadAsync(box, async (part, slab, token) =>
+        var volume = view.Volume;
+        // Label blocks map their label table once as they decode; other codecs map the decoded voxels.
+        if (mapping.Count > 0 && volume.Codec is LabelBlockCodec labelCodec)
+        {
+            volume = volume.DecodingWith(labelCodec.Mapped(mapping));
+            mapping = Empty;
+        }
+        await volume.ReadAsync(box, async (part, slab, token) =>
         {
             if (mapping.Count > 0) ApplyMapping(MemoryMarshal.Cast<byte, ulong>(MemoryMarshal.AsMemory(slab).Span), mapping);
             await sink(part, slab, token);
