@@ -14,6 +14,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["neuronjson"] = NeuronjsonBench.RunAsync,
     ["meshes"] = MeshBench.RunAsync,
     ["auth"] = AuthBench.RunAsync,
+    ["peers"] = PeersBench.RunAsync,
 };
 // `micro [BenchmarkDotNet options]`: the codec micro-benchmarks (not part of `all`: they take a few minutes).
 if (args.Length > 0 && args[0] == "micro")
