@@ -20,7 +20,9 @@ public static class DicedApp
     /// <summary>Creates a builder with Diced's services; <c>--data DIR</c> sets the store location.</summary>
     public static WebApplicationBuilder CreateBuilder(string[] args, Action<WebApplicationBuilder>? customize = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // No configuration file watching: ASP.NET would watch the content root recursively for appsettings changes, and
+        // the embedded store's files (./data by default) live there, so every RocksDB write woke the watcher.
+        var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         // The build output carries the repository's appsettings.json and wwwroot: use them as defaults wherever the
         // server is started from (the content root's own appsettings.json, if any, still overrides).
         builder.Configuration.Sources.Insert(0, new JsonConfigurationSource

@@ -39,4 +39,27 @@ public class OperationsTests
         }
         finally { TempDir.Delete(dir); }
     }
+
+    /// <summary>
+    /// Regression (issue 17): ASP.NET watched the content root recursively for configuration changes, and the embedded
+    /// store's files live there (./data by default), so every RocksDB write woke an inotify watcher.
+    /// </summary>
+    [Fact]
+    public async Task The_server_watches_no_files()
+    {
+        var dir = TempDir.Create("diced-watch");
+        try
+        {
+            using var server = ServerProcess.Start(dir);
+            await server.WaitUntilServingAsync(TimeSpan.FromSeconds(30));
+            await server.Client.GetStringAsync("/");
+            var watchers = Directory.GetFiles($"/proc/{server.Pid}/fd").Count(fd =>
+            {
+                try { return new FileInfo(fd).LinkTarget?.Contains("inotify") == true; }
+                catch (IOException) { return false; }
+            });
+            Assert.Equal(0, watchers);
+        }
+        finally { TempDir.Delete(dir); }
+    }
 }
