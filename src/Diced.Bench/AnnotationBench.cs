@@ -74,15 +74,15 @@ public static class AnnotationBench
             var url = $"/api/node/{uuid}/syn/label/{body}";
             int count = JsonDocument.Parse(await server.Client.GetStringAsync(url)).RootElement.GetArrayLength();
             if (count != bodies[body]) throw new InvalidOperationException($"label/{body} lists {count} elements, {bodies[body]} were posted");
-            double t = Measure.Median(await Repeat(5, () => server.Client.GetByteArrayAsync(url)));
-            double tr = Measure.Median(await Repeat(5, () => server.Client.GetByteArrayAsync(url + "?relationships=true")));
+            double t = Measure.Median(await Measure.RepeatAsync(5, () => server.Client.GetByteArrayAsync(url)));
+            double tr = Measure.Median(await Measure.RepeatAsync(5, () => server.Client.GetByteArrayAsync(url + "?relationships=true")));
             Console.WriteLine($"GET label/{{body}} of a {count,7:N0}-element body: {t * 1000,8:F2} ms ({t / count * 1e6:F1} us per element); with relationships {tr * 1000,8:F2} ms");
         }
         {
             var url = $"/api/node/{uuid}/sz/top/1000/PostSyn";
             var top = JsonDocument.Parse(await server.Client.GetStringAsync(url)).RootElement;
             if (top.GetArrayLength() != 1000 || top[0].GetProperty("Label").GetUInt64() != 1) throw new InvalidOperationException($"unexpected ranking: {top[0]}");
-            double t = Measure.Median(await Repeat(5, () => server.Client.GetByteArrayAsync(url)));
+            double t = Measure.Median(await Measure.RepeatAsync(5, () => server.Client.GetByteArrayAsync(url)));
             Console.WriteLine($"GET top/1000/PostSyn over {bodies.Count:N0} bodies: {t * 1000:F2} ms");
         }
         {
@@ -179,17 +179,5 @@ public static class AnnotationBench
     {
         using var r = await server.Client.PostAsync(url, new ByteArrayContent(body));
         if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task<List<double>> Repeat(int times, Func<Task> op)
-    {
-        var list = new List<double>();
-        for (int i = 0; i < times; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            await op();
-            list.Add(sw.Elapsed.TotalSeconds);
-        }
-        return list;
     }
 }

@@ -154,22 +154,10 @@ public static class LabelBench
         {
             var url = $"/api/node/{uuid}/seg/sparsevol/{body}";
             var rle = (await server.Client.GetByteArrayAsync(url)).Length;
-            double t = Measure.Median(await Repeat(5, () => server.Client.GetByteArrayAsync(url)));
+            double t = Measure.Median(await Measure.RepeatAsync(5, () => server.Client.GetByteArrayAsync(url)));
             using var size = System.Text.Json.JsonDocument.Parse(await server.Client.GetStringAsync($"/api/node/{uuid}/seg/sparsevol-size/{body}"));
             int blocksTouched = size.RootElement.GetProperty("numblocks").GetInt32();
             Console.WriteLine($"sparsevol of a {voxels,9}-voxel body ({blocksTouched,2} of 64 blocks, {rle / 16,6} runs): {t * 1000,7:F1} ms = {t / full:F3}x the whole-volume GET");
         }
-    }
-
-    private static async Task<List<double>> Repeat(int times, Func<Task> op)
-    {
-        var list = new List<double>();
-        for (int i = 0; i < times; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            await op();
-            list.Add(sw.Elapsed.TotalSeconds);
-        }
-        return list;
     }
 }

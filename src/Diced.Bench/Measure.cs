@@ -13,6 +13,19 @@ public static class Measure
         return sw.Elapsed.TotalSeconds / count;
     }
 
+    /// <summary>The seconds each of <paramref name="times"/> runs of <paramref name="op"/> took.</summary>
+    public static async Task<List<double>> RepeatAsync(int times, Func<Task> op)
+    {
+        var list = new List<double>();
+        for (int i = 0; i < times; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await op();
+            list.Add(sw.Elapsed.TotalSeconds);
+        }
+        return list;
+    }
+
     public static double Median(IEnumerable<double> xs)
     {
         var a = xs.OrderBy(x => x).ToArray();

@@ -35,10 +35,7 @@ public sealed partial class NeuronAnnotations(VersionedData data)
     private static ulong BodyOf(byte[] tkey) => BinaryPrimitives.ReadUInt64BigEndian(tkey.AsSpan(1));
 
     /// <summary>A body id of a URL (<c>key/&lt;key&gt;</c>); DVID answers Go's parse error.</summary>
-    public static ulong ParseKey(string text)
-        => ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            ? id
-            : throw DatastoreException.BadRequest($"strconv.ParseUint: parsing \"{text}\": {(text.Length > 0 && text.All(char.IsAsciiDigit) ? "value out of range" : "invalid syntax")}");
+    public static ulong ParseKey(string text) => GoStrconv.ParseUint(text);
 
     /// <summary>DVID's range bounds: a key starting above '9' is the largest id, below '0' the smallest.</summary>
     public static ulong ParseRangeKey(string text)

@@ -38,10 +38,7 @@ public static class TarsupervoxelsEndpoints
     }
 
     /// <summary>A uint64 id in the URL; DVID answers Go's parse error.</summary>
-    private static ulong Id(string text)
-        => ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            ? id
-            : throw Reject.BadRequest($"strconv.ParseUint: parsing \"{text}\": {(text.Length > 0 && text.All(char.IsAsciiDigit) ? "value out of range" : "invalid syntax")}");
+    private static ulong Id(string text) => Datastore.GoStrconv.ParseUint(text);
 
     private static async Task Supervoxel(HttpContext http, string id, IOptions<DicedOptions> o)
     {
