@@ -30,8 +30,8 @@ public static class AnnotationBench
         await server.CreateInstanceAsync(uuid, "{\"typename\":\"labelmap\",\"dataname\":\"seg\"}");
         await server.CreateInstanceAsync(uuid, "{\"typename\":\"annotation\",\"dataname\":\"syn\"}");
         await server.CreateInstanceAsync(uuid, "{\"typename\":\"labelsz\",\"dataname\":\"sz\"}");
-        await Post(server, $"/api/node/{uuid}/syn/sync", "{\"sync\":\"seg\"}");
-        await Post(server, $"/api/node/{uuid}/sz/sync", "{\"sync\":\"syn\"}");
+        await server.PostAsync($"/api/node/{uuid}/syn/sync", "{\"sync\":\"seg\"}");
+        await server.PostAsync($"/api/node/{uuid}/sz/sync", "{\"sync\":\"syn\"}");
 
         var slab = new ulong[Block * N * N];
         for (int z0 = 0; z0 < N; z0 += Block)
@@ -57,10 +57,10 @@ public static class AnnotationBench
         server.Settle();
         Measure.Progress("loading 1,000,000 elements through POST blocks");
         var sw = Stopwatch.StartNew();
-        foreach (var body in requests) await Post(server, $"/api/node/{uuid}/syn/blocks", body);
+        foreach (var body in requests) await server.PostAsync($"/api/node/{uuid}/syn/blocks", body);
         double load = sw.Elapsed.TotalSeconds;
         sw.Restart();
-        foreach (var body in requests) await Post(server, "/bench/discard", body);
+        foreach (var body in requests) await server.PostAsync("/bench/discard", body);
         double discard = sw.Elapsed.TotalSeconds;
         Measure.EndProgress();
         long bytes = requests.Sum(r => (long)r.Length);
@@ -87,7 +87,7 @@ public static class AnnotationBench
         }
         {
             sw.Restart();
-            await Post(server, $"/api/node/{uuid}/seg/merge", "[2, 3]");
+            await server.PostAsync($"/api/node/{uuid}/seg/merge", "[2, 3]");
             double t = sw.Elapsed.TotalSeconds;
             var count = JsonDocument.Parse(await server.Client.GetStringAsync($"/api/node/{uuid}/sz/count/2/AllSyn")).RootElement.GetProperty("AllSyn").GetInt64();
             int listed = JsonDocument.Parse(await server.Client.GetStringAsync($"/api/node/{uuid}/syn/label/2")).RootElement.GetArrayLength();
@@ -173,11 +173,4 @@ public static class AnnotationBench
         return sw.Elapsed.TotalSeconds;
     }
 
-    private static Task Post(BenchServer server, string url, string body) => Post(server, url, Encoding.UTF8.GetBytes(body));
-
-    private static async Task Post(BenchServer server, string url, byte[] body)
-    {
-        using var r = await server.Client.PostAsync(url, new ByteArrayContent(body));
-        if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
-    }
 }

@@ -69,6 +69,15 @@ public sealed class BenchServer : IAsyncDisposable
         if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException(await r.Content.ReadAsStringAsync());
     }
 
+    /// <summary>POSTs <paramref name="body"/> to <paramref name="url"/>; anything but 200 stops the benchmark with the server's answer.</summary>
+    public async Task PostAsync(string url, byte[] body)
+    {
+        using var r = await Client.PostAsync(url, new ByteArrayContent(body));
+        if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+    }
+
+    public Task PostAsync(string url, string body) => PostAsync(url, System.Text.Encoding.UTF8.GetBytes(body));
+
     /// <summary>MB/s of GETs of <paramref name="url"/>, each of exactly <paramref name="expected"/> bytes.</summary>
     public async Task<double> GetThroughputAsync(string url, long expected, int requests)
     {

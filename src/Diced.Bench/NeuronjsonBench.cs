@@ -39,8 +39,8 @@ public static class NeuronjsonBench
         var sw = Stopwatch.StartNew();
         foreach (var chunk in docs.Chunk(10_000))
         {
-            await Post(server, $"/api/node/{uuid}/ann/keyvalues?u=bench", KeyValueMessages.EncodeKeyValues(chunk));
-            await Post(server, $"/api/node/{uuid}/kv/keyvalues", KeyValueMessages.EncodeKeyValues(chunk));
+            await server.PostAsync($"/api/node/{uuid}/ann/keyvalues?u=bench", KeyValueMessages.EncodeKeyValues(chunk));
+            await server.PostAsync($"/api/node/{uuid}/kv/keyvalues", KeyValueMessages.EncodeKeyValues(chunk));
         }
         double post = sw.Elapsed.TotalSeconds;
         Measure.EndProgress();
@@ -71,11 +71,5 @@ public static class NeuronjsonBench
                 () => Time($"/api/node/{uuid}/ann/query", Encoding.UTF8.GetBytes(json), HttpMethod.Post));
             Console.WriteLine($"query {name,-28} ({matches,6:N0} matches): {q * 1000,6:F0} ms = {ratio:F2}x the time of GET keyvalues?json=true of all {Bodies:N0} documents ({kv * 1000:F0} ms)");
         }
-    }
-
-    private static async Task Post(BenchServer server, string url, byte[] body)
-    {
-        using var r = await server.Client.PostAsync(url, new ByteArrayContent(body));
-        if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
     }
 }

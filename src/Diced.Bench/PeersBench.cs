@@ -40,15 +40,15 @@ public static class PeersBench
                 uuid = await server.CreateRepoAsync();
                 await server.CreateInstanceAsync(uuid, "{\"typename\":\"uint8blk\",\"dataname\":\"v\",\"BlockSize\":\"64,64,64\"}");
                 var sw = Stopwatch.StartNew();
-                await Post(server, $"/api/node/{uuid}/v/raw/0_1_2/{n}_{n}_{n}/0_0_0", volume);
+                await server.PostAsync($"/api/node/{uuid}/v/raw/0_1_2/{n}_{n}_{n}/0_0_0", volume);
                 return sw.Elapsed.TotalSeconds;
             });
             server.Settle();
             string Box(int x, int y, int z) => $"/api/node/{uuid}/v/raw/0_1_2/{s}_{s}_{s}/{x}_{y}_{z}";
             diced["read_aligned"] = await Best(3, () => Time(() => server.GetThroughputAsync(Box(0, 0, 0), (long)s * s * s, 1)));
             diced["read_offset"] = await Best(3, () => Time(() => server.GetThroughputAsync(Box(17, 33, 5), (long)s * s * s, 1)));
-            diced["write_aligned"] = await Best(3, () => Time(() => Post(server, Box(0, 0, 0), patch)));
-            diced["write_offset"] = await Best(3, () => Time(() => Post(server, Box(17, 33, 5), patch)));
+            diced["write_aligned"] = await Best(3, () => Time(() => server.PostAsync(Box(0, 0, 0), patch)));
+            diced["write_offset"] = await Best(3, () => Time(() => server.PostAsync(Box(17, 33, 5), patch)));
 
             Console.WriteLine($"({n}^3 uint8, {s}^3 boxes, 64^3 chunks; best of 3; ratios are Diced's throughput over the peer's, > 1 is Diced faster)");
             Console.WriteLine($"{"",-14} {"Diced",9} {"zarr",9} {"h5py",9}   Diced/zarr  Diced/h5py");
@@ -77,11 +77,5 @@ public static class PeersBench
         double best = double.MaxValue;
         for (int i = 0; i < reps; i++) best = Math.Min(best, await op());
         return best;
-    }
-
-    private static async Task Post(BenchServer server, string url, byte[] body)
-    {
-        using var r = await server.Client.PostAsync(url, new ByteArrayContent(body));
-        if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{url}: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
     }
 }

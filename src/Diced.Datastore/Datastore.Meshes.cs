@@ -54,14 +54,20 @@ public sealed partial class Datastore
     /// </summary>
     public async Task<byte[]?> GeneratedMeshAsync(VersionRef at, InstanceRecord labels, string key, CancellationToken ct = default)
     {
-        if (!key.EndsWith(".ngmesh", StringComparison.Ordinal)
-            || !ulong.TryParse(key.AsSpan(0, key.Length - ".ngmesh".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var body)
-            || body == 0)
-            return null;
-        var vol = LabelVolumeOf(DataAt(at, labels));
-        var mesh = await Meshes.GetAsync(vol, body, supervoxels: false, MaxMeshTriangles, ct);
+        if (MeshBodyOf(key) is not { } body) return null;
+        var mesh = await Meshes.GetAsync(LabelVolumeOf(DataAt(at, labels)), body, supervoxels: false, MaxMeshTriangles, ct);
         return mesh?.Mesh;
     }
+
+    /// <summary>Whether body <c>{body}.ngmesh</c> (<paramref name="key"/>) exists at <paramref name="at"/>, without building its mesh.</summary>
+    public async Task<bool> GeneratedMeshExistsAsync(VersionRef at, InstanceRecord labels, string key, CancellationToken ct = default)
+        => MeshBodyOf(key) is { } body && await LabelVolumeOf(DataAt(at, labels)).IndexFingerprintAsync(body, false, ct) is not null;
+
+    /// <summary>The body a mesh key names (<c>{body}.ngmesh</c>, body not 0), or null.</summary>
+    private static ulong? MeshBodyOf(string key)
+        => key.EndsWith(".ngmesh", StringComparison.Ordinal)
+           && ulong.TryParse(key.AsSpan(0, key.Length - ".ngmesh".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var body)
+           && body != 0 ? body : null;
 
     /// <summary>Makes the generated instance <paramref name="name"/> a real keyvalue instance (the first upload does).</summary>
     public async Task<InstanceRecord> MaterializeMeshInstanceAsync(VersionRef at, string name, CancellationToken ct = default)

@@ -114,13 +114,7 @@ public static class LabelBlock
     }
 
     /// <summary>Decodes into <paramref name="destination"/> (x fastest), which must hold exactly the declared block.</summary>
-    public static void Decode(ReadOnlySpan<byte> encoded, Span<ulong> destination) => Decode(encoded, destination, null);
-
-    /// <summary>
-    /// Decodes as <see cref="Decode(ReadOnlySpan{byte}, Span{ulong})"/>, each label replaced through <paramref name="mapping"/>
-    /// (labels it lacks stay): the block's label table is mapped once, so mapping costs a lookup per distinct label.
-    /// </summary>
-    public static void Decode(ReadOnlySpan<byte> encoded, Span<ulong> destination, IReadOnlyDictionary<ulong, ulong>? mapping)
+    public static void Decode(ReadOnlySpan<byte> encoded, Span<ulong> destination)
     {
         var size = SizeOf(encoded);
         int gx = size.X / Sub, gy = size.Y / Sub, gz = size.Z / Sub, nsb = gx * gy * gz;
@@ -130,22 +124,8 @@ public static class LabelBlock
         if (n == 0) throw new InvalidDataException("label block has an empty label table");
         long labelsEnd = 16 + 8 * n;
         if (labelsEnd > encoded.Length) throw new InvalidDataException($"label block declares {n} labels but has only {encoded.Length} bytes");
-        ReadOnlySpan<ulong> table = MemoryMarshal.Cast<byte, ulong>(encoded[16..(int)labelsEnd]);
+        var table = MemoryMarshal.Cast<byte, ulong>(encoded[16..(int)labelsEnd]);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts");
-        ulong[]? mapped = null;
-        if (mapping is { Count: > 0 })
-        {
-            mapped = System.Buffers.ArrayPool<ulong>.Shared.Rent((int)n);
-            for (int i = 0; i < n; i++) mapped[i] = mapping.TryGetValue(table[i], out var body) ? body : table[i];
-            table = mapped.AsSpan(0, (int)n);
-        }
-        try { DecodeWith(encoded, destination, table, size, gx, gy, gz, nsb, n, labelsEnd); }
-        finally { if (mapped is not null) System.Buffers.ArrayPool<ulong>.Shared.Return(mapped); }
-    }
-
-    private static void DecodeWith(ReadOnlySpan<byte> encoded, Span<ulong> destination, ReadOnlySpan<ulong> table, (int X, int Y, int Z) size,
-        int gx, int gy, int gz, int nsb, long n, long labelsEnd)
-    {
         if (n == 1)
         {
             if (encoded.Length != 24) throw new InvalidDataException($"solid label block must be 24 bytes, got {encoded.Length}");
@@ -214,13 +194,12 @@ public static class LabelBlock
 
     /// <summary>Decodes a block that must be exactly <paramref name="size"/> (an instance's block size).</summary>
     /// <exception cref="InvalidDataException">The block is corrupt or of another size.</exception>
-    public static void DecodeExactly(ReadOnlySpan<byte> encoded, (int X, int Y, int Z) size, Span<ulong> destination,
-        IReadOnlyDictionary<ulong, ulong>? mapping = null)
+    public static void DecodeExactly(ReadOnlySpan<byte> encoded, (int X, int Y, int Z) size, Span<ulong> destination)
     {
         var declared = SizeOf(encoded);
         if (declared != size)
             throw new InvalidDataException($"it is {declared.X}x{declared.Y}x{declared.Z}, the instance's blocks are {size.X}x{size.Y}x{size.Z}");
-        Decode(encoded, destination, mapping);
+        Decode(encoded, destination);
     }
 
     /// <summary>

@@ -28,6 +28,14 @@ public static class InstanceEndpoints
         return http.Response.WriteAsync(ds.Types.Get(ctx.Instance.TypeName).Help);
     }
 
+    /// <summary>DVID's answer to <c>POST …/info</c>: <c>Changed '&lt;name&gt;' based on received configuration:\n{map[k:v …]}\n</c>.</summary>
+    public static Task WriteConfigChangedAsync(HttpContext http, string name, IReadOnlyDictionary<string, string> config)
+    {
+        var shown = string.Join(" ", config.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        return http.Response.WriteAsync($"Changed '{name}' based on received configuration:\n{{map[{shown}]}}\n");
+    }
+
     private static Task BadApiCall(HttpContext http)
     {
         var ctx = http.Instance();

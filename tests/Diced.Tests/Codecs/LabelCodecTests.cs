@@ -162,10 +162,12 @@ public class MappedLabelDecodeTests
         var mapping = ids.Where((_, i) => i % 2 == 0).ToDictionary(id => id, id => id % 5 + 1_000_000);
         var encoded = Diced.Codecs.Labels.LabelBlock.Encode(block, (64, 64, 64));
         var direct = new ulong[block.Length];
-        Diced.Codecs.Labels.LabelBlock.Decode(encoded, direct, mapping);
+        var remapped = (byte[])encoded.Clone();
+        Diced.Codecs.Labels.LabelBlock.RemapTable(remapped, mapping);
+        Diced.Codecs.Labels.LabelBlock.Decode(remapped, direct);
         var expected = block.Select(v => mapping.TryGetValue(v, out var b) ? b : v).ToArray();
         Assert.Equal(expected, direct);
-        Diced.Codecs.Labels.LabelBlock.Decode(encoded, direct, null);
+        Diced.Codecs.Labels.LabelBlock.Decode(encoded, direct);
         Assert.Equal(block, direct);
     }
 }

@@ -94,6 +94,7 @@ public sealed class BodyMeshCache(long budgetBytes = 256L << 20)
 
     private sealed class Follower(BodyMeshCache cache, (uint, uint) key) : ILabelFollower
     {
+        public bool UsesBodies => false; // only the blocks matter
         public Task VoxelsChangedAsync(Transaction tx, LabelVolume labels, IReadOnlyCollection<Point3> blocks, Func<ulong, ulong> bodyOf, CancellationToken ct)
         {
             var copy = blocks.ToHashSet();

@@ -9,6 +9,9 @@ namespace Diced.Datastore.Types.Labels;
 /// </summary>
 public interface ILabelFollower
 {
+    /// <summary>Whether <see cref="VoxelsChangedAsync"/> maps supervoxels to bodies (else the mapping is not looked up for it).</summary>
+    bool UsesBodies => true;
+
     /// <summary>
     /// Level-0 voxels of <paramref name="blocks"/> changed in <paramref name="tx"/> (read them through it);
     /// <paramref name="bodyOf"/> gives a supervoxel's body as the transaction leaves the mapping.

@@ -23,7 +23,12 @@ public sealed class LabelBlockCodec(CompressionSpec spec, Point3 blockSize, bool
     public void Decode(ReadOnlySpan<byte> stored, Span<byte> destination)
     {
         var dvid = DvidBlock(stored);
-        try { LabelBlock.DecodeExactly(dvid, (blockSize.X, blockSize.Y, blockSize.Z), MemoryMarshal.Cast<byte, ulong>(destination), mapping); }
+        try
+        {
+            // The decoded envelope is this call's own copy: its label table is mapped in place, once per block.
+            if (mapping is not null) LabelBlock.RemapTable(dvid, mapping);
+            LabelBlock.DecodeExactly(dvid, (blockSize.X, blockSize.Y, blockSize.Z), MemoryMarshal.Cast<byte, ulong>(destination));
+        }
         catch (InvalidDataException e)
         {
             throw new DatastoreException($"stored label block is corrupt: {e.Message}", ErrorKind.BadRequest, e);

@@ -47,7 +47,7 @@ public sealed partial class LabelVolume
     private async Task VoxelsChangedAsync(Transaction tx, IReadOnlyCollection<Point3> blocks, IReadOnlyDictionary<ulong, ulong>? assigned, CancellationToken ct)
     {
         if (Followers.Count == 0 || blocks.Count == 0) return;
-        var mapping = HasMapping ? await MappingAsync(ct) : Empty;
+        var mapping = HasMapping && Followers.Any(f => f.UsesBodies) ? await MappingAsync(ct) : Empty;
         ulong BodyOfSv(ulong sv) => sv == 0 ? 0 : assigned is not null && assigned.TryGetValue(sv, out var b) ? b : BodyOf(mapping, sv);
         foreach (var f in Followers) await f.VoxelsChangedAsync(tx, this, blocks, BodyOfSv, ct);
     }

@@ -137,9 +137,7 @@ public static class VolumeMetadataEndpoints
         var (settings, extents) = VolumeConfig.Apply(ctx.Instance, config, current, hasData: current is not null);
         await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name, inst => inst with { Settings = settings }, http.RequestAborted);
         if (extents is not null) await vol.SetExtentsAsync(extents, http.RequestAborted);
-        var shown = string.Join(" ", config.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
-        http.Response.ContentType = "text/plain; charset=utf-8";
-        await http.Response.WriteAsync($"Changed '{ctx.Instance.Name}' based on received configuration:\n{{map[{shown}]}}\n");
+        await InstanceEndpoints.WriteConfigChangedAsync(http, ctx.Instance.Name, config);
     }
 
     private static async Task PostResolution(HttpContext http, IOptions<DicedOptions> o)

@@ -55,11 +55,7 @@ public static class GeneratedMeshEndpoints
     public static async Task<bool> TryServeAsync(HttpContext http, VersionRef version, InstanceRecord labels, string key)
     {
         var store = Store(http);
-        if (HttpMethods.IsHead(http.Request.Method))
-        {
-            if (!key.EndsWith(".ngmesh", StringComparison.Ordinal) || !ulong.TryParse(key[..^".ngmesh".Length], out var body) || body == 0) return false;
-            return await store.LabelVolumeOf(store.DataAt(version, labels)).IndexFingerprintAsync(body, false, http.RequestAborted) is not null;
-        }
+        if (HttpMethods.IsHead(http.Request.Method)) return await store.GeneratedMeshExistsAsync(version, labels, key, http.RequestAborted);
         var mesh = await store.GeneratedMeshAsync(version, labels, key, http.RequestAborted);
         if (mesh is null) return false;
         http.Response.ContentType = "application/octet-stream";

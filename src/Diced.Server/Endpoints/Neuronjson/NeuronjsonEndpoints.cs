@@ -80,8 +80,7 @@ public static class NeuronjsonEndpoints
             {
                 if (User(http).Length == 0) throw Reject.BadRequest("cannot alter neuronjson data without a valid user");
                 if (key == "0") throw Reject.BadRequest("body id 0 is reserved and so cannot be stored");
-                var body = ulong.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-                    ? id : throw Reject.BadRequest($"key \"{key}\" must be a valid uint64: {ParseError(key)}");
+                var body = BodyKey(key);
                 await a.PostAsync([new NeuronAnnotations.Posted(body, await RequestBody.ReadAsync(http, o.Value.MaxJsonBytes))],
                     User(http), Replace(http), Conditional(http), ct);
                 break;
@@ -92,11 +91,9 @@ public static class NeuronjsonEndpoints
         }
     }
 
-    private static string ParseError(string key)
-    {
-        try { NeuronAnnotations.ParseKey(key); return ""; }
-        catch (Datastore.DatastoreException e) { return e.Message; }
-    }
+    /// <summary>The body id a POSTed key names, with DVID's message when it names none.</summary>
+    private static ulong BodyKey(string key)
+        => Datastore.GoStrconv.TryParseUint(key, out var id, out var error) ? id : throw Reject.BadRequest($"key \"{key}\" must be a valid uint64: {error}");
 
     private static bool Replace(HttpContext http) => http.Request.Query["replace"] == "true";
 
@@ -112,9 +109,7 @@ public static class NeuronjsonEndpoints
     private static async Task PostKeyValues(HttpContext http, IOptions<DicedOptions> o)
     {
         var pairs = KeyValueMessages.ReadKeyValues(await RequestBody.ReadAsync(http, o.Value.MaxValueBytes));
-        var posted = pairs.Select(p => new NeuronAnnotations.Posted(
-            ulong.TryParse(p.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : throw Reject.BadRequest($"key \"{p.Key}\" must be a valid uint64: {ParseError(p.Key)}"),
-            p.Value)).ToList();
+        var posted = pairs.Select(p => new NeuronAnnotations.Posted(BodyKey(p.Key), p.Value)).ToList();
         await Of(http).PostAsync(posted, User(http), Replace(http), Conditional(http), http.RequestAborted);
     }
 }

@@ -155,8 +155,6 @@ public static class TarsupervoxelsEndpoints
             await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name,
                 inst => inst with { Settings = inst.Settings.SetItem(TarsupervoxelsType.ExtensionKey, ext) }, http.RequestAborted);
         }
-        var shown = string.Join(" ", config.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
-        http.Response.ContentType = "text/plain; charset=utf-8";
-        await http.Response.WriteAsync($"Changed '{ctx.Instance.Name}' based on received configuration:\n{{map[{shown}]}}\n");
+        await InstanceEndpoints.WriteConfigChangedAsync(http, ctx.Instance.Name, config);
     }
 }
