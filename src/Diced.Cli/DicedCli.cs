@@ -88,7 +88,7 @@ public static partial class DicedCli
         }
     }
 
-    private sealed class UsageException(string message) : Exception(message);
+    internal sealed class UsageException(string message) : Exception(message);
 
     private static int About(TextWriter stdout)
     {

@@ -11,6 +11,9 @@ public static class ValueEnvelope
 {
     private const int ChecksumFlag = 1;
 
+    /// <summary>Largest compression buffer taken from the shared pool (a 64³ block of uint64 needs about 2 MiB).</summary>
+    private const int MaxPooledBuffer = 4 << 20;
+
     /// <summary>Wraps <paramref name="data"/> in the envelope, compressing it with <paramref name="spec"/>.</summary>
     public static byte[] Encode(ReadOnlySpan<byte> data, CompressionSpec spec, bool checksum = false)
     {
@@ -26,13 +29,23 @@ public static class ValueEnvelope
                 break;
             case CompressionKind.Lz4:
             {
-                // Compress into a worst-case buffer, then copy once into the exact-size result (large values: one
-                // transient copy, not two).
-                var block = GC.AllocateUninitializedArray<byte>(Lz4Block.MaxEncodedLength(data.Length));
-                int n = Lz4Block.EncodeInto(data, block);
-                result = GC.AllocateUninitializedArray<byte>(prefix + 4 + n);
-                BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(prefix), (uint)data.Length);
-                block.AsSpan(0, n).CopyTo(result.AsSpan(prefix + 4));
+                // Compress into a worst-case buffer, then copy once into the exact-size result. Block-sized buffers
+                // are pooled (a fresh large-object array per block cost as much as the compression itself); huge
+                // values are not, or the pool would keep their buffers for good.
+                int worst = Lz4Block.MaxEncodedLength(data.Length);
+                bool pooled = worst <= MaxPooledBuffer;
+                var block = pooled ? System.Buffers.ArrayPool<byte>.Shared.Rent(worst) : GC.AllocateUninitializedArray<byte>(worst);
+                try
+                {
+                    int n = Lz4Block.EncodeInto(data, block);
+                    result = GC.AllocateUninitializedArray<byte>(prefix + 4 + n);
+                    BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(prefix), (uint)data.Length);
+                    block.AsSpan(0, n).CopyTo(result.AsSpan(prefix + 4));
+                }
+                finally
+                {
+                    if (pooled) System.Buffers.ArrayPool<byte>.Shared.Return(block);
+                }
                 break;
             }
             case CompressionKind.Gzip:

@@ -56,6 +56,19 @@ internal static partial class RocksDbNative
     [LibraryImport(Lib)] public static unsafe partial byte* rocksdb_pinnableslice_value(nint slice, out nuint len);
     [LibraryImport(Lib)] public static partial void rocksdb_pinnableslice_destroy(nint slice);
 
+    [LibraryImport(Lib)] public static partial nint rocksdb_envoptions_create();
+    [LibraryImport(Lib)] public static partial void rocksdb_envoptions_destroy(nint o);
+    [LibraryImport(Lib)] public static partial nint rocksdb_sstfilewriter_create(nint envOptions, nint options);
+    [LibraryImport(Lib)] public static partial void rocksdb_sstfilewriter_destroy(nint w);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] public static partial void rocksdb_sstfilewriter_open(nint w, string path, out nint err);
+    [LibraryImport(Lib)] public static unsafe partial void rocksdb_sstfilewriter_put(nint w, byte* key, nuint keyLen, byte* val, nuint valLen, out nint err);
+    [LibraryImport(Lib)] public static unsafe partial void rocksdb_sstfilewriter_delete(nint w, byte* key, nuint keyLen, out nint err);
+    [LibraryImport(Lib)] public static partial void rocksdb_sstfilewriter_finish(nint w, out nint err);
+    [LibraryImport(Lib)] public static partial nint rocksdb_ingestexternalfileoptions_create();
+    [LibraryImport(Lib)] public static partial void rocksdb_ingestexternalfileoptions_destroy(nint o);
+    [LibraryImport(Lib)] public static partial void rocksdb_ingestexternalfileoptions_set_move_files(nint o, byte v);
+    [LibraryImport(Lib)] public static unsafe partial void rocksdb_ingest_external_file(nint db, byte** files, nuint count, nint options, out nint err);
+
     [LibraryImport(Lib)] public static partial nint rocksdb_writebatch_create();
     [LibraryImport(Lib)] public static partial void rocksdb_writebatch_destroy(nint b);
     [LibraryImport(Lib)] public static unsafe partial void rocksdb_writebatch_put(nint b, byte* key, nuint keyLen, byte* val, nuint valLen);

@@ -14,8 +14,11 @@ public sealed class BodyBudget(IOptions<DicedOptions> options, ILogger<BodyBudge
     /// <summary>Bytes released since the last collection that make a collection worth it.</summary>
     private const long CollectAfterBytes = 128L << 20;
 
+    /// <summary>Bytes released, busy or not, that make a background collection worth it.</summary>
+    private const long SweepAfterBytes = 64L << 20;
+
     private readonly long _limit = options.Value.MaxBufferedBodyBytes;
-    private long _inUse, _releasedSinceCollect;
+    private long _inUse, _releasedSinceCollect, _releasedSinceSweep;
     private int _collectScheduled;
 
     /// <summary>Bytes of bodies held now.</summary>
@@ -46,7 +49,16 @@ public sealed class BodyBudget(IOptions<DicedOptions> options, ILogger<BodyBudge
     {
         if (bytes == 0) return;
         Interlocked.Add(ref _releasedSinceCollect, bytes);
-        if (Interlocked.Add(ref _inUse, -bytes) == 0 && Interlocked.Read(ref _releasedSinceCollect) >= CollectAfterBytes
+        long inUse = Interlocked.Add(ref _inUse, -bytes);
+        if (Interlocked.Add(ref _releasedSinceSweep, bytes) >= SweepAfterBytes)
+        {
+            // A steady stream of large bodies (an ingest) never leaves the server idle; their buffers are large objects,
+            // which only a full collection frees. A background one costs little (the buffers hold no references) and
+            // keeps the process near its working size instead of letting dead buffers pile up to the gigabytes.
+            Interlocked.Exchange(ref _releasedSinceSweep, 0);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false, compacting: false);
+        }
+        if (inUse == 0 && Interlocked.Read(ref _releasedSinceCollect) >= CollectAfterBytes
             && Interlocked.Exchange(ref _collectScheduled, 1) == 0)
             _ = Task.Run(CollectWhenIdleAsync);
     }

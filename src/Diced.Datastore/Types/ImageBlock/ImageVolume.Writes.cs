@@ -32,6 +32,31 @@ public sealed partial class ImageVolume
         }, ct);
     }
 
+    /// <summary>Starts a write of <paramref name="box"/> whose voxels arrive one layer of blocks at a time.</summary>
+    public VolumeUpload BeginUpload(Box box) => new(this, box);
+
+    /// <summary>Stores what an upload received: whole blocks already encoded, parts of the others merged into what they
+    /// hold (read-modify-write), and the extents, in one atomic commit under the blocks' locks.</summary>
+    internal Task WriteEncodedAsync(Box box, IReadOnlyList<(Point3 Block, byte[] Encoded)> whole, IReadOnlyList<(Point3 Block, Box Part, byte[] Voxels)> parts,
+        CancellationToken ct)
+        => _data.WriteAsync(async tx =>
+        {
+            await LockBlocksAsync(tx, BlocksOf(box), ct);
+            foreach (var (block, encoded) in whole) tx.Put(KeyOf(block), encoded);
+            var bs = BlockSize;
+            await ForEachBlockAsync(parts, async (p, token) =>
+            {
+                var blockBox = new Box(p.Block.BlockOrigin(bs), bs);
+                await ModifyBlockAsync(tx, p.Block, (current, _) =>
+                {
+                    Copy(p.Voxels, p.Part, current, blockBox, p.Part, BytesPerVoxel);
+                    return true;
+                }, createMissing: true, null, token);
+            }, ct);
+            await GrowExtentsAsync(tx, box, ct);
+            return 0;
+        }, ct);
+
     /// <summary>Replaces many whole blocks in one atomic commit.</summary>
     public Task WriteBlocksAsync(IReadOnlyList<(Point3 Block, ReadOnlyMemory<byte> Voxels)> blocks, CancellationToken ct = default)
     {

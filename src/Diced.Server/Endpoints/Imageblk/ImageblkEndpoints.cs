@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Diced.Codecs.Images;
 using Diced.Datastore.Geometry;
@@ -113,36 +114,61 @@ public static class ImageblkEndpoints
         if (roi is not null && expected > o.MaxBufferedWriteBytes)
             throw Reject.BadRequest($"roi-restricted writes are limited to {o.MaxBufferedWriteBytes} bytes per request");
         using var slot = throttle.Enter(http);
-        bool streamed = http.Request.Query["compression"].Count == 0 && expected > o.MaxBufferedWriteBytes && http.Request.ContentLength is not null;
-        if (!streamed)
+        if (http.Request.Query["compression"].Count > 0 || roi is not null)
         {
             await vol.WriteAsync(box, await VoxelBodies.ReadAsync(http, box, vol.BytesPerVoxel, o, allowGzip: false), ct, roi);
             return;
         }
-        if (http.Request.ContentLength != expected)
-            throw Reject.BadRequest($"voxels data was {http.Request.ContentLength} bytes, expected {expected} bytes for {box}");
-        await WriteBySlabs(http, vol, box, ct);
+        if (http.Request.ContentLength is { } declared && declared != expected)
+            throw Reject.BadRequest($"voxels data was {declared} bytes, expected {expected} bytes for {box}");
+        await UploadAsync(http, vol, box, o, ct);
     }
 
-    /// <summary>Bodies larger than the buffering limit are read and stored one layer of blocks at a time (each layer atomic).</summary>
-    private static async Task WriteBySlabs(HttpContext http, ImageVolume vol, Box box, CancellationToken ct)
+    /// <summary>Buffers of layers being received and encoded: one pool for all threads (the shared pool keeps a buffer
+    /// per thread, which for layers of many megabytes adds up), a few per size.</summary>
+    private static readonly ArrayPool<byte> LayerBuffers = ArrayPool<byte>.Create(1 << 30, 4);
+
+    /// <summary>
+    /// Receives a packed body one layer of blocks at a time while earlier layers are encoded, and stores it in one
+    /// atomic commit. Bodies larger than the buffering limit are committed in parts of about that size (each atomic).
+    /// </summary>
+    private static async Task UploadAsync(HttpContext http, ImageVolume vol, Box box, DicedOptions o, CancellationToken ct)
     {
-        foreach (var layer in box.ZLayers(vol.BlockSize))
+        await using var upload = vol.BeginUpload(box);
+        long expected = box.VoxelCount * vol.BytesPerVoxel;
+        long layerBytes = upload.Layers.Max(l => l.VoxelCount) * vol.BytesPerVoxel;
+        // Held at once: the encoded blocks of one commit (at most about their raw size) and the layers in flight.
+        RequestBody.Reserve(http, Math.Min(expected, o.MaxBufferedWriteBytes) + (VolumeUpload.MaxLayersEncoding + 1) * layerBytes);
+        int storedTo = box.Offset.Z;
+        foreach (var layer in upload.Layers)
         {
             int bytes = checked((int)(layer.VoxelCount * vol.BytesPerVoxel));
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
-            try
+            var buffer = LayerBuffers.Rent(bytes);
+            try { await ReadExactlyAsync(http, buffer.AsMemory(0, bytes), storedTo == box.Offset.Z ? "nothing was stored" : $"layers before z={storedTo} were stored"); }
+            catch
             {
-                int read = 0;
-                while (read < bytes)
-                {
-                    int n = await RequestBody.ReadSomeAsync(http, buffer.AsMemory(read, bytes - read));
-                    if (n == 0) throw Reject.BadRequest($"voxel body ended early; layers before z={layer.Offset.Z} were stored");
-                    read += n;
-                }
-                await vol.WriteAsync(layer, buffer.AsMemory(0, bytes), ct);
+                LayerBuffers.Return(buffer);
+                throw;
             }
-            finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+            await upload.AddLayerAsync(buffer, b => LayerBuffers.Return(b), ct);
+            if (upload.PendingBytes < o.MaxBufferedWriteBytes) continue;
+            await upload.CommitAsync(ct);
+            storedTo = layer.End.Z;
+        }
+        if (await RequestBody.ReadSomeAsync(http, new byte[1]) != 0)
+            throw Reject.BadRequest($"voxels data was more than the {expected} bytes expected for {box}");
+        await upload.CommitAsync(ct);
+    }
+
+    private static async Task ReadExactlyAsync(HttpContext http, Memory<byte> buffer, string stored)
+    {
+        int read = 0;
+        while (read < buffer.Length)
+        {
+            int n = await RequestBody.ReadSomeAsync(http, buffer[read..]);
+            if (n == 0)
+                throw Reject.BadRequest($"voxel body ended early; {stored}");
+            read += n;
         }
     }
 }
