@@ -112,14 +112,14 @@ public static class S3VolumeBench
 
             // Writes: POST raw 256³ through Diced (blocks encoded, written and committed) against plain PUTs of the same
             // 64 blocks, LZ4-encoded as Diced stores them, with the same SDK and concurrency.
-            var codec = Diced.Codecs.CompressionSpec.Parse("lz4");
+            var codec = global::Diced.Codecs.CompressionSpec.Parse("lz4");
             var encoded = Enumerable.Range(0, blocks).Select(i =>
             {
                 var block = new byte[blockBytes];
                 for (int z = 0; z < 64; z++)
                     for (int y = 0; y < 64; y++)
                         grey.AsSpan(((z + i / 16 * 64) * n + y + i / 4 % 4 * 64) * n + i % 4 * 64, 64).CopyTo(block.AsSpan((z * 64 + y) * 64));
-                return Diced.Codecs.ValueEnvelope.Encode(block, codec);
+                return global::Diced.Codecs.ValueEnvelope.Encode(block, codec);
             }).ToArray();
             async Task<double> PlainPuts()
             {

@@ -148,7 +148,7 @@ public static class DicedApp
         }
         if (data.Contains("://"))
             throw new ArgumentException($"store location \"{data}\" is not supported; use a directory, s3://bucket/prefix or gs://bucket/prefix");
-        return new RocksDbKeyValueStore(data, new RocksDbOptions { SyncWrites = options.SyncWrites });
+        return new RocksDbKeyValueStore(data, new RocksDbOptions { SyncWrites = options.SyncWrites, IngestBatchBytes = options.IngestBatchBytes });
     }
 
     /// <summary>Bucket and prefix of <c>scheme://bucket/prefix</c>.</summary>

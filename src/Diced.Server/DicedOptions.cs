@@ -23,6 +23,10 @@ public sealed class DicedOptions
     /// <summary>fsync every write to the embedded store (power-loss durability); process crashes lose nothing either way.</summary>
     public bool SyncWrites { get; set; }
 
+    /// <summary>Batches of at least this many bytes (volume slabs) are written to the embedded store as ingested table
+    /// files: once, fsynced, atomic; smaller ones go through its write-ahead log. 0 sends everything through the log.</summary>
+    public long IngestBatchBytes { get; set; } = new Storage.RocksDbOptions().IngestBatchBytes;
+
     /// <summary>Largest request body for one keyvalue value or batch, in bytes.</summary>
     /// <summary>Whether every labelmap and labelarray gets a generated <c>{name}_meshes</c> instance Neuroglancer draws meshes from.</summary>
     public bool GeneratedMeshes { get; set; } = true;

@@ -196,11 +196,15 @@ public abstract partial class ObjectKeyValueStore
 
     /// <summary>Applies puts (non-null) and deletes (null) to objects, in parallel.</summary>
     private async Task ApplyAsync(Dictionary<string, byte[]?> ops, CancellationToken ct)
-        => await Parallel.ForEachAsync(ops, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (op, token) =>
-        {
-            if (op.Value is null) await Limit(() => DeleteObjectAsync(op.Key, token), token);
-            else await Put(op.Key, op.Value, token);
-        });
+    {
+        // Deletes go out as batch deletes where the service has them (one request instead of one per object: a volume
+        // write clears a tombstone name beside every block it writes), alongside the puts (each name occurs once).
+        var deletes = ops.Where(o => o.Value is null).Select(o => o.Key).ToList();
+        var deleting = deletes.Count == 0 ? Task.CompletedTask : deletes.Count == 1 ? Limit(() => DeleteObjectAsync(deletes[0], ct), ct) : DeleteObjectsAsync(deletes, ct);
+        var putting = Parallel.ForEachAsync(ops.Where(o => o.Value is not null), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (op, token) => await Put(op.Key, op.Value!, token));
+        await Task.WhenAll(putting, deleting);
+    }
 
     /// <summary>Runs an idempotent request, retrying transient failures with backoff.</summary>
     private static async Task<T> WithRetries<T>(Func<Task<T>> request, CancellationToken ct)
