@@ -110,8 +110,9 @@ public static class S3VolumeBench
             string[] names = ["SDK GETs", "direct GETs", "Diced"];
             for (int i = 0; i < 3; i++) Console.WriteLine($"CPU seconds per 16 MiB, {names[i],-12} {cpu[i].Report(rounds * requests)}");
 
-            // Writes: POST raw 256³ through Diced (blocks encoded, written and committed) against plain PUTs of the same
-            // 64 blocks, LZ4-encoded as Diced stores them, with the same SDK and concurrency.
+            // Writes as an ingest makes them: POST raw 256³ through Diced into a fresh part of the volume each time
+            // (blocks encoded, written, extents grown, committed) against plain PUTs of the same 64 blocks, LZ4-encoded
+            // as Diced stores them, to fresh names, with the same SDK and concurrency.
             var codec = global::Diced.Codecs.CompressionSpec.Parse("lz4");
             var encoded = Enumerable.Range(0, blocks).Select(i =>
             {
@@ -121,24 +122,35 @@ public static class S3VolumeBench
                         grey.AsSpan(((z + i / 16 * 64) * n + y + i / 4 % 4 * 64) * n + i % 4 * 64, 64).CopyTo(block.AsSpan((z * 64 + y) * 64));
                 return global::Diced.Codecs.ValueEnvelope.Encode(block, codec);
             }).ToArray();
+            int slabs = 0, plainRounds = 0;
             async Task<double> PlainPuts()
             {
                 var sw = Stopwatch.StartNew();
                 for (int r = 0; r < requests; r++)
+                {
+                    int round = plainRounds++;
                     await Parallel.ForAsync(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (i, ct) =>
-                        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "diced-bench", Key = $"plain-put/{i}", InputStream = new MemoryStream(encoded[i]), UseChunkEncoding = false }, ct));
+                        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "diced-bench", Key = $"plain-put/{round}/{i}", InputStream = new MemoryStream(encoded[i]), UseChunkEncoding = false }, ct));
+                }
                 return (double)requests * blocks * blockBytes / sw.Elapsed.TotalSeconds / 1e6;
             }
-            Task<double> DicedPosts() => server.PostThroughputAsync(url, grey, requests);
+            string FreshSlab() => $"/api/node/{uuid}/grey/raw/0_1_2/{n}_{n}_{n}/0_0_{n * ++slabs}";
+            async Task<double> DicedPosts()
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < requests; r++) await server.PostAsync(FreshSlab(), grey);
+                return (double)requests * grey.Length / sw.Elapsed.TotalSeconds / 1e6;
+            }
             await PlainPuts();
             await DicedPosts();
             before = store.RequestCount;
-            await server.PostThroughputAsync(url, grey, 1);
-            long perWrite = store.RequestCount - before;
+            long bytesBefore = store.BytesPut;
+            await server.PostAsync(FreshSlab(), grey);
+            long perWrite = store.RequestCount - before, bytesPerWrite = store.BytesPut - bytesBefore;
             var (puts, posts, vsPuts) = await Measure.RatioAsync(rounds, PlainPuts, DicedPosts);
-            Console.WriteLine($"plain S3 PUTs of 64 encoded blocks, AWS SDK:           {puts,7:F0} MB/s (of voxels)");
-            Console.WriteLine($"POST raw 256^3 uint8 through Diced to S3:              {posts,7:F0} MB/s  {vsPuts:F2}x of SDK PUTs (goal >= 0.8x)");
-            Console.WriteLine($"object requests per 256^3 write: {perWrite}");
+            Console.WriteLine($"plain S3 PUTs of 64 encoded blocks to fresh names, SDK:  {puts,7:F0} MB/s (of voxels)");
+            Console.WriteLine($"POST raw 256^3 uint8 through Diced to S3, fresh blocks:  {posts,7:F0} MB/s  {vsPuts:F2}x of SDK PUTs (goal >= 0.8x)");
+            Console.WriteLine($"object requests per 256^3 write: {perWrite}; bytes sent {bytesPerWrite / 1048576.0:F1} MiB for 16 MiB of voxels (journal included)");
         }
         finally
         {

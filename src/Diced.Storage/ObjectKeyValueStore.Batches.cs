@@ -25,6 +25,11 @@ public abstract partial class ObjectKeyValueStore
             await ApplyAsync(ops, ct);
             return;
         }
+        if (await FreshUndoAsync(ops, ct) is { } undo)
+        {
+            await WriteFreshAsync(ops, undo, ct);
+            return;
+        }
         // Journal first: a crash after this point is completed by the next open; before it, nothing happened.
         var journal = NewJournalName();
         await Put(journal, Encode(new Journal(Entries(ops), null)), ct);
@@ -60,6 +65,16 @@ public abstract partial class ObjectKeyValueStore
                     await AbandonAsync(journal, attempted, ct);
                     return false;
                 }
+            }
+            if (ops.Count > 0 && await FreshUndoAsync(ops, ct) is { } fresh)
+            {
+                // What remains is fresh bulk data: the journal stays an undo record, now covering it too, and the batch
+                // is decided once the journal is removed (any failure before that rolls everything back).
+                attempted.AddRange(fresh);
+                await WithRetries(() => Put(journal, Encode(new Journal(null, attempted)), ct), ct);
+                await WithRetries(() => ApplyAsync(ops, ct), ct);
+                await WithRetries(() => Limit(() => DeleteObjectAsync(journal, ct), ct), ct);
+                return true;
             }
             // Every condition held. The batch is decided once the journal lists what remains to be written.
             if (ops.Count > 0) await WithRetries(() => Put(journal, Encode(new Journal(Entries(ops), null)), ct), ct);
@@ -140,13 +155,11 @@ public abstract partial class ObjectKeyValueStore
     {
         foreach (var e in entries)
         {
-            var wrote = FromBase64(e.New);
             var previous = FromBase64(e.Old);
             await WithRetries(async () =>
             {
                 var now = await Limit(() => GetObjectAsync(e.Name, ct), ct);
-                bool ours = wrote is null ? now is null : now is not null && now.Value.AsSpan().SequenceEqual(wrote);
-                if (!ours) return true; // never written, or another writer's since: leave it
+                if (!HoldsWhatWasWritten(e, now)) return true; // never written, or another writer's since: leave it
                 if (previous is null) await Limit(() => DeleteObjectAsync(e.Name, ct), ct);
                 else await Limit(() => PutObjectAsync(e.Name, previous, true, now?.Tag, ct), ct);
                 return true;
@@ -154,28 +167,56 @@ public abstract partial class ObjectKeyValueStore
         }
     }
 
-    /// <summary>Completes batches whose writer died after deciding them, and rolls back those it died before deciding.</summary>
+    /// <summary>How old an undo journal must be before an opening store rolls it back: a younger one may belong to a
+    /// batch another server is still writing (rolling that back would tear a write it is about to acknowledge).</summary>
+    private static readonly TimeSpan UndoGrace = TimeSpan.FromSeconds(60);
+
+    /// <summary>Completes batches whose writer died after deciding them, and rolls back those it died before deciding
+    /// (undo journals younger than <see cref="UndoGrace"/> once they reach that age, in the background).</summary>
     protected async Task ReplayJournalsAsync(CancellationToken ct)
     {
         var names = new List<string>();
         await foreach (var page in ListPagesAsync(JournalPrefix, null, ct)) names.AddRange(page.Select(p => p.Name));
+        var deferred = new List<string>();
         foreach (var name in names)
-        {
-            var stored = await Limit(() => GetObjectAsync(name, ct), ct);
-            if (stored is null) continue;
-            using (var doc = JsonDocument.Parse(stored.Value))
+            if (!await ReplayJournalAsync(name, DateTime.UtcNow - UndoGrace, ct)) deferred.Add(name);
+        if (deferred.Count > 0)
+            _ = Task.Run(async () =>
             {
-                if (doc.RootElement.ValueKind == JsonValueKind.Array) // journals written before undo records existed
-                    await ApplyAsync(LastByName(Decode(doc.RootElement.Deserialize<List<JournalEntry>>()!)), ct);
-                else if (doc.RootElement.Deserialize<Journal>() is { } j)
+                await Task.Delay(UndoGrace);
+                foreach (var name in deferred)
                 {
-                    if (j.Undo is not null) await UndoAsync(j.Undo, ct);
-                    if (j.Ops is not null) await ApplyAsync(LastByName(Decode(j.Ops)), ct);
+                    try { await ReplayJournalAsync(name, DateTime.MaxValue, CancellationToken.None); }
+                    catch (Exception) { } // left for the next open
                 }
-            }
-            await Limit(() => DeleteObjectAsync(name, ct), ct);
-        }
+            });
     }
+
+    /// <summary>Replays one journal and removes it; false (untouched) when it is an undo record written after <paramref name="undoBefore"/>.</summary>
+    private async Task<bool> ReplayJournalAsync(string name, DateTime undoBefore, CancellationToken ct)
+    {
+        var stored = await Limit(() => GetObjectAsync(name, ct), ct);
+        if (stored is null) return true;
+        using (var doc = JsonDocument.Parse(stored.Value))
+        {
+            if (doc.RootElement.ValueKind == JsonValueKind.Array) // journals written before undo records existed
+                await ApplyAsync(LastByName(Decode(doc.RootElement.Deserialize<List<JournalEntry>>()!)), ct);
+            else if (doc.RootElement.Deserialize<Journal>() is { } j)
+            {
+                if (j.Undo is not null && WrittenAt(name) > undoBefore) return false;
+                if (j.Undo is not null) await UndoAsync(j.Undo, ct);
+                if (j.Ops is not null) await ApplyAsync(LastByName(Decode(j.Ops)), ct);
+            }
+        }
+        await Limit(() => DeleteObjectAsync(name, ct), ct);
+        return true;
+    }
+
+    /// <summary>When a journal was written, from its name (<see cref="NewJournalName"/>); long ago when unreadable.</summary>
+    private DateTime WrittenAt(string name)
+        => name.Length >= JournalPrefix.Length + 17 && DateTime.TryParseExact(name.AsSpan(JournalPrefix.Length, 17), "yyyyMMddHHmmssfff",
+            System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var t)
+            ? t : DateTime.MinValue;
 
     private string NewJournalName() => JournalPrefix + $"{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}";
 
@@ -231,7 +272,8 @@ public abstract partial class ObjectKeyValueStore
     private sealed record JournalEntry(string K, string? V);
 
     /// <summary>An object an undecided batch writes: what it held (<see cref="Old"/>) and what the batch writes (<see cref="New"/>), base64, null for absent.</summary>
-    private sealed record UndoEntry(string Name, string? Old, string? New);
+    /// <summary>… or, for bulk data, only the SHA-256 (hex) of what it writes (<see cref="Sha"/>, with <see cref="New"/> null).</summary>
+    private sealed record UndoEntry(string Name, string? Old, string? New, string? Sha = null);
 
     private static string? Base64(byte[]? v) => v is null ? null : Convert.ToBase64String(v);
 

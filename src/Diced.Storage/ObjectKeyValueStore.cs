@@ -10,7 +10,7 @@ namespace Diced.Storage;
 public abstract partial class ObjectKeyValueStore : IKeyValueStore
 {
     private readonly SemaphoreSlim _requests;
-    private long _requestCount;
+    private long _requestCount, _bytesPut;
 
     protected ObjectKeyValueStore(string prefix, int parallelism)
     {
@@ -32,6 +32,9 @@ public abstract partial class ObjectKeyValueStore : IKeyValueStore
 
     /// <summary>Object requests made so far (for benchmarks).</summary>
     public long RequestCount => Interlocked.Read(ref _requestCount);
+
+    /// <summary>Bytes sent by unconditional PUTs so far, journals included (for benchmarks).</summary>
+    public long BytesPut => Interlocked.Read(ref _bytesPut);
 
     // ---- what a service must provide
 
@@ -98,7 +101,11 @@ public abstract partial class ObjectKeyValueStore : IKeyValueStore
     public async ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken ct = default)
         => await Put(ObjectName(key.Span), value.ToArray(), ct);
 
-    private Task<string?> Put(string name, byte[] data, CancellationToken ct) => Limit(() => PutObjectAsync(name, data, false, null, ct), ct);
+    private Task<string?> Put(string name, byte[] data, CancellationToken ct)
+    {
+        Interlocked.Add(ref _bytesPut, data.Length);
+        return Limit(() => PutObjectAsync(name, data, false, null, ct), ct);
+    }
 
     public async ValueTask<string?> PutIfAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, string? expectedTag, CancellationToken ct = default)
     {

@@ -260,15 +260,24 @@ public sealed partial class ImageVolume
         var lo = written.FirstBlock(bs).BlockOrigin(bs);
         var lastBlock = written.LastBlock(bs);
         var hi = new Point3(lastBlock.X + 1, lastBlock.Y + 1, lastBlock.Z + 1).BlockOrigin(bs) - new Point3(1, 1, 1);
-        // Extents only grow: when they already cover the write, nothing needs to change, whoever writes meanwhile.
-        if (await tx.PeekAsync(ExtentsKey, ct) is { } seen && Covers(ParseExtents(seen), lo, hi)) return;
+        // Extents only grow: when they already cover the write, nothing needs to change, whoever writes meanwhile. The
+        // extents this process last saw will do for that (on a shared store they may be behind another server's, and
+        // the locked read below then finds them covering; only another server's POST extents shrinking them could
+        // leave them ahead), which on an object store saves a read of every growing write.
         uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+        var known = _coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached) && cached is not null ? cached
+            : await tx.PeekAsync(ExtentsKey, ct) is { } seen ? ParseExtents(seen) : null;
+        if (known is not null && Covers(known, lo, hi)) return;
         tx.Hold(await _coord.LockRecordAsync(id, v, ExtentsRecord, ct));
         // Read through the transaction: it may have grown them already, and on shared stores another server may have
         // (what was read is then a condition of the commit).
         var current = await tx.GetAsync(ExtentsKey, ct) is { } stored ? ParseExtents(stored) : null;
         var next = current is null ? new Extents(lo, hi) : new Extents(Point3.Min(current.MinPoint, lo), Point3.Max(current.MaxPoint, hi));
-        if (next == current) return;
+        if (next == current)
+        {
+            _coord.TryAddRecord(id, v, ExtentsRecord, current);
+            return;
+        }
         tx.Put(ExtentsKey, FormatExtents(next));
         tx.AfterCommit(() => _coord.SetRecord(id, v, ExtentsRecord, next));
     }
