@@ -56,11 +56,19 @@ public static partial class DicedCli
         {
             long done = Interlocked.Add(ref _done, bytes);
             long now = _clock.ElapsedMilliseconds;
-            if (now - Interlocked.Read(ref _lastDraw) < 100 && done < total) return;
+            if (now - Interlocked.Read(ref _lastDraw) < 100 && (total <= 0 || done < total)) return;
             Interlocked.Exchange(ref _lastDraw, now);
             int width = 30, filled = total == 0 ? width : (int)(width * done / total);
+            double rate = done / 1e6 / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
             lock (stderr)
-                stderr.Write($"\r{what} [{new string('#', filled)}{new string(' ', width - filled)}] {100.0 * done / Math.Max(1, total),5:F1}%  {done / 1e6 / Math.Max(1e-3, _clock.Elapsed.TotalSeconds),7:F1} MB/s");
+            {
+                if (total <= 0) stderr.Write($"\r{what} {done / 1e6,9:F1} MB  {rate,7:F1} MB/s"); // size not known ahead
+                else
+                {
+                    var eta = rate > 0 ? TimeSpan.FromSeconds((total - done) / 1e6 / rate) : TimeSpan.Zero;
+                    stderr.Write($"\r{what} [{new string('#', filled)}{new string(' ', width - filled)}] {100.0 * done / total,5:F1}%  {rate,7:F1} MB/s  ETA {eta:mm\\:ss}");
+                }
+            }
         }
 
         public double MegabytesPerSecond => _done / 1e6 / Math.Max(1e-6, _clock.Elapsed.TotalSeconds);

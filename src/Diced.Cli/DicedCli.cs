@@ -36,6 +36,12 @@ public static partial class DicedCli
                                     (--create makes the repo and the array when missing)
           export --repo R --array A --size X,Y,Z [--offset X,Y,Z] --out PATH [--format raw|png] [--version UUID]
                                     write a region as raw bytes, or as one PNG per z slice in a directory
+          files put --repo R [--version UUID] [--to DIR] [--create] FILES|DIRS|'PATTERNS'...
+                                    keep files with a version (directories whole, under their name; patterns
+                                    with * ? ** [abc], stored by their path below the pattern's fixed part)
+          files get --repo R [--version UUID] [--out DIR] [NAMES|DIRS|'PATTERNS'...]
+                                    write stored files (all when none named) below DIR, byte for byte
+          files ls --repo R [--version UUID] [PATTERNS...]  |  files rm --repo R [--version UUID] NAMES|'PATTERNS'...
 
         every command but serve takes --store LOCATION: a server (http://host:port, dvid://host:port; the default
         is http://localhost:8000) or a store opened in-process (a directory, s3://bucket/prefix, gs://bucket/prefix),
@@ -63,7 +69,7 @@ public static partial class DicedCli
             {
                 "serve" => await ServeAsync([.. args[1..], .. flags.ServerArguments()], stderr, ct),
                 "about" => About(stdout),
-                "whoami" or "repos" or "log" or "commit" or "branch" or "ingest" or "export" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
+                "whoami" or "repos" or "log" or "commit" or "branch" or "ingest" or "export" or "files" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
                 _ => throw new UsageException($"unknown command \"{args[0]}\""),
             };
         }
@@ -200,6 +206,9 @@ public static partial class DicedCli
             }
             case "ingest":
                 await IngestAsync(store, o, stdout, stderr, ct);
+                return 0;
+            case "files":
+                await FilesAsync(store, o, stdout, stderr, ct);
                 return 0;
             default:
                 await ExportAsync(store, o, stdout, stderr, ct);

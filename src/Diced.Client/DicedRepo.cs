@@ -198,23 +198,43 @@ public sealed class DicedRepo
         await LoadAsync(Uuid, ct);
     }
 
-    /// <summary>Stores a file in this version.</summary>
+    /// <summary>Stores a file in this version under <paramref name="name"/> (a relative path: <c>/</c>-separated, no
+    /// empty, <c>.</c> or <c>..</c> parts).</summary>
     public async Task UploadFileAsync(string name, byte[] data, CancellationToken ct = default)
     {
         RequireOpen("upload a file");
         CheckFileName(name);
-        await _conn.PostAsync($"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", data, ct);
+        await _conn.PostAsync(FilePath(name), data, ct);
     }
 
     public Task UploadFileAsync(string name, string text, CancellationToken ct = default) => UploadFileAsync(name, Encoding.UTF8.GetBytes(text), ct);
 
+    /// <summary>Stores a file from a stream, sent as it is read (large files are never held in memory whole);
+    /// <paramref name="length"/>, when known, is sent as the body's length.</summary>
+    public async Task UploadFileAsync(string name, Stream content, long? length = null, CancellationToken ct = default)
+    {
+        RequireOpen("upload a file");
+        CheckFileName(name);
+        using var body = new StreamContent(content, 1 << 20);
+        body.Headers.ContentLength = length;
+        using var _ = await _conn.SendAsync(HttpMethod.Post, FilePath(name), body, ct: ct);
+    }
+
     /// <summary>A file's bytes as stored in this version (or inherited from an ancestor).</summary>
     public async Task<byte[]> DownloadFileAsync(string name, CancellationToken ct = default)
     {
+        var buffer = new MemoryStream();
+        await DownloadFileAsync(name, buffer, ct);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Copies a file's bytes into <paramref name="destination"/> as they arrive.</summary>
+    public async Task DownloadFileAsync(string name, Stream destination, CancellationToken ct = default)
+    {
         CheckFileName(name);
-        using var r = await _conn.SendAsync(HttpMethod.Get, $"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", allowNotFound: true, ct: ct);
+        using var r = await _conn.SendAsync(HttpMethod.Get, FilePath(name), allowNotFound: true, ct: ct);
         if (!r.IsSuccessStatusCode) throw new DicedException($"no file named \"{name}\" at version {Uuid}");
-        return await r.Content.ReadAsByteArrayAsync(ct);
+        await r.Content.CopyToAsync(destination, ct);
     }
 
     public async Task<IReadOnlyList<string>> ListFilesAsync(CancellationToken ct = default)
@@ -227,12 +247,17 @@ public sealed class DicedRepo
     {
         RequireOpen("delete a file");
         CheckFileName(name);
-        using var _ = await _conn.SendAsync(HttpMethod.Delete, $"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}", ct: ct);
+        using var _ = await _conn.SendAsync(HttpMethod.Delete, FilePath(name), ct: ct);
     }
 
-    private static void CheckFileName(string name)
+    private string FilePath(string name) => $"/api/node/{Uuid}/{FilesInstance}/key/{Uri.EscapeDataString(name)}";
+
+    /// <summary>File names are relative paths: a stored name never points outside the directory it is fetched into.</summary>
+    public static void CheckFileName(string name)
     {
-        if (name.Length == 0 || name.Contains('/')) throw new DicedException($"file name \"{name}\" must be non-empty and contain no '/'");
+        var parts = name.Split('/');
+        if (name.Length == 0 || name.Contains('\\') || name.Contains('\0') || parts.Any(p => p is "" or "." or ".."))
+            throw new DicedException($"file name \"{name}\" must be a relative path: '/'-separated, without empty, '.' or '..' parts or backslashes");
     }
 
     internal JsonElement InstanceInfo(string name) => _info.RootElement.GetProperty("DataInstances").GetProperty(name);

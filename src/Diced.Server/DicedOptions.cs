@@ -27,7 +27,6 @@ public sealed class DicedOptions
     /// files: once, fsynced, atomic; smaller ones go through its write-ahead log. 0 sends everything through the log.</summary>
     public long IngestBatchBytes { get; set; } = new Storage.RocksDbOptions().IngestBatchBytes;
 
-    /// <summary>Largest request body for one keyvalue value or batch, in bytes.</summary>
     /// <summary>Whether every labelmap and labelarray gets a generated <c>{name}_meshes</c> instance Neuroglancer draws meshes from.</summary>
     public bool GeneratedMeshes { get; set; } = true;
 
@@ -37,6 +36,7 @@ public sealed class DicedOptions
     /// <summary>Authentication and roles (<c>Diced:Auth</c>): off by default.</summary>
     public Auth.AuthSettings Auth { get; set; } = new();
 
+    /// <summary>Largest request body for one keyvalue value or batch, in bytes.</summary>
     public long MaxValueBytes { get; set; } = 1L << 30;
 
     /// <summary>Largest JSON or protobuf request body other than voxel data, in bytes.</summary>
