@@ -15,13 +15,16 @@ public static partial class DicedCli
 
     private static async Task IngestAsync(DicedStore store, Options o, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        if (o.Positional.Count != 1) throw new UsageException("ingest needs one input: a raw file, a directory of slices or a TIFF stack");
+        if (o.Positional.Count != 1) throw new UsageException("ingest needs one input: a raw file, a directory of slices, a TIFF stack, a zarr array or file.h5:/dataset");
         var input = o.Positional[0];
         var dtype = ParseDtype(o.Get("--dtype"));
         int bpe = dtype switch { ArrayDtype.Uint8 => 1, ArrayDtype.Uint16 => 2, ArrayDtype.Uint32 => 4, _ => 8 };
-        ISliceSource source = Directory.Exists(input) ? ImageStack.FromDirectory(input, bpe)
+        ISliceSource source = ZarrSource.Names(input) ? ZarrSource.Open(input, bpe)
+            : Directory.Exists(input) ? ImageStack.FromDirectory(input, bpe)
+            : HdfSource.Names(input) ? HdfSource.Open(input, bpe)
             : input.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".tiff", StringComparison.OrdinalIgnoreCase) ? ImageStack.FromTiff(input, bpe)
             : new RawFile(input, o.Point("--size") ?? throw new UsageException("a raw input needs --size X,Y,Z"), bpe);
+        using var disposable = source as IDisposable;
         var offset = o.Point("--offset") ?? (0, 0, 0);
         var array = await OpenArrayAsync(store, o, o.Flags.Contains("--create") ? dtype : null, ct);
         if (array.Dtype != dtype) throw new DicedException($"array \"{array.Name}\" holds {array.Dtype}; the input was given as {dtype}");
@@ -30,6 +33,8 @@ public static partial class DicedCli
         var progress = new Progress(stderr, (long)size.X * size.Y * size.Z * bpe, "ingest");
         // Buffers are reused: the memory an ingest holds does not grow with the volume.
         var pool = ArrayPool<byte>.Create(IngestRequestBytes, IngestRequestsInFlight + 1);
+        bool resume = o.Flags.Contains("--resume");
+        int skipped = 0;
         await Parallel.ForEachAsync(parts, new ParallelOptions { MaxDegreeOfParallelism = IngestRequestsInFlight, CancellationToken = ct }, async (part, token) =>
         {
             int bytes = checked((int)((long)part.Size.X * part.Size.Y * part.Size.Z * bpe));
@@ -37,11 +42,15 @@ public static partial class DicedCli
             try
             {
                 source.Read(part.At, part.Size, buffer.AsSpan(0, bytes));
-                await array.WriteRawAsync((offset.X + part.At.X, offset.Y + part.At.Y, offset.Z + part.At.Z), part.Size, buffer.AsMemory(0, bytes), token);
+                var at = (offset.X + part.At.X, offset.Y + part.At.Y, offset.Z + part.At.Z);
+                // --resume: a part the array already holds, byte for byte, is not sent again.
+                if (resume && (await array.ReadRawAsync(at, part.Size, token)).AsSpan().SequenceEqual(buffer.AsSpan(0, bytes))) Interlocked.Increment(ref skipped);
+                else await array.WriteRawAsync(at, part.Size, buffer.AsMemory(0, bytes), token);
             }
             finally { pool.Return(buffer); }
             progress.Add(bytes);
         });
-        progress.Done(stdout, $"{size.X}x{size.Y}x{size.Z} {dtype} into {array.Name} at version {array.Version}");
+        progress.Done(stdout, $"{size.X}x{size.Y}x{size.Z} {dtype} into {array.Name} at version {array.Version}"
+            + (resume ? $" ({skipped} of {parts.Count} parts already stored)" : ""));
     }
 }

@@ -30,10 +30,12 @@ public static partial class DicedCli
           commit <uuid> -m MESSAGE  lock a version
           branch <uuid> -m MESSAGE [--name BRANCH]
                                     create a child version of a locked version
-          ingest <file|dir|stack.tif> --repo R --array A [--dtype uint8|uint16|uint32|uint64]
-                 [--size X,Y,Z (raw files)] [--offset X,Y,Z] [--version UUID] [--create]
-                                    load a raw volume, a directory of PNG/TIFF slices or a multi-page TIFF
-                                    (--create makes the repo and the array when missing)
+          ingest <file|dir|stack.tif|array.zarr|file.h5:/dataset> --repo R --array A [--dtype uint8|uint16|uint32|uint64]
+                 [--size X,Y,Z (raw files)] [--offset X,Y,Z] [--version UUID] [--create] [--resume]
+                                    load a raw volume, a directory of PNG/TIFF slices, a multi-page TIFF, a
+                                    zarr v2 array directory or a 2-D/3-D HDF5 dataset
+                                    (--create makes the repo and the array when missing; --resume skips the
+                                    parts the array already holds, compared byte for byte)
           export --repo R --array A --size X,Y,Z [--offset X,Y,Z] --out PATH [--format raw|png] [--version UUID]
                                     write a region as raw bytes, or as one PNG per z slice in a directory
           files put --repo R [--version UUID] [--to DIR] [--create] FILES|DIRS|'PATTERNS'...
@@ -109,7 +111,7 @@ public static partial class DicedCli
         public Dictionary<string, string> Named { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Flags { get; } = [];
 
-        private static readonly HashSet<string> FlagNames = ["--create", "--verbose"];
+        private static readonly HashSet<string> FlagNames = ["--create", "--verbose", "--resume"];
 
         public static Options Parse(string[] args)
         {

@@ -61,19 +61,22 @@ internal sealed class RawFile : ISliceSource
 }
 
 /// <summary>Z slices from image files: PNG (through Skia) and uncompressed grayscale TIFF (8/16-bit, multi-page).
-/// Decoded slices are kept while the requests of their layer are read (a few layers' worth).</summary>
+/// Decoded slices are kept while the requests of their layer are read: up to <see cref="KeptBytes"/> of them (two layers
+/// of 1024² slices; slices of 8k² are decoded again for each request of their layer, but memory stays bounded).</summary>
 internal sealed class ImageStack : ISliceSource
 {
     private readonly List<Func<byte[]>> _slices;
     private readonly Dictionary<int, byte[]> _decoded = new();
     private readonly Queue<int> _order = new();
-    private const int KeptSlices = 256;
+    private const long KeptBytes = 128L << 20;
+    private readonly int _keptSlices;
 
     private ImageStack(List<Func<byte[]>> slices, int width, int height, int bpe)
     {
         _slices = slices;
         Size = (width, height, slices.Count);
         BytesPerVoxel = bpe;
+        _keptSlices = (int)Math.Clamp(KeptBytes / ((long)width * height * bpe), 1, 256);
     }
 
     public (int X, int Y, int Z) Size { get; }
@@ -100,7 +103,7 @@ internal sealed class ImageStack : ISliceSource
         lock (_decoded)
         {
             if (_decoded.TryAdd(z, pixels)) _order.Enqueue(z);
-            while (_order.Count > KeptSlices) _decoded.Remove(_order.Dequeue());
+            while (_order.Count > _keptSlices) _decoded.Remove(_order.Dequeue());
         }
         return pixels;
     }

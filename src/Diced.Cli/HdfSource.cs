@@ -1,0 +1,115 @@
+using System.Runtime.InteropServices;
+using Diced.Client;
+using PureHDF;
+using PureHDF.Selections;
+
+namespace Diced.Cli;
+
+/// <summary>
+/// A 2-D or 3-D dataset of unsigned (or signed, same width) integers in an HDF5 file, named <c>file.h5:/path/to/dataset</c>,
+/// read with PureHDF: pure .NET, so nothing native to install, and it reads what h5py writes (contiguous or chunked,
+/// deflate and shuffle filters). HDF5 lists dimensions slowest first, so a (z, y, x) dataset is packed x fastest.
+/// </summary>
+internal sealed class HdfSource : ISliceSource, IDisposable
+{
+    private readonly NativeFileHolder _file;
+    private readonly IH5Dataset _dataset;
+    private readonly int _rank, _bpe;
+    private readonly object _reading = new();
+
+    private HdfSource(NativeFileHolder file, IH5Dataset dataset, int rank, (int X, int Y, int Z) size, int bpe)
+        => (_file, _dataset, _rank, Size, _bpe) = (file, dataset, rank, size, bpe);
+
+    public (int X, int Y, int Z) Size { get; }
+
+    /// <summary>Whether <paramref name="input"/> names a dataset in an HDF5 file (<c>….h5:/path</c>).</summary>
+    public static bool Names(string input) => Split(input) is not null;
+
+    private static (string File, string Dataset)? Split(string input)
+    {
+        foreach (var ext in new[] { ".h5:", ".hdf5:", ".hdf:", ".he5:" })
+        {
+            int at = input.IndexOf(ext, StringComparison.OrdinalIgnoreCase);
+            if (at > 0) return (input[..(at + ext.Length - 1)], input[(at + ext.Length)..]);
+        }
+        return null;
+    }
+
+    public static HdfSource Open(string input, int bpe)
+    {
+        var (path, name) = Split(input) ?? throw new DicedCli.UsageException($"{input} is not file.h5:/path/to/dataset");
+        if (!File.Exists(path)) throw new IOException($"input {path} does not exist");
+        var file = new NativeFileHolder(path);
+        try
+        {
+            if (name.Length == 0 || !file.File.LinkExists(name)) throw new DicedException($"{path} has no dataset {(name.Length == 0 ? "named (give file.h5:/path/to/dataset)" : name)}");
+            if (file.File.Get(name) is not IH5Dataset dataset) throw new DicedException($"{path}:{name} is a group, not a dataset");
+            var type = dataset.Type;
+            if (type.Class != H5DataTypeClass.FixedPoint)
+                throw new DicedException($"{path}:{name} holds {type.Class} values; Diced arrays hold unsigned integers");
+            if (type.Size != bpe)
+                throw new DicedException($"{path}:{name} holds {type.Size * 8}-bit integers; the ingest was given --dtype of {bpe * 8} bits");
+            var dims = dataset.Space.Dimensions;
+            if (dims.Length is < 2 or > 3)
+                throw new DicedException($"{path}:{name} has {dims.Length} dimensions; ingest takes 2-D and 3-D datasets");
+            if (dims.Any(d => d == 0 || d > int.MaxValue)) throw new DicedException($"{path}:{name} has an empty or oversized dimension ({string.Join("x", dims)})");
+            var size = dims.Length == 3 ? ((int)dims[2], (int)dims[1], (int)dims[0]) : ((int)dims[1], (int)dims[0], 1);
+            return new HdfSource(file, dataset, dims.Length, size, bpe);
+        }
+        catch (Exception e)
+        {
+            file.Dispose();
+            if (e is DicedException or OutOfMemoryException) throw;
+            throw new DicedException($"{path} is not a readable HDF5 file: {e.Message}");
+        }
+    }
+
+    public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
+    {
+        var selection = _rank == 3
+            ? new HyperslabSelection(3, [(ulong)at.Z, (ulong)at.Y, (ulong)at.X], [(ulong)size.Z, (ulong)size.Y, (ulong)size.X])
+            : new HyperslabSelection(2, [(ulong)at.Y, (ulong)at.X], [(ulong)size.Y, (ulong)size.X]);
+        int count = size.X * size.Y * size.Z;
+        // One reader at a time: the file's stream is shared. Decompression of chunks happens inside the read.
+        lock (_reading)
+        {
+            switch (_bpe)
+            {
+                case 1: ReadInto<byte>(selection, count, dest); break;
+                case 2: ReadInto<ushort>(selection, count, dest); break;
+                case 4: ReadInto<uint>(selection, count, dest); break;
+                default: ReadInto<ulong>(selection, count, dest); break;
+            }
+        }
+    }
+
+    private void ReadInto<T>(HyperslabSelection selection, int count, Span<byte> dest) where T : unmanaged
+    {
+        var buffer = new T[count];
+        try { _dataset.Read(buffer, selection); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DicedException($"cannot read the HDF5 dataset {_dataset.Name}: {e.Message}");
+        }
+        MemoryMarshal.AsBytes(buffer.AsSpan()).CopyTo(dest);
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>The open file (closed with the source).</summary>
+    private sealed class NativeFileHolder(string path) : IDisposable
+    {
+        public PureHDF.VOL.Native.NativeFile File { get; } = Open(path);
+
+        private static PureHDF.VOL.Native.NativeFile Open(string path)
+        {
+            try { return H5File.OpenRead(path); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new DicedException($"{path} is not a readable HDF5 file: {e.Message}");
+            }
+        }
+
+        public void Dispose() => File.Dispose();
+    }
+}

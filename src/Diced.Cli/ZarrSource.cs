@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using Diced.Client;
+using Diced.Codecs;
+
+namespace Diced.Cli;
+
+/// <summary>
+/// A zarr v2 array in a directory (<c>.zarray</c> beside its chunk files), 2-D or 3-D, unsigned integers in C order:
+/// chunks compressed with Blosc (LZ4, zlib, zstd; byte shuffle), zlib, gzip, zstd or LZ4 (numcodecs' framing), or not
+/// at all; missing chunks read as the array's fill value. Chunk keys use <c>.</c> or <c>/</c> as the array says.
+/// </summary>
+internal sealed class ZarrSource : ISliceSource
+{
+    private readonly string _dir, _separator;
+    private readonly int[] _shape, _chunks;
+    private readonly int _bpe;
+    private readonly bool _bigEndian;
+    private readonly string? _compressor;
+    private readonly byte[] _fill;
+
+    private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, string separator, byte[] fill)
+    {
+        (_dir, _shape, _chunks, _bpe, _bigEndian, _compressor, _separator, _fill) = (dir, shape, chunks, bpe, bigEndian, compressor, separator, fill);
+        Size = shape.Length == 3 ? (shape[2], shape[1], shape[0]) : (shape[1], shape[0], 1);
+    }
+
+    public (int X, int Y, int Z) Size { get; }
+
+    public static bool Names(string input) => File.Exists(Path.Combine(input, ".zarray")) || File.Exists(Path.Combine(input, "zarr.json"));
+
+    public static ZarrSource Open(string dir, int bpe)
+    {
+        if (File.Exists(Path.Combine(dir, "zarr.json")) && !File.Exists(Path.Combine(dir, ".zarray")))
+            throw new DicedException($"{dir} is a zarr v3 array; ingest reads zarr v2 (.zarray) arrays");
+        JsonElement meta;
+        try { meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, ".zarray"))).RootElement; }
+        catch (JsonException e) { throw new DicedException($"{dir}/.zarray is not valid JSON: {e.Message}"); }
+        string Bad(string what) => throw new DicedException($"{dir}: {what}");
+        int[] Ints(string name)
+        {
+            if (!meta.TryGetProperty(name, out var a) || a.ValueKind != JsonValueKind.Array) Bad($".zarray has no {name}");
+            var values = new List<int>();
+            foreach (var e in a.EnumerateArray())
+            {
+                if (!e.TryGetInt32(out var v) || v <= 0) Bad($"{name} must hold positive integers");
+                values.Add(v);
+            }
+            return values.ToArray();
+        }
+        var shape = Ints("shape");
+        var chunks = Ints("chunks");
+        if (shape.Length is < 2 or > 3) Bad($"the array has {shape.Length} dimensions; ingest takes 2-D and 3-D arrays");
+        if (chunks.Length != shape.Length) Bad("chunks and shape differ in length");
+        var dtype = meta.TryGetProperty("dtype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : Bad("no dtype");
+        if (dtype.Length < 3 || dtype[1] != 'u' || !int.TryParse(dtype[2..], out int size) || size is not (1 or 2 or 4 or 8))
+            Bad($"dtype {dtype} is not an unsigned integer; Diced arrays hold uint8, uint16, uint32 or uint64");
+        if (size != bpe) Bad($"dtype {dtype} holds {size * 8}-bit integers; the ingest was given --dtype of {bpe * 8} bits");
+        if (meta.TryGetProperty("order", out var order) && order.GetString() != "C") Bad("only C-order arrays can be ingested");
+        if (meta.TryGetProperty("filters", out var filters) && filters.ValueKind == JsonValueKind.Array && filters.GetArrayLength() > 0)
+            Bad("arrays with filters cannot be ingested");
+        string? compressor = null;
+        if (meta.TryGetProperty("compressor", out var c) && c.ValueKind == JsonValueKind.Object)
+        {
+            compressor = c.GetProperty("id").GetString();
+            if (compressor is not ("blosc" or "zlib" or "gzip" or "zstd" or "lz4")) Bad($"compressor {compressor} is not supported (blosc, zlib, gzip, zstd, lz4 are)");
+        }
+        var separator = meta.TryGetProperty("dimension_separator", out var s) && s.GetString() == "/" ? "/" : ".";
+        var fill = new byte[bpe];
+        if (meta.TryGetProperty("fill_value", out var f) && f.ValueKind == JsonValueKind.Number && f.TryGetUInt64(out var fv))
+        {
+            var all = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(all, fv);
+            all.AsSpan(0, bpe).CopyTo(fill);
+        }
+        return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, separator, fill);
+    }
+
+    public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
+    {
+        bool three = _shape.Length == 3;
+        int[] lo = three ? [at.Z, at.Y, at.X] : [at.Y, at.X];
+        int[] n = three ? [size.Z, size.Y, size.X] : [size.Y, size.X];
+        int cz = three ? _chunks[0] : 1, cy = _chunks[^2], cx = _chunks[^1];
+        int z0 = three ? lo[0] / cz : 0, z1 = three ? (lo[0] + n[0] - 1) / cz : 0;
+        for (int kz = z0; kz <= z1; kz++)
+            for (int ky = lo[^2] / cy; ky <= (lo[^2] + n[^2] - 1) / cy; ky++)
+                for (int kx = lo[^1] / cx; kx <= (lo[^1] + n[^1] - 1) / cx; kx++)
+                {
+                    var chunk = LoadChunk(three ? $"{kz}{_separator}{ky}{_separator}{kx}" : $"{ky}{_separator}{kx}");
+                    // The part of the box this chunk covers, copied row by row (x fastest in both).
+                    int zs = Math.Max(at.Z, kz * cz), ze = Math.Min(at.Z + size.Z, (kz + 1) * cz);
+                    int ys = Math.Max(at.Y, ky * cy), ye = Math.Min(at.Y + size.Y, (ky + 1) * cy);
+                    int xs = Math.Max(at.X, kx * cx), xe = Math.Min(at.X + size.X, (kx + 1) * cx);
+                    int row = (xe - xs) * _bpe;
+                    for (int z = zs; z < ze; z++)
+                        for (int y = ys; y < ye; y++)
+                        {
+                            var to = dest.Slice((((z - at.Z) * size.Y + (y - at.Y)) * size.X + (xs - at.X)) * _bpe, row);
+                            if (chunk is null) Fill(to);
+                            else chunk.AsSpan((((z - kz * cz) * cy + (y - ky * cy)) * cx + (xs - kx * cx)) * _bpe, row).CopyTo(to);
+                        }
+                }
+    }
+
+    private void Fill(Span<byte> to)
+    {
+        for (int i = 0; i < to.Length; i += _bpe) _fill.CopyTo(to[i..]);
+    }
+
+    /// <summary>A chunk's elements, little-endian, or null when the chunk is not stored.</summary>
+    private byte[]? LoadChunk(string key)
+    {
+        var path = Path.Combine(_dir, key.Replace('/', Path.DirectorySeparatorChar));
+        if (!File.Exists(path)) return null;
+        var stored = File.ReadAllBytes(path);
+        int expected = _chunks.Aggregate(_bpe, (a, b) => checked(a * b));
+        byte[] data;
+        try
+        {
+            data = _compressor switch
+            {
+                null => stored,
+                "blosc" => BloscFrame.Decode(stored),
+                "zlib" => Inflate(new System.IO.Compression.ZLibStream(new MemoryStream(stored), System.IO.Compression.CompressionMode.Decompress), expected),
+                "gzip" => GzipCodec.Decompress(stored, expected),
+                "zstd" => ZstdCodec.Decompress(stored),
+                _ => Lz4Numcodecs(stored),
+            };
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new DicedException($"chunk {path} does not decode with {_compressor}: {e.Message}");
+        }
+        if (data.Length != expected) throw new DicedException($"chunk {path} holds {data.Length} bytes, expected {expected}");
+        if (_bigEndian && _bpe > 1)
+            for (int i = 0; i < data.Length; i += _bpe) data.AsSpan(i, _bpe).Reverse();
+        return data;
+    }
+
+    private static byte[] Inflate(Stream z, int expected)
+    {
+        using (z)
+        {
+            var output = new byte[expected];
+            int read = 0, n;
+            while (read < expected && (n = z.Read(output, read, expected - read)) > 0) read += n;
+            return read == expected ? output : output[..read];
+        }
+    }
+
+    /// <summary>numcodecs' LZ4: the decoded size (little-endian int32), then one raw LZ4 block.</summary>
+    private static byte[] Lz4Numcodecs(byte[] stored)
+    {
+        if (stored.Length < 4) throw new InvalidDataException("LZ4 chunk is shorter than its size header");
+        var output = new byte[BinaryPrimitives.ReadInt32LittleEndian(stored)];
+        Lz4Block.Decode(stored.AsSpan(4), output);
+        return output;
+    }
+}

@@ -1,0 +1,99 @@
+using Diced.Cli;
+using Diced.Tests.Infrastructure;
+
+namespace Diced.Tests.Client;
+
+/// <summary>Issue 18: <c>diced ingest array.zarr</c> reads zarr v2 arrays as zarr-python writes them, every voxel checked.</summary>
+public class DicedIngestZarrTests : IDisposable
+{
+    private readonly string _dir = TempDir.Create("diced-zarr");
+
+    public void Dispose() => TempDir.Delete(_dir);
+
+    private string Store => Path.Combine(_dir, "store");
+
+    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        int code = await DicedCli.RunAsync(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public async Task Zarr_arrays_with_each_compressor_arrive_voxel_for_voxel()
+    {
+        DebianPython.Require("zarr", "python3-zarr");
+        // Partial edge chunks, a missing chunk (fill value), nested keys, and each compressor a user is likely to have.
+        DebianPython.Run("""
+            import sys, zarr, numpy as np, numcodecs
+            d = sys.argv[1]
+            rng = np.random.default_rng(5)
+            vol = rng.integers(0, 60000, size=(70, 90, 110), dtype=np.uint16)
+            vol[:, :, 64:] = rng.integers(0, 3, size=(70, 90, 46))  # compressible too
+            cases = {
+                'blosc_lz4': dict(compressor=numcodecs.Blosc(cname='lz4', clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)),
+                'blosc_zstd': dict(compressor=numcodecs.Blosc(cname='zstd', clevel=3, shuffle=numcodecs.Blosc.NOSHUFFLE)),
+                'blosc_zlib': dict(compressor=numcodecs.Blosc(cname='zlib', clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)),
+                'zlib': dict(compressor=numcodecs.Zlib(level=3)),
+                'gzip': dict(compressor=numcodecs.GZip(level=3)),
+                'zstd': dict(compressor=numcodecs.Zstd(level=3)),
+                'lz4': dict(compressor=numcodecs.LZ4()),
+                'raw_nested': dict(compressor=None, dimension_separator='/'),
+            }
+            for name, kw in cases.items():
+                z = zarr.open(d + '/' + name + '.zarr', mode='w', shape=vol.shape, chunks=(32, 32, 32), dtype='u2', fill_value=7, **kw)
+                z[:] = vol
+            vol.tofile(d + '/vol.raw')
+            sparse = zarr.open(d + '/sparse.zarr', mode='w', shape=(40, 40), chunks=(16, 16), dtype='u1', fill_value=9)
+            sparse[0:16, 0:16] = 1
+            """, _dir);
+        var expected = await File.ReadAllBytesAsync(Path.Combine(_dir, "vol.raw"));
+        var back = Path.Combine(_dir, "back.raw");
+        foreach (var name in new[] { "blosc_lz4", "blosc_zstd", "blosc_zlib", "zlib", "gzip", "zstd", "lz4", "raw_nested" })
+        {
+            var r = await Diced("ingest", Path.Combine(_dir, name + ".zarr"), "--dtype", "uint16", "--repo", "lab", "--array", name, "--create", "--store", Store);
+            Assert.True(r.Code == 0, $"{name}: {r.Err}");
+            Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", name, "--size", "110,90,70", "--out", back, "--store", Store)).Code);
+            var got = await File.ReadAllBytesAsync(back);
+            Assert.True(expected.AsSpan().SequenceEqual(got), $"{name} differs from the input");
+        }
+        // A chunk never written reads as the fill value.
+        Assert.Equal(0, (await Diced("ingest", Path.Combine(_dir, "sparse.zarr"), "--repo", "lab", "--array", "sparse", "--create", "--store", Store)).Code);
+        Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "sparse", "--size", "40,40,1", "--out", back, "--store", Store)).Code);
+        var sparse = await File.ReadAllBytesAsync(back);
+        Assert.Equal(1, sparse[0]);
+        Assert.Equal(9, sparse[39 * 40 + 39]);
+    }
+
+    [Fact]
+    public async Task Bad_zarr_arrays_are_one_line_errors_and_store_nothing()
+    {
+        var bad = Path.Combine(_dir, "bad.zarr");
+        Directory.CreateDirectory(bad);
+        foreach (var (zarray, expected) in new[]
+        {
+            ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"<f4\",\"compressor\":null,\"order\":\"C\"}", "not an unsigned integer"),
+            ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"<u2\",\"compressor\":null,\"order\":\"C\"}", "16-bit integers"),
+            ("{\"shape\":[4,4,4,4],\"chunks\":[2,2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"C\"}", "4 dimensions"),
+            ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":{\"id\":\"bz2\"},\"order\":\"C\"}", "compressor bz2"),
+            ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"F\"}", "C-order"),
+            ("{\"shape\":[4,-4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"C\"}", "positive integers"),
+            ("{\"shape\":[4,4,4],", "not valid JSON"),
+        })
+        {
+            await File.WriteAllTextAsync(Path.Combine(bad, ".zarray"), zarray);
+            var r = await Diced("ingest", bad, "--repo", "lab", "--array", "x", "--create", "--store", Store);
+            Assert.Equal(1, r.Code);
+            Assert.Contains(expected, r.Err);
+            Assert.Single(r.Err.Trim().Split('\n'));
+        }
+        Assert.DoesNotContain("lab", (await Diced("repos", "--store", Store)).Out); // nothing was created
+        // A corrupt chunk: a clear error naming it (found while reading, after the array was made).
+        await File.WriteAllTextAsync(Path.Combine(bad, ".zarray"), "{\"shape\":[4,4,4],\"chunks\":[4,4,4],\"dtype\":\"|u1\",\"compressor\":{\"id\":\"blosc\"},\"order\":\"C\"}");
+        await File.WriteAllBytesAsync(Path.Combine(bad, "0.0.0"), [2, 1, 0x21, 1, 64, 0, 0, 0]);
+        var corrupt = await Diced("ingest", bad, "--repo", "lab", "--array", "x", "--create", "--store", Store);
+        Assert.Equal(1, corrupt.Code);
+        Assert.Contains("0.0.0", corrupt.Err);
+        Assert.Single(corrupt.Err.Trim().Split('\n'));
+    }
+}
