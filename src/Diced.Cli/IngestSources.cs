@@ -60,10 +60,11 @@ internal sealed class RawFile : ISliceSource
     }
 }
 
-/// <summary>Z slices from image files: PNG (through Skia) and uncompressed grayscale TIFF (8/16-bit, multi-page).
+/// <summary>Z slices from image files: PNG (through Skia) and grayscale TIFF (LibTiff.NET: strips or tiles, compressed
+/// or not, one page per slice or a multi-page stack read a page at a time).
 /// Decoded slices are kept while the requests of their layer are read: up to <see cref="KeptBytes"/> of them (two layers
 /// of 1024² slices; slices of 8k² are decoded again for each request of their layer, but memory stays bounded).</summary>
-internal sealed class ImageStack : ISliceSource
+internal sealed class ImageStack : ISliceSource, IDisposable
 {
     private readonly List<Func<byte[]>> _slices;
     private readonly Dictionary<int, byte[]> _decoded = new();
@@ -126,13 +127,17 @@ internal sealed class ImageStack : ISliceSource
     public static ImageStack FromTiff(string path, int bpe)
     {
         if (!File.Exists(path)) throw new IOException($"input {path} does not exist");
-        var pages = Tiff.Read(File.ReadAllBytes(path), bpe);
-        if (pages.Count == 0) throw new DicedException($"{path} has no images");
-        var (w, h) = (pages[0].Width, pages[0].Height);
-        foreach (var p in pages)
-            if (p.Width != w || p.Height != h) throw new DicedException($"{path}: pages differ in size ({p.Width}x{p.Height} vs {w}x{h})");
-        return new ImageStack(pages.Select<(int Width, int Height, byte[] Pixels), Func<byte[]>>(p => () => p.Pixels).ToList(), w, h, bpe);
+        var tiff = Tiff.Open(path, bpe);
+        return new ImageStack(Enumerable.Range(0, tiff.Pages).Select<int, Func<byte[]>>(p => () => tiff.ReadPage(p, bpe)).ToList(), tiff.Width, tiff.Height, bpe)
+        {
+            _owned = tiff,
+        };
     }
+
+    /// <summary>What the stack reads from (a multi-page TIFF), closed with it.</summary>
+    private IDisposable? _owned;
+
+    public void Dispose() => _owned?.Dispose();
 
     private static (int Width, int Height, byte[] Pixels) Load(string file, int bpe)
     {
@@ -144,8 +149,8 @@ internal sealed class ImageStack : ISliceSource
             if (!bitmap.CopyTo(gray, SKColorType.Gray8)) throw new DicedException($"{file} cannot be converted to 8-bit gray");
             return (bitmap.Width, bitmap.Height, gray.Bytes);
         }
-        var pages = Tiff.Read(File.ReadAllBytes(file), bpe);
-        if (pages.Count != 1) throw new DicedException($"{file} has {pages.Count} pages; a slice directory needs single-page images");
-        return pages[0];
+        using var tiff = Tiff.Open(file, bpe);
+        if (tiff.Pages != 1) throw new DicedException($"{file} has {tiff.Pages} pages; a slice directory needs single-page images");
+        return (tiff.Width, tiff.Height, tiff.ReadPage(0, bpe));
     }
 }

@@ -1,101 +1,150 @@
-using System.Buffers.Binary;
+using BitMiracle.LibTiff.Classic;
 using Diced.Client;
+using LibTiff = BitMiracle.LibTiff.Classic.Tiff;
 
 namespace Diced.Cli;
 
 /// <summary>
-/// Baseline TIFF pages as grayscale slices: uncompressed, one sample per pixel, 8 or 16 bits, strips, either byte
-/// order, any number of pages (an image stack). Enough for the slice stacks microscopes and Fiji write.
+/// Grayscale TIFF pages through LibTiff.NET, the .NET port of libtiff: one sample per pixel, 8 to 64 bits, unsigned,
+/// strips or tiles, any compression libtiff decodes (LZW, Deflate, PackBits, …), either byte order, BigTIFF, any number
+/// of pages. Pages are read one at a time, so a stack larger than memory can be ingested.
 /// </summary>
-public static class Tiff
+public sealed class Tiff : IDisposable
 {
-    public static List<(int Width, int Height, byte[] Pixels)> Read(byte[] file, int bytesPerPixel)
+    private readonly LibTiff _tif;
+    private readonly string _name;
+    private readonly object _reading = new();
+
+    private Tiff(LibTiff tif, string name) => (_tif, _name) = (tif, name);
+
+    public int Pages { get; private init; }
+    public int Width { get; private init; }
+    public int Height { get; private init; }
+
+    /// <summary>Opens a TIFF and checks its first page (size of the stack, pixel format).</summary>
+    public static Tiff Open(string path, int bytesPerPixel)
     {
-        if (file.Length < 8) throw new DicedException("TIFF file is shorter than its header");
-        bool little = file[0] == 'I' && file[1] == 'I';
-        if (!little && !(file[0] == 'M' && file[1] == 'M')) throw new DicedException("not a TIFF file (no II/MM byte-order mark)");
-        ushort U16(long at) => at + 2 <= file.Length ? (little ? BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan((int)at)) : BinaryPrimitives.ReadUInt16BigEndian(file.AsSpan((int)at)))
-            : throw new DicedException("TIFF is truncated");
-        uint U32(long at) => at + 4 <= file.Length ? (little ? BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan((int)at)) : BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan((int)at)))
-            : throw new DicedException("TIFF is truncated");
-        if (U16(2) != 42) throw new DicedException("not a classic TIFF (BigTIFF is not supported)");
-        var pages = new List<(int, int, byte[])>();
-        var seen = new HashSet<uint>();
-        for (uint ifd = U32(4); ifd != 0; )
+        LibTiff.SetErrorHandler(new QuietErrors());
+        var tif = LibTiff.Open(path, "r") ?? throw new DicedException($"{path} is not a readable TIFF file");
+        try
         {
-            if (!seen.Add(ifd) || pages.Count > 100_000) throw new DicedException("TIFF directory chain loops");
-            int entries = U16(ifd);
-            var tags = new Dictionary<int, uint[]>();
-            for (int e = 0; e < entries; e++)
-            {
-                long at = ifd + 2 + 12L * e;
-                int tag = U16(at), type = U16(at + 2);
-                uint count = U32(at + 4);
-                int size = type switch { 3 => 2, 4 => 4, _ => 0 };
-                if (size == 0 || count > 1_000_000) continue; // only SHORT and LONG tags matter here
-                long valueAt = size * count <= 4 ? at + 8 : U32(at + 8);
-                tags[tag] = Enumerable.Range(0, (int)count).Select(i => size == 2 ? U16(valueAt + 2L * i) : U32(valueAt + 4L * i)).ToArray();
-            }
-            uint Tag(int t, uint? fallback = null) => tags.TryGetValue(t, out var v) && v.Length > 0 ? v[0]
-                : fallback ?? throw new DicedException($"TIFF page {pages.Count} lacks tag {t}");
-            uint w32 = Tag(256), h32 = Tag(257);
-            if (w32 == 0 || h32 == 0 || (long)w32 * h32 * bytesPerPixel > Array.MaxLength)
-                throw new DicedException($"TIFF page {pages.Count} is {w32}x{h32}: empty or too large");
-            int width = (int)w32, height = (int)h32;
-            int bits = (int)Tag(258, 1), compression = (int)Tag(259, 1), samples = (int)Tag(277, 1);
-            if (compression != 1) throw new DicedException($"TIFF page {pages.Count} is compressed (scheme {compression}); only uncompressed TIFF is read");
-            if (samples != 1) throw new DicedException($"TIFF page {pages.Count} has {samples} samples per pixel; only grayscale is read");
-            if (bits != 8 * bytesPerPixel) throw new DicedException($"TIFF page {pages.Count} has {bits}-bit pixels; --dtype wants {8 * bytesPerPixel}");
-            var offsets = tags.GetValueOrDefault(273) ?? throw new DicedException("TIFF page has no strips");
-            var counts = tags.GetValueOrDefault(279) ?? throw new DicedException("TIFF page has no strip sizes");
-            if (counts.Length != offsets.Length) throw new DicedException($"TIFF page {pages.Count} has {offsets.Length} strips but {counts.Length} strip sizes");
-            long expected = (long)width * height * bytesPerPixel;
-            var pixels = new byte[expected];
-            long filled = 0;
-            for (int s = 0; s < offsets.Length && filled < expected; s++)
-            {
-                long n = Math.Min(counts[s], expected - filled);
-                if (offsets[s] + n > file.Length) throw new DicedException("TIFF strip runs past the end of the file");
-                file.AsSpan((int)offsets[s], (int)n).CopyTo(pixels.AsSpan((int)filled));
-                filled += n;
-            }
-            if (filled != expected) throw new DicedException($"TIFF page {pages.Count} has {filled} bytes of pixels; {width}x{height} needs {expected}");
-            if (!little && bytesPerPixel == 2)
-                for (int i = 0; i < pixels.Length; i += 2) (pixels[i], pixels[i + 1]) = (pixels[i + 1], pixels[i]);
-            pages.Add((width, height, pixels));
-            ifd = U32(ifd + 2 + 12L * entries);
+            int pages = tif.NumberOfDirectories();
+            if (pages == 0) throw new DicedException($"{path} has no images");
+            var (w, h) = CheckPage(tif, path, 0, bytesPerPixel);
+            return new Tiff(tif, path) { Pages = pages, Width = w, Height = h };
         }
-        return pages;
+        catch
+        {
+            tif.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Writes uncompressed little-endian grayscale pages (one strip each): tests, and exports to TIFF tools.</summary>
-    public static byte[] Write(IReadOnlyList<(int Width, int Height, byte[] Pixels)> pages, int bytesPerPixel)
+    /// <summary>Page <paramref name="page"/>'s pixels, rows top to bottom, x fastest, little-endian.</summary>
+    public byte[] ReadPage(int page, int bytesPerPixel)
     {
-        using var ms = new MemoryStream();
-        using var w = new BinaryWriter(ms);
-        w.Write("II"u8);
-        w.Write((ushort)42);
-        w.Write(8u);
-        for (int p = 0; p < pages.Count; p++)
+        lock (_reading)
         {
-            var (width, height, pixels) = pages[p];
-            long ifd = ms.Position;
-            const int entries = 8;
-            long dataAt = ifd + 2 + 12 * entries + 4;
-            w.Write((ushort)entries);
-            void Entry(ushort tag, ushort type, uint value) { w.Write(tag); w.Write(type); w.Write(1u); w.Write(value); }
-            Entry(256, 4, (uint)width);
-            Entry(257, 4, (uint)height);
-            Entry(258, 3, (uint)(8 * bytesPerPixel));
-            Entry(259, 3, 1);
-            Entry(262, 3, 1);
-            Entry(273, 4, (uint)dataAt);
-            Entry(277, 3, 1);
-            Entry(279, 4, (uint)pixels.Length);
-            w.Write(p + 1 < pages.Count ? (uint)(dataAt + pixels.Length) : 0u);
-            w.Write(pixels);
+            var (w, h) = CheckPage(_tif, _name, page, bytesPerPixel);
+            if (w != Width || h != Height) throw new DicedException($"{_name}: page {page} is {w}x{h}; the first page is {Width}x{Height}");
+            var pixels = new byte[checked(w * h * bytesPerPixel)];
+            int row = w * bytesPerPixel;
+            if (_tif.IsTiled())
+            {
+                int tw = Field(TiffTag.TILEWIDTH), th = Field(TiffTag.TILELENGTH);
+                var tile = new byte[_tif.TileSize()];
+                for (int y = 0; y < h; y += th)
+                    for (int x = 0; x < w; x += tw)
+                    {
+                        if (_tif.ReadTile(tile, 0, x, y, 0, 0) < 0) throw Corrupt(_name, page);
+                        int cols = Math.Min(tw, w - x) * bytesPerPixel;
+                        for (int r = 0; r < th && y + r < h; r++)
+                            Array.Copy(tile, r * tw * bytesPerPixel, pixels, (y + r) * row + x * bytesPerPixel, cols);
+                    }
+            }
+            else
+            {
+                int rowsPerStrip = Math.Min(h, _tif.GetField(TiffTag.ROWSPERSTRIP)?[0].ToInt() ?? h);
+                var strip = new byte[_tif.StripSize()];
+                for (int s = 0, y = 0; y < h; s++, y += rowsPerStrip)
+                {
+                    int n = _tif.ReadEncodedStrip(s, strip, 0, -1);
+                    int rows = Math.Min(rowsPerStrip, h - y);
+                    if (n < rows * row) throw Corrupt(_name, page);
+                    Array.Copy(strip, 0, pixels, y * row, rows * row);
+                }
+            }
+            return pixels;
         }
-        w.Flush();
-        return ms.ToArray();
+    }
+
+    private static (int Width, int Height) CheckPage(LibTiff tif, string name, int page, int bytesPerPixel)
+    {
+        if (!tif.SetDirectory((short)page)) throw Corrupt(name, page);
+        int Field(TiffTag tag) => tif.GetField(tag)?[0].ToInt() ?? throw new DicedException($"{name}: page {page} has no {tag}");
+        int w = Field(TiffTag.IMAGEWIDTH), h = Field(TiffTag.IMAGELENGTH);
+        int bits = tif.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
+        int samples = tif.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+        var format = tif.GetField(TiffTag.SAMPLEFORMAT)?[0].ToInt() ?? (int)SampleFormat.UINT;
+        if (samples != 1) throw new DicedException($"{name}: page {page} has {samples} samples per pixel; ingest reads grayscale TIFFs");
+        if (format is not ((int)SampleFormat.UINT or (int)SampleFormat.INT)) throw new DicedException($"{name}: page {page} holds floating-point samples; Diced arrays hold unsigned integers");
+        if (bits != 8 * bytesPerPixel) throw new DicedException($"{name}: page {page} has {bits}-bit pixels; the ingest was given --dtype of {8 * bytesPerPixel} bits");
+        if (w <= 0 || h <= 0) throw Corrupt(name, page);
+        return (w, h);
+    }
+
+    private int Field(TiffTag tag) => _tif.GetField(tag)?[0].ToInt() ?? throw new DicedException($"{_name}: a page has no {tag}");
+
+    private static DicedException Corrupt(string name, int page) => new($"{name}: page {page} cannot be read (truncated or corrupt TIFF)");
+
+    public void Dispose() => _tif.Dispose();
+
+    /// <summary>Writes grayscale pages, little-endian: uncompressed strips, or LZW-compressed tiles of <paramref name="tile"/>
+    /// pixels (tests, and exports to TIFF tools).</summary>
+    public static void Write(string path, IReadOnlyList<(int Width, int Height, byte[] Pixels)> pages, int bytesPerPixel, int tile = 0)
+    {
+        using var tif = LibTiff.Open(path, "w") ?? throw new IOException($"cannot create {path}");
+        foreach (var (width, height, pixels) in pages)
+        {
+            tif.SetField(TiffTag.IMAGEWIDTH, width);
+            tif.SetField(TiffTag.IMAGELENGTH, height);
+            tif.SetField(TiffTag.BITSPERSAMPLE, 8 * bytesPerPixel);
+            tif.SetField(TiffTag.SAMPLESPERPIXEL, 1);
+            tif.SetField(TiffTag.PHOTOMETRIC, Photometric.MINISBLACK);
+            tif.SetField(TiffTag.PLANARCONFIG, PlanarConfig.CONTIG);
+            tif.SetField(TiffTag.SUBFILETYPE, FileType.PAGE);
+            int row = width * bytesPerPixel;
+            if (tile > 0)
+            {
+                tif.SetField(TiffTag.COMPRESSION, Compression.LZW);
+                tif.SetField(TiffTag.TILEWIDTH, tile);
+                tif.SetField(TiffTag.TILELENGTH, tile);
+                var buffer = new byte[tile * tile * bytesPerPixel];
+                for (int y = 0; y < height; y += tile)
+                    for (int x = 0; x < width; x += tile)
+                    {
+                        Array.Clear(buffer);
+                        for (int r = 0; r < tile && y + r < height; r++)
+                            Array.Copy(pixels, (y + r) * row + x * bytesPerPixel, buffer, r * tile * bytesPerPixel, Math.Min(tile, width - x) * bytesPerPixel);
+                        tif.WriteTile(buffer, x, y, 0, 0);
+                    }
+            }
+            else
+            {
+                tif.SetField(TiffTag.COMPRESSION, Compression.NONE);
+                tif.SetField(TiffTag.ROWSPERSTRIP, height);
+                tif.WriteEncodedStrip(0, pixels, pixels.Length);
+            }
+            tif.WriteDirectory();
+        }
+    }
+
+    /// <summary>libtiff reports problems on stderr by default; Diced reports them as one error line instead.</summary>
+    private sealed class QuietErrors : TiffErrorHandler
+    {
+        public override void ErrorHandler(LibTiff tif, string method, string format, params object[] args) { }
+        public override void ErrorHandlerExt(LibTiff tif, object clientData, string method, string format, params object[] args) { }
+        public override void WarningHandler(LibTiff tif, string method, string format, params object[] args) { }
+        public override void WarningHandlerExt(LibTiff tif, object clientData, string method, string format, params object[] args) { }
     }
 }

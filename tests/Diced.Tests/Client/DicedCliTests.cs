@@ -72,7 +72,7 @@ public class DicedCliTests : IDisposable
             return (40, 30, px);
         }).ToList();
         var tif = Path.Combine(_dir, "stack.tif");
-        await File.WriteAllBytesAsync(tif, Tiff.Write(pages, 2));
+        Tiff.Write(tif, pages, 2);
         var r = await Diced("ingest", tif, "--dtype", "uint16", "--repo", "s", "--array", "t16", "--create", "--store", Store);
         Assert.True(r.Code == 0, r.Err);
         await using (var store = await DicedStore.OpenAsync(Store, new DicedStoreOptions { Port = 0 }))
