@@ -7,25 +7,12 @@ using SkiaSharp;
 namespace Diced.Tests.Client;
 
 /// <summary>The diced command line, run in-process with captured output.</summary>
-public class DicedCliTests : IDisposable
+public class DicedCliTests() : CliTest("diced-cli")
 {
-    private readonly string _dir = TempDir.Create("diced-cli");
-
-    public void Dispose() => TempDir.Delete(_dir);
-
-    private string Store => Path.Combine(_dir, "store");
-
-    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = await DicedCli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public async Task Ingest_a_raw_volume_export_it_back_and_walk_the_versions()
     {
-        var raw = Path.Combine(_dir, "vol.raw");
+        var raw = Path.Combine(Dir, "vol.raw");
         var data = new byte[100 * 80 * 70];
         new Random(5).NextBytes(data);
         await File.WriteAllBytesAsync(raw, data);
@@ -34,12 +21,12 @@ public class DicedCliTests : IDisposable
         Assert.Contains("MB/s", ingest.Out);
         Assert.Contains("ingest [", ingest.Err); // the progress bar
 
-        var exported = Path.Combine(_dir, "out.raw");
+        var exported = Path.Combine(Dir, "out.raw");
         var export = await Diced("export", "--repo", "em", "--array", "grey", "--offset", "10,20,30", "--size", "100,80,70", "--out", exported, "--store", Store);
         Assert.True(export.Code == 0, export.Err);
         Assert.Equal(data, await File.ReadAllBytesAsync(exported));
 
-        var pngs = Path.Combine(_dir, "png");
+        var pngs = Path.Combine(Dir, "png");
         Assert.Equal(0, (await Diced("export", "--repo", "em", "--array", "grey", "--offset", "10,20,31", "--size", "100,80,2", "--out", pngs, "--store", Store)).Code);
         using (var slice = SKBitmap.Decode(Path.Combine(pngs, "z000032.png")))
         {
@@ -71,7 +58,7 @@ public class DicedCliTests : IDisposable
             for (int i = 0; i < 40 * 30; i++) BitConverter.TryWriteBytes(px.AsSpan(2 * i), (ushort)(z * 1000 + i));
             return (40, 30, px);
         }).ToList();
-        var tif = Path.Combine(_dir, "stack.tif");
+        var tif = Path.Combine(Dir, "stack.tif");
         Tiff.Write(tif, pages, 2);
         var r = await Diced("ingest", tif, "--dtype", "uint16", "--repo", "s", "--array", "t16", "--create", "--store", Store);
         Assert.True(r.Code == 0, r.Err);
@@ -81,7 +68,7 @@ public class DicedCliTests : IDisposable
             Assert.Equal(4 * 1000 + 31 * 1 + 40 * 2, (int)arr[4, 2, 31]);
         }
 
-        var dir = Path.Combine(_dir, "slices");
+        var dir = Path.Combine(Dir, "slices");
         Directory.CreateDirectory(dir);
         for (int z = 0; z < 3; z++)
         {
@@ -102,7 +89,7 @@ public class DicedCliTests : IDisposable
     [Fact]
     public async Task Bad_input_gets_one_clear_line_and_a_non_zero_exit()
     {
-        var raw = Path.Combine(_dir, "small.raw");
+        var raw = Path.Combine(Dir, "small.raw");
         await File.WriteAllBytesAsync(raw, new byte[100]);
         var cases = new (string[] Args, int Code, string Message)[]
         {
@@ -111,10 +98,10 @@ public class DicedCliTests : IDisposable
             (["ingest", raw, "--size", "10,10", "--repo", "r", "--array", "a", "--store", Store], 2, "X,Y,Z"),
             (["ingest", raw, "--size", "10,10,1", "--dtype", "int7", "--repo", "r", "--array", "a", "--store", Store], 2, "--dtype"),
             (["log", "nosuchrepo", "--store", Store], 1, "nosuchrepo"),
-            (["export", "--repo", "nosuch", "--array", "a", "--size", "1,1,1", "--out", Path.Combine(_dir, "x.raw"), "--store", Store], 1, "no repo named"),
+            (["export", "--repo", "nosuch", "--array", "a", "--size", "1,1,1", "--out", Path.Combine(Dir, "x.raw"), "--store", Store], 1, "no repo named"),
             (["repos", "--store", "http://127.0.0.1:1"], 1, "127.0.0.1:1"),
             (["commit", "--store", Store], 2, "needs a version"),
-            (["ingest", Path.Combine(_dir, "missing.raw"), "--size", "1,1,1", "--repo", "r", "--array", "a", "--store", Store], 1, "does not exist"),
+            (["ingest", Path.Combine(Dir, "missing.raw"), "--size", "1,1,1", "--repo", "r", "--array", "a", "--store", Store], 1, "does not exist"),
         };
         foreach (var (args, code, message) in cases)
         {
@@ -169,7 +156,7 @@ public class DicedCliTests : IDisposable
     public async Task Serve_reads_a_dvid_configuration()
     {
         int port = ServerProcess.FreePort();
-        var toml = Path.Combine(_dir, "config.toml");
+        var toml = Path.Combine(Dir, "config.toml");
         await File.WriteAllTextAsync(toml, $"[server]\nhttpAddress = \"127.0.0.1:{port}\"\nnote = \"from toml\"\n\n[store]\n[store.main]\nengine = \"badger\"\npath = \"{Store}\"\n");
         using var cts = new CancellationTokenSource();
         var serve = DicedCli.RunAsync(["serve", toml], TextWriter.Null, TextWriter.Null, cts.Token);
@@ -210,7 +197,7 @@ public class DicedCliTests : IDisposable
     [Fact]
     public async Task Ingest_resume_skips_the_parts_already_stored()
     {
-        var raw = Path.Combine(_dir, "big.raw");
+        var raw = Path.Combine(Dir, "big.raw");
         var data = new byte[1024 * 1024 * 32]; // two 16 MiB requests
         new Random(8).NextBytes(data);
         await File.WriteAllBytesAsync(raw, data);
@@ -225,7 +212,7 @@ public class DicedCliTests : IDisposable
         var resumed = await Diced("ingest", raw, "--size", "1024,1024,32", "--repo", "em", "--array", "grey", "--resume", "--store", Store);
         Assert.True(resumed.Code == 0, resumed.Err);
         Assert.Contains("(1 of 2 parts already stored)", resumed.Out);
-        var back = Path.Combine(_dir, "back.raw");
+        var back = Path.Combine(Dir, "back.raw");
         Assert.Equal(0, (await Diced("export", "--repo", "em", "--array", "grey", "--size", "1024,1024,32", "--out", back, "--store", Store)).Code);
         var got = await File.ReadAllBytesAsync(back);
         Assert.True(data.AsSpan().SequenceEqual(got));

@@ -4,24 +4,11 @@ using Diced.Tests.Infrastructure;
 namespace Diced.Tests.Client;
 
 /// <summary>Issue 18: <c>diced files put|get|ls|rm</c> keep files with a version, byte for byte, with directories and patterns.</summary>
-public class DicedFilesCliTests : IDisposable
+public class DicedFilesCliTests() : CliTest("diced-files")
 {
-    private readonly string _dir = TempDir.Create("diced-files");
-
-    public void Dispose() => TempDir.Delete(_dir);
-
-    private string Store => Path.Combine(_dir, "store");
-
-    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = await DicedCli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     private string Write(string relative, int bytes, int seed)
     {
-        var path = Path.Combine(_dir, "in", relative);
+        var path = Path.Combine(Dir, "in", relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var data = new byte[bytes];
         new Random(seed).NextBytes(data);
@@ -39,7 +26,7 @@ public class DicedFilesCliTests : IDisposable
         Write("logs/x.log", 50, 5);
         Write("logs/y.log", 60, 6);
         Write("logs/z.txt", 70, 7);
-        var input = Path.Combine(_dir, "in");
+        var input = Path.Combine(Dir, "in");
 
         var put = await Diced("files", "put", big, Path.Combine(input, "notes"), Path.Combine(input, "logs", "*.log"), "--repo", "lab", "--create", "--store", Store);
         Assert.True(put.Code == 0, put.Err);
@@ -50,7 +37,7 @@ public class DicedFilesCliTests : IDisposable
         Assert.Equal(["notes/deep/b.txt", "notes/deep/c.csv"], Lines((await Diced("files", "ls", "notes/deep", "--repo", "lab", "--store", Store)).Out));
         Assert.Equal(["notes/a.txt", "notes/deep/b.txt"], Lines((await Diced("files", "ls", "notes/**/*.txt", "--repo", "lab", "--store", Store)).Out));
 
-        var outDir = Path.Combine(_dir, "out");
+        var outDir = Path.Combine(Dir, "out");
         var get = await Diced("files", "get", "--out", outDir, "--repo", "lab", "--store", Store);
         Assert.True(get.Code == 0, get.Err);
         Assert.Equal(await File.ReadAllBytesAsync(big), await File.ReadAllBytesAsync(Path.Combine(outDir, "scan.bin")));
@@ -76,15 +63,15 @@ public class DicedFilesCliTests : IDisposable
     public async Task Bad_file_arguments_are_one_line_errors_and_store_nothing()
     {
         var ok = Write("ok.txt", 5, 1);
-        var missing = await Diced("files", "put", ok, Path.Combine(_dir, "nope.txt"), "--repo", "lab", "--create", "--store", Store);
+        var missing = await Diced("files", "put", ok, Path.Combine(Dir, "nope.txt"), "--repo", "lab", "--create", "--store", Store);
         Assert.Equal(1, missing.Code);
         Assert.Contains("no such file or directory", missing.Err);
         Assert.Single(missing.Err.Trim().Split('\n'));
         var ls = await Diced("files", "ls", "--repo", "lab", "--store", Store);
         Assert.Empty(Lines(ls.Out)); // the repo was made, nothing stored
 
-        Assert.Contains("no file matches", (await Diced("files", "put", Path.Combine(_dir, "in", "*.zzz"), "--repo", "lab", "--store", Store)).Err);
-        Assert.Contains("no stored file matches", (await Diced("files", "get", "absent.txt", "--out", _dir, "--repo", "lab", "--store", Store)).Err);
+        Assert.Contains("no file matches", (await Diced("files", "put", Path.Combine(Dir, "in", "*.zzz"), "--repo", "lab", "--store", Store)).Err);
+        Assert.Contains("no stored file matches", (await Diced("files", "get", "absent.txt", "--out", Dir, "--repo", "lab", "--store", Store)).Err);
         Assert.Contains("relative path", (await Diced("files", "put", ok, "--to", "../up", "--repo", "lab", "--store", Store)).Err);
         Assert.Equal(2, (await Diced("files", "frob", "--repo", "lab", "--store", Store)).Code);
     }
@@ -102,11 +89,11 @@ public class DicedFilesCliTests : IDisposable
             var r = await http.PostAsync($"/api/node/{repo.Uuid}/.files/key/..%2Fescaped.txt", new ByteArrayContent([1, 2, 3]));
             r.EnsureSuccessStatusCode();
         }
-        var outDir = Path.Combine(_dir, "out");
+        var outDir = Path.Combine(Dir, "out");
         var get = await Diced("files", "get", "--out", outDir, "--repo", "lab", "--store", Store);
         Assert.Equal(1, get.Code);
         Assert.Contains("relative path", get.Err);
-        Assert.False(File.Exists(Path.Combine(_dir, "escaped.txt")));
+        Assert.False(File.Exists(Path.Combine(Dir, "escaped.txt")));
         Assert.False(File.Exists(Path.Combine(outDir, "ok.txt")));
     }
 

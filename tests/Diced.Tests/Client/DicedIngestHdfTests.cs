@@ -4,21 +4,8 @@ using Diced.Tests.Infrastructure;
 namespace Diced.Tests.Client;
 
 /// <summary>Issue 18: <c>diced ingest file.h5:/dataset</c> reads HDF5 files as h5py writes them, every voxel checked.</summary>
-public class DicedIngestHdfTests : IDisposable
+public class DicedIngestHdfTests() : CliTest("diced-h5")
 {
-    private readonly string _dir = TempDir.Create("diced-h5");
-
-    public void Dispose() => TempDir.Delete(_dir);
-
-    private string Store => Path.Combine(_dir, "store");
-
-    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = await DicedCli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     /// <summary>Writes test.h5 with h5py (Debian's python3-h5py): a chunked, gzip+shuffle uint16 volume, a contiguous
     /// 2-D uint8 image, a float volume; and the same voxels as raw files.</summary>
     private string WriteInputs()
@@ -36,8 +23,8 @@ public class DicedIngestHdfTests : IDisposable
                 f.create_dataset('probabilities', data=np.zeros((4, 4, 4), dtype=np.float32))
             vol.tofile(d + '/vol.raw')
             img.tofile(d + '/img.raw')
-            """, _dir);
-        return Path.Combine(_dir, "test.h5");
+            """, Dir);
+        return Path.Combine(Dir, "test.h5");
     }
 
     [Fact]
@@ -47,21 +34,21 @@ public class DicedIngestHdfTests : IDisposable
         var vol = await Diced("ingest", $"{h5}:/em/vol", "--dtype", "uint16", "--offset", "5,6,7", "--repo", "lab", "--array", "em", "--create", "--store", Store);
         Assert.True(vol.Code == 0, vol.Err);
         Assert.Contains("110x90x70 Uint16", vol.Out);
-        var back = Path.Combine(_dir, "back.raw");
+        var back = Path.Combine(Dir, "back.raw");
         Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "em", "--offset", "5,6,7", "--size", "110,90,70", "--out", back, "--store", Store)).Code);
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_dir, "vol.raw")), await File.ReadAllBytesAsync(back));
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(Dir, "vol.raw")), await File.ReadAllBytesAsync(back));
 
         var img = await Diced("ingest", $"{h5}:img", "--repo", "lab", "--array", "img", "--create", "--store", Store);
         Assert.True(img.Code == 0, img.Err);
         Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "img", "--size", "150,130,1", "--out", back, "--store", Store)).Code);
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_dir, "img.raw")), await File.ReadAllBytesAsync(back));
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(Dir, "img.raw")), await File.ReadAllBytesAsync(back));
     }
 
     [Fact]
     public async Task Bad_datasets_are_one_line_errors_and_store_nothing()
     {
         var h5 = WriteInputs();
-        var truncated = Path.Combine(_dir, "truncated.h5");
+        var truncated = Path.Combine(Dir, "truncated.h5");
         await File.WriteAllBytesAsync(truncated, (await File.ReadAllBytesAsync(h5))[..1000]);
         foreach (var (input, dtype, expected) in new[]
         {
@@ -70,7 +57,7 @@ public class DicedIngestHdfTests : IDisposable
             ($"{h5}:/em/vol", "uint8", "16-bit integers"),
             ($"{h5}:/probabilities", "uint32", "FloatingPoint"),
             ($"{truncated}:/em/vol", "uint16", "not a readable HDF5 file"),
-            ($"{Path.Combine(_dir, "absent.h5")}:/em/vol", "uint16", "does not exist"),
+            ($"{Path.Combine(Dir, "absent.h5")}:/em/vol", "uint16", "does not exist"),
         })
         {
             var r = await Diced("ingest", input, "--dtype", dtype, "--repo", "lab", "--array", "x", "--create", "--store", Store);

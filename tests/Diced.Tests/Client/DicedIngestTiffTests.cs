@@ -6,21 +6,8 @@ using Diced.Tests.Infrastructure;
 namespace Diced.Tests.Client;
 
 /// <summary>Issue 18: multi-page and tiled, compressed TIFF stacks through LibTiff.NET, every voxel checked.</summary>
-public class DicedIngestTiffTests : IDisposable
+public class DicedIngestTiffTests() : CliTest("diced-tiff")
 {
-    private readonly string _dir = TempDir.Create("diced-tiff");
-
-    public void Dispose() => TempDir.Delete(_dir);
-
-    private string Store => Path.Combine(_dir, "store");
-
-    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = await DicedCli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public async Task Tiled_lzw_stacks_arrive_voxel_for_voxel()
     {
@@ -32,11 +19,11 @@ public class DicedIngestTiffTests : IDisposable
             rng.NextBytes(px);
             return (w, h, px);
         }).ToList();
-        var tif = Path.Combine(_dir, "tiled.tif");
+        var tif = Path.Combine(Dir, "tiled.tif");
         Tiff.Write(tif, pages, 2, tile: 32);
         var r = await Diced("ingest", tif, "--dtype", "uint16", "--offset", "3,4,5", "--repo", "lab", "--array", "t", "--create", "--store", Store);
         Assert.True(r.Code == 0, r.Err);
-        var back = Path.Combine(_dir, "back.raw");
+        var back = Path.Combine(Dir, "back.raw");
         Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "t", "--offset", "3,4,5", "--size", $"{w},{h},{depth}", "--out", back, "--store", Store)).Code);
         var expected = pages.SelectMany(p => p.px).ToArray();
         var got = await File.ReadAllBytesAsync(back);
@@ -46,7 +33,7 @@ public class DicedIngestTiffTests : IDisposable
     [Fact]
     public async Task Colour_wrong_depth_and_corrupt_tiffs_are_one_line_errors()
     {
-        var rgb = Path.Combine(_dir, "rgb.tif");
+        var rgb = Path.Combine(Dir, "rgb.tif");
         using (var t = BitMiracle.LibTiff.Classic.Tiff.Open(rgb, "w"))
         {
             t.SetField(TiffTag.IMAGEWIDTH, 4);
@@ -59,9 +46,9 @@ public class DicedIngestTiffTests : IDisposable
             t.SetField(TiffTag.ROWSPERSTRIP, 4);
             t.WriteEncodedStrip(0, new byte[48], 48);
         }
-        var gray = Path.Combine(_dir, "gray8.tif");
+        var gray = Path.Combine(Dir, "gray8.tif");
         Tiff.Write(gray, [(8, 8, new byte[64])], 1);
-        var corrupt = Path.Combine(_dir, "corrupt.tif");
+        var corrupt = Path.Combine(Dir, "corrupt.tif");
         await File.WriteAllBytesAsync(corrupt, (await File.ReadAllBytesAsync(gray))[..20]);
         foreach (var (file, dtype, expected) in new[]
         {

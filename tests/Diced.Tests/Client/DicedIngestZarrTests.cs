@@ -4,21 +4,8 @@ using Diced.Tests.Infrastructure;
 namespace Diced.Tests.Client;
 
 /// <summary>Issue 18: <c>diced ingest array.zarr</c> reads zarr v2 arrays as zarr-python writes them, every voxel checked.</summary>
-public class DicedIngestZarrTests : IDisposable
+public class DicedIngestZarrTests() : CliTest("diced-zarr")
 {
-    private readonly string _dir = TempDir.Create("diced-zarr");
-
-    public void Dispose() => TempDir.Delete(_dir);
-
-    private string Store => Path.Combine(_dir, "store");
-
-    private static async Task<(int Code, string Out, string Err)> Diced(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = await DicedCli.RunAsync(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public async Task Zarr_arrays_with_each_compressor_arrive_voxel_for_voxel()
     {
@@ -46,19 +33,19 @@ public class DicedIngestZarrTests : IDisposable
             vol.tofile(d + '/vol.raw')
             sparse = zarr.open(d + '/sparse.zarr', mode='w', shape=(40, 40), chunks=(16, 16), dtype='u1', fill_value=9)
             sparse[0:16, 0:16] = 1
-            """, _dir);
-        var expected = await File.ReadAllBytesAsync(Path.Combine(_dir, "vol.raw"));
-        var back = Path.Combine(_dir, "back.raw");
+            """, Dir);
+        var expected = await File.ReadAllBytesAsync(Path.Combine(Dir, "vol.raw"));
+        var back = Path.Combine(Dir, "back.raw");
         foreach (var name in new[] { "blosc_lz4", "blosc_zstd", "blosc_zlib", "zlib", "gzip", "zstd", "lz4", "raw_nested" })
         {
-            var r = await Diced("ingest", Path.Combine(_dir, name + ".zarr"), "--dtype", "uint16", "--repo", "lab", "--array", name, "--create", "--store", Store);
+            var r = await Diced("ingest", Path.Combine(Dir, name + ".zarr"), "--dtype", "uint16", "--repo", "lab", "--array", name, "--create", "--store", Store);
             Assert.True(r.Code == 0, $"{name}: {r.Err}");
             Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", name, "--size", "110,90,70", "--out", back, "--store", Store)).Code);
             var got = await File.ReadAllBytesAsync(back);
             Assert.True(expected.AsSpan().SequenceEqual(got), $"{name} differs from the input");
         }
         // A chunk never written reads as the fill value.
-        Assert.Equal(0, (await Diced("ingest", Path.Combine(_dir, "sparse.zarr"), "--repo", "lab", "--array", "sparse", "--create", "--store", Store)).Code);
+        Assert.Equal(0, (await Diced("ingest", Path.Combine(Dir, "sparse.zarr"), "--repo", "lab", "--array", "sparse", "--create", "--store", Store)).Code);
         Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "sparse", "--size", "40,40,1", "--out", back, "--store", Store)).Code);
         var sparse = await File.ReadAllBytesAsync(back);
         Assert.Equal(1, sparse[0]);
@@ -68,7 +55,7 @@ public class DicedIngestZarrTests : IDisposable
     [Fact]
     public async Task Bad_zarr_arrays_are_one_line_errors_and_store_nothing()
     {
-        var bad = Path.Combine(_dir, "bad.zarr");
+        var bad = Path.Combine(Dir, "bad.zarr");
         Directory.CreateDirectory(bad);
         foreach (var (zarray, expected) in new[]
         {
