@@ -6,22 +6,23 @@ using Diced.Codecs;
 namespace Diced.Cli;
 
 /// <summary>
-/// A zarr v2 array in a directory (<c>.zarray</c> beside its chunk files), 2-D or 3-D, unsigned integers in C order:
-/// chunks compressed with Blosc (LZ4, zlib, zstd; byte shuffle), zlib, gzip, zstd or LZ4 (numcodecs' framing), or not
-/// at all; missing chunks read as the array's fill value. Chunk keys use <c>.</c> or <c>/</c> as the array says.
+/// A zarr array in a directory, 2-D or 3-D, unsigned integers in C order: v2 (<c>.zarray</c>) with chunks compressed with
+/// Blosc (LZ4, zlib, zstd; byte shuffle), zlib, gzip, zstd or LZ4 (numcodecs' framing), or not at all; v3 (<c>zarr.json</c>,
+/// see <see cref="ZarrV3"/>). Missing chunks read as the array's fill value.
 /// </summary>
 internal sealed class ZarrSource : ISliceSource
 {
-    private readonly string _dir, _separator;
+    private readonly string _dir;
+    private readonly Func<int[], string> _key;
     private readonly int[] _shape, _chunks;
     private readonly int _bpe;
     private readonly bool _bigEndian;
     private readonly string? _compressor;
     private readonly byte[] _fill;
 
-    private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, string separator, byte[] fill)
+    private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill)
     {
-        (_dir, _shape, _chunks, _bpe, _bigEndian, _compressor, _separator, _fill) = (dir, shape, chunks, bpe, bigEndian, compressor, separator, fill);
+        (_dir, _shape, _chunks, _bpe, _bigEndian, _compressor, _key, _fill) = (dir, shape, chunks, bpe, bigEndian, compressor, key, fill);
         Size = shape.Length == 3 ? (shape[2], shape[1], shape[0]) : (shape[1], shape[0], 1);
     }
 
@@ -31,8 +32,7 @@ internal sealed class ZarrSource : ISliceSource
 
     public static ZarrSource Open(string dir, int bpe)
     {
-        if (File.Exists(Path.Combine(dir, "zarr.json")) && !File.Exists(Path.Combine(dir, ".zarray")))
-            throw new DicedException($"{dir} is a zarr v3 array; ingest reads zarr v2 (.zarray) arrays");
+        if (!File.Exists(Path.Combine(dir, ".zarray"))) return ZarrV3.Open(dir, bpe);
         JsonElement meta;
         try { meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, ".zarray"))).RootElement; }
         catch (JsonException e) { throw new DicedException($"{dir}/.zarray is not valid JSON: {e.Message}"); }
@@ -66,6 +66,16 @@ internal sealed class ZarrSource : ISliceSource
             if (compressor is not ("blosc" or "zlib" or "gzip" or "zstd" or "lz4")) Bad($"compressor {compressor} is not supported (blosc, zlib, gzip, zstd, lz4 are)");
         }
         var separator = meta.TryGetProperty("dimension_separator", out var s) && s.GetString() == "/" ? "/" : ".";
+        return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, index => string.Join(separator, index), FillValue(meta, bpe));
+    }
+
+    /// <summary>A zarr array read through the same chunk reader (zarr v3 metadata is parsed by <see cref="ZarrV3"/>).</summary>
+    internal static ZarrSource Create(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill)
+        => new(dir, shape, chunks, bpe, bigEndian, compressor, key, fill);
+
+    /// <summary>The array's fill value as <paramref name="bpe"/> little-endian bytes (0 when absent or not an integer).</summary>
+    internal static byte[] FillValue(JsonElement meta, int bpe)
+    {
         var fill = new byte[bpe];
         if (meta.TryGetProperty("fill_value", out var f) && f.ValueKind == JsonValueKind.Number && f.TryGetUInt64(out var fv))
         {
@@ -73,7 +83,7 @@ internal sealed class ZarrSource : ISliceSource
             BinaryPrimitives.WriteUInt64LittleEndian(all, fv);
             all.AsSpan(0, bpe).CopyTo(fill);
         }
-        return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, separator, fill);
+        return fill;
     }
 
     public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
@@ -87,7 +97,7 @@ internal sealed class ZarrSource : ISliceSource
             for (int ky = lo[^2] / cy; ky <= (lo[^2] + n[^2] - 1) / cy; ky++)
                 for (int kx = lo[^1] / cx; kx <= (lo[^1] + n[^1] - 1) / cx; kx++)
                 {
-                    var chunk = LoadChunk(three ? $"{kz}{_separator}{ky}{_separator}{kx}" : $"{ky}{_separator}{kx}");
+                    var chunk = LoadChunk(_key(three ? [kz, ky, kx] : [ky, kx]));
                     // The part of the box this chunk covers, copied row by row (x fastest in both).
                     int zs = Math.Max(at.Z, kz * cz), ze = Math.Min(at.Z + size.Z, (kz + 1) * cz);
                     int ys = Math.Max(at.Y, ky * cy), ye = Math.Min(at.Y + size.Y, (ky + 1) * cy);

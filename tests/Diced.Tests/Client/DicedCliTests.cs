@@ -198,7 +198,7 @@ public class DicedCliTests() : CliTest("diced-cli")
     public async Task Ingest_resume_skips_the_parts_already_stored()
     {
         var raw = Path.Combine(Dir, "big.raw");
-        var data = new byte[1024 * 1024 * 32]; // two 16 MiB requests
+        var data = new byte[1024 * 1024 * 32]; // four 8 MiB requests
         new Random(8).NextBytes(data);
         await File.WriteAllBytesAsync(raw, data);
         var first = await Diced("ingest", raw, "--size", "1024,1024,32", "--repo", "em", "--array", "grey", "--create", "--store", Store);
@@ -211,7 +211,7 @@ public class DicedCliTests() : CliTest("diced-cli")
         }
         var resumed = await Diced("ingest", raw, "--size", "1024,1024,32", "--repo", "em", "--array", "grey", "--resume", "--store", Store);
         Assert.True(resumed.Code == 0, resumed.Err);
-        Assert.Contains("(1 of 2 parts already stored)", resumed.Out);
+        Assert.Contains("(2 of 4 parts already stored)", resumed.Out);
         var back = Path.Combine(Dir, "back.raw");
         Assert.Equal(0, (await Diced("export", "--repo", "em", "--array", "grey", "--size", "1024,1024,32", "--out", back, "--store", Store)).Code);
         var got = await File.ReadAllBytesAsync(back);

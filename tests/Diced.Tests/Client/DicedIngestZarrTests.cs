@@ -83,4 +83,64 @@ public class DicedIngestZarrTests() : CliTest("diced-zarr")
         Assert.Contains("0.0.0", corrupt.Err);
         Assert.Single(corrupt.Err.Trim().Split('\n'));
     }
+
+    /// <summary>zarr v3 (no writer in Debian's zarr 2.13): arrays written here byte by byte as the v3 spec lays them out.</summary>
+    [Theory]
+    [InlineData("little", "gzip", "default", "/")]
+    [InlineData("big", "zstd", "v2", ".")]
+    [InlineData("little", null, "default", ".")]
+    public async Task Zarr_v3_arrays_arrive_voxel_for_voxel(string endian, string? compressor, string encoding, string separator)
+    {
+        int[] shape = [20, 30, 40], chunk = [16, 16, 16];
+        var data = new byte[20 * 30 * 40 * 2];
+        new Random(9).NextBytes(data);
+        var dir = Path.Combine(Dir, "v3.zarr");
+        Directory.CreateDirectory(dir);
+        var codecs = new List<object> { new { name = "bytes", configuration = new { endian } } };
+        if (compressor is not null) codecs.Add(new { name = compressor, configuration = new { level = 3 } });
+        await File.WriteAllTextAsync(Path.Combine(dir, "zarr.json"), System.Text.Json.JsonSerializer.Serialize(new
+        {
+            zarr_format = 3, node_type = "array", shape, data_type = "uint16",
+            chunk_grid = new { name = "regular", configuration = new { chunk_shape = chunk } },
+            chunk_key_encoding = new { name = encoding, configuration = new { separator } },
+            fill_value = 5, codecs,
+        }));
+        for (int kz = 0; kz < 2; kz++)
+            for (int ky = 0; ky < 2; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                {
+                    if ((kz, ky, kx) == (1, 1, 2)) continue; // never written: the fill value
+                    var bytes = new byte[16 * 16 * 16 * 2];
+                    for (int z = 0; z < 16 && kz * 16 + z < 20; z++)
+                        for (int y = 0; y < 16 && ky * 16 + y < 30; y++)
+                            for (int x = 0; x < 16 && kx * 16 + x < 40; x++)
+                            {
+                                int from = (((kz * 16 + z) * 30 + ky * 16 + y) * 40 + kx * 16 + x) * 2, to = ((z * 16 + y) * 16 + x) * 2;
+                                (bytes[to], bytes[to + 1]) = endian == "big" ? (data[from + 1], data[from]) : (data[from], data[from + 1]);
+                            }
+                    var stored = compressor switch { "gzip" => global::Diced.Codecs.GzipCodec.Compress(bytes), "zstd" => global::Diced.Codecs.ZstdCodec.Compress(bytes), _ => bytes };
+                    var key = (encoding == "default" ? "c" + separator : "") + string.Join(separator, kz, ky, kx);
+                    var path = Path.Combine(dir, key.Replace('/', Path.DirectorySeparatorChar));
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await File.WriteAllBytesAsync(path, stored);
+                }
+        var r = await Diced("ingest", dir, "--dtype", "uint16", "--repo", "lab", "--array", "v3", "--create", "--store", Store);
+        Assert.True(r.Code == 0, r.Err);
+        var back = Path.Combine(Dir, "back.raw");
+        Assert.Equal(0, (await Diced("export", "--repo", "lab", "--array", "v3", "--size", "40,30,20", "--out", back, "--store", Store)).Code);
+        var got = await File.ReadAllBytesAsync(back);
+        for (int z = 0; z < 20; z++)
+            for (int y = 0; y < 30; y++)
+                for (int x = 0; x < 40; x++)
+                {
+                    int i = ((z * 30 + y) * 40 + x) * 2;
+                    int expected = z >= 16 && y >= 16 && x >= 32 ? 5 : BitConverter.ToUInt16(data, i);
+                    Assert.True(expected == BitConverter.ToUInt16(got, i), $"voxel {x},{y},{z}");
+                }
+
+        await File.WriteAllTextAsync(Path.Combine(dir, "zarr.json"), """{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4,4,4]}},"codecs":[{"name":"sharding_indexed"}]}""");
+        var sharded = await Diced("ingest", dir, "--dtype", "uint16", "--repo", "lab", "--array", "s", "--create", "--store", Store);
+        Assert.Equal(1, sharded.Code);
+        Assert.Contains("sharding_indexed", sharded.Err);
+    }
 }

@@ -78,6 +78,9 @@ public sealed class LabelWorkload(string uuid)
             catch (HttpRequestException) { return; }
             catch (TaskCanceledException) { return; }
             catch (IOException) { return; }
+            // A kill while the client connects surfaces as a bare SocketException ("Transport endpoint is not connected"),
+            // not wrapped in HttpRequestException: the server is gone either way.
+            catch (System.Net.Sockets.SocketException) { return; }
         }
     }
 
