@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Diced.Client;
 using PureHDF;
 using PureHDF.Selections;
+using PureHDF.VOL.Native;
 
 namespace Diced.Cli;
 
@@ -12,12 +13,12 @@ namespace Diced.Cli;
 /// </summary>
 internal sealed class HdfSource : ISliceSource, IDisposable
 {
-    private readonly NativeFileHolder _file;
+    private readonly NativeFile _file;
     private readonly IH5Dataset _dataset;
     private readonly int _rank, _bpe;
     private readonly object _reading = new();
 
-    private HdfSource(NativeFileHolder file, IH5Dataset dataset, int rank, (int X, int Y, int Z) size, int bpe)
+    private HdfSource(NativeFile file, IH5Dataset dataset, int rank, (int X, int Y, int Z) size, int bpe)
         => (_file, _dataset, _rank, Size, _bpe) = (file, dataset, rank, size, bpe);
 
     public (int X, int Y, int Z) Size { get; }
@@ -39,11 +40,16 @@ internal sealed class HdfSource : ISliceSource, IDisposable
     {
         var (path, name) = Split(input) ?? throw new DicedCli.UsageException($"{input} is not file.h5:/path/to/dataset");
         if (!File.Exists(path)) throw new IOException($"input {path} does not exist");
-        var file = new NativeFileHolder(path);
+        NativeFile file;
+        try { file = H5File.OpenRead(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DicedException($"{path} is not a readable HDF5 file: {e.Message}");
+        }
         try
         {
-            if (name.Length == 0 || !file.File.LinkExists(name)) throw new DicedException($"{path} has no dataset {(name.Length == 0 ? "named (give file.h5:/path/to/dataset)" : name)}");
-            if (file.File.Get(name) is not IH5Dataset dataset) throw new DicedException($"{path}:{name} is a group, not a dataset");
+            if (name.Length == 0 || !file.LinkExists(name)) throw new DicedException($"{path} has no dataset {(name.Length == 0 ? "named (give file.h5:/path/to/dataset)" : name)}");
+            if (file.Get(name) is not IH5Dataset dataset) throw new DicedException($"{path}:{name} is a group, not a dataset");
             var type = dataset.Type;
             if (type.Class != H5DataTypeClass.FixedPoint)
                 throw new DicedException($"{path}:{name} holds {type.Class} values; Diced arrays hold unsigned integers");
@@ -95,21 +101,4 @@ internal sealed class HdfSource : ISliceSource, IDisposable
     }
 
     public void Dispose() => _file.Dispose();
-
-    /// <summary>The open file (closed with the source).</summary>
-    private sealed class NativeFileHolder(string path) : IDisposable
-    {
-        public PureHDF.VOL.Native.NativeFile File { get; } = Open(path);
-
-        private static PureHDF.VOL.Native.NativeFile Open(string path)
-        {
-            try { return H5File.OpenRead(path); }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new DicedException($"{path} is not a readable HDF5 file: {e.Message}");
-            }
-        }
-
-        public void Dispose() => File.Dispose();
-    }
 }

@@ -77,12 +77,15 @@ internal sealed class ImageStack : ISliceSource, IDisposable
         _slices = slices;
         Size = (width, height, slices.Count);
         BytesPerVoxel = bpe;
-        _keptSlices = (int)Math.Clamp(KeptBytes / ((long)width * height * bpe), 1, 256);
+        _keptSlices = SlicesKept(width, height, bpe);
     }
 
     public (int X, int Y, int Z) Size { get; }
 
     private int BytesPerVoxel { get; }
+
+    /// <summary>How many decoded slices of this size are kept: <see cref="KeptBytes"/> of them, at least one, at most 256.</summary>
+    internal static int SlicesKept(int width, int height, int bpe) => (int)Math.Clamp(KeptBytes / ((long)width * height * bpe), 1, 256);
 
     public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
     {

@@ -17,6 +17,9 @@ public sealed class Tiff : IDisposable
 
     private Tiff(LibTiff tif, string name) => (_tif, _name) = (tif, name);
 
+    // libtiff reports problems on stderr by default; Diced reports them as one error line instead (set once: it is global).
+    static Tiff() => LibTiff.SetErrorHandler(new QuietErrors());
+
     public int Pages { get; private init; }
     public int Width { get; private init; }
     public int Height { get; private init; }
@@ -24,7 +27,6 @@ public sealed class Tiff : IDisposable
     /// <summary>Opens a TIFF and checks its first page (size of the stack, pixel format).</summary>
     public static Tiff Open(string path, int bytesPerPixel)
     {
-        LibTiff.SetErrorHandler(new QuietErrors());
         var tif = LibTiff.Open(path, "r") ?? throw new DicedException($"{path} is not a readable TIFF file");
         try
         {
@@ -51,7 +53,7 @@ public sealed class Tiff : IDisposable
             int row = w * bytesPerPixel;
             if (_tif.IsTiled())
             {
-                int tw = Field(TiffTag.TILEWIDTH), th = Field(TiffTag.TILELENGTH);
+                int tw = Required(_tif, _name, page, TiffTag.TILEWIDTH), th = Required(_tif, _name, page, TiffTag.TILELENGTH);
                 var tile = new byte[_tif.TileSize()];
                 for (int y = 0; y < h; y += th)
                     for (int x = 0; x < w; x += tw)
@@ -81,8 +83,7 @@ public sealed class Tiff : IDisposable
     private static (int Width, int Height) CheckPage(LibTiff tif, string name, int page, int bytesPerPixel)
     {
         if (!tif.SetDirectory((short)page)) throw Corrupt(name, page);
-        int Field(TiffTag tag) => tif.GetField(tag)?[0].ToInt() ?? throw new DicedException($"{name}: page {page} has no {tag}");
-        int w = Field(TiffTag.IMAGEWIDTH), h = Field(TiffTag.IMAGELENGTH);
+        int w = Required(tif, name, page, TiffTag.IMAGEWIDTH), h = Required(tif, name, page, TiffTag.IMAGELENGTH);
         int bits = tif.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
         int samples = tif.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
         var format = tif.GetField(TiffTag.SAMPLEFORMAT)?[0].ToInt() ?? (int)SampleFormat.UINT;
@@ -93,7 +94,8 @@ public sealed class Tiff : IDisposable
         return (w, h);
     }
 
-    private int Field(TiffTag tag) => _tif.GetField(tag)?[0].ToInt() ?? throw new DicedException($"{_name}: a page has no {tag}");
+    private static int Required(LibTiff tif, string name, int page, TiffTag tag)
+        => tif.GetField(tag)?[0].ToInt() ?? throw new DicedException($"{name}: page {page} has no {tag}");
 
     private static DicedException Corrupt(string name, int page) => new($"{name}: page {page} cannot be read (truncated or corrupt TIFF)");
 
@@ -139,7 +141,7 @@ public sealed class Tiff : IDisposable
         }
     }
 
-    /// <summary>libtiff reports problems on stderr by default; Diced reports them as one error line instead.</summary>
+    /// <summary>Swallows libtiff's messages (failures surface as return values, reported as one line).</summary>
     private sealed class QuietErrors : TiffErrorHandler
     {
         public override void ErrorHandler(LibTiff tif, string method, string format, params object[] args) { }

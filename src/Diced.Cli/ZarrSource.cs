@@ -33,21 +33,9 @@ internal sealed class ZarrSource : ISliceSource
     public static ZarrSource Open(string dir, int bpe)
     {
         if (!File.Exists(Path.Combine(dir, ".zarray"))) return ZarrV3.Open(dir, bpe);
-        JsonElement meta;
-        try { meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, ".zarray"))).RootElement; }
-        catch (JsonException e) { throw new DicedException($"{dir}/.zarray is not valid JSON: {e.Message}"); }
+        var meta = ReadMetadata(dir, ".zarray");
         string Bad(string what) => throw new DicedException($"{dir}: {what}");
-        int[] Ints(string name)
-        {
-            if (!meta.TryGetProperty(name, out var a) || a.ValueKind != JsonValueKind.Array) Bad($".zarray has no {name}");
-            var values = new List<int>();
-            foreach (var e in a.EnumerateArray())
-            {
-                if (!e.TryGetInt32(out var v) || v <= 0) Bad($"{name} must hold positive integers");
-                values.Add(v);
-            }
-            return values.ToArray();
-        }
+        int[] Ints(string name) => PositiveInts(meta, name, dir, ".zarray");
         var shape = Ints("shape");
         var chunks = Ints("chunks");
         if (shape.Length is < 2 or > 3) Bad($"the array has {shape.Length} dimensions; ingest takes 2-D and 3-D arrays");
@@ -67,6 +55,20 @@ internal sealed class ZarrSource : ISliceSource
         }
         var separator = meta.TryGetProperty("dimension_separator", out var s) && s.GetString() == "/" ? "/" : ".";
         return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, index => string.Join(separator, index), FillValue(meta, bpe));
+    }
+
+    /// <summary>A zarr metadata file's JSON.</summary>
+    internal static JsonElement ReadMetadata(string dir, string file)
+    {
+        try { return JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, file))).RootElement; }
+        catch (JsonException e) { throw new DicedException($"{dir}/{file} is not valid JSON: {e.Message}"); }
+    }
+
+    /// <summary>A metadata array of positive integers (shape, chunk shape).</summary>
+    internal static int[] PositiveInts(JsonElement parent, string name, string dir, string file)
+    {
+        if (!parent.TryGetProperty(name, out var a) || a.ValueKind != JsonValueKind.Array) throw new DicedException($"{dir}: {file} has no {name}");
+        return a.EnumerateArray().Select(e => e.TryGetInt32(out var v) && v > 0 ? v : throw new DicedException($"{dir}: {name} must hold positive integers")).ToArray();
     }
 
     /// <summary>A zarr array read through the same chunk reader (zarr v3 metadata is parsed by <see cref="ZarrV3"/>).</summary>

@@ -12,17 +12,15 @@ internal static class ZarrV3
 {
     public static ZarrSource Open(string dir, int bpe)
     {
-        JsonElement meta;
-        try { meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "zarr.json"))).RootElement; }
-        catch (JsonException e) { throw new DicedException($"{dir}/zarr.json is not valid JSON: {e.Message}"); }
+        var meta = ZarrSource.ReadMetadata(dir, "zarr.json");
         string Bad(string what) => throw new DicedException($"{dir}: {what}");
         if (!meta.TryGetProperty("zarr_format", out var format) || format.ValueKind != JsonValueKind.Number || format.GetInt32() != 3) Bad("zarr.json is not zarr_format 3");
         if (meta.TryGetProperty("node_type", out var node) && node.GetString() != "array") Bad($"is a zarr {node.GetString()}, not an array");
-        var shape = Ints(meta, "shape", Bad);
+        var shape = ZarrSource.PositiveInts(meta, "shape", dir, "zarr.json");
         if (shape.Length is < 2 or > 3) Bad($"the array has {shape.Length} dimensions; ingest takes 2-D and 3-D arrays");
         var grid = meta.TryGetProperty("chunk_grid", out var g) ? g : default;
         if (grid.ValueKind != JsonValueKind.Object || grid.GetProperty("name").GetString() != "regular") Bad("only regular chunk grids are read");
-        var chunks = Ints(grid.GetProperty("configuration"), "chunk_shape", Bad);
+        var chunks = ZarrSource.PositiveInts(grid.GetProperty("configuration"), "chunk_shape", dir, "zarr.json");
         if (chunks.Length != shape.Length) Bad("chunk_shape and shape differ in length");
         var type = meta.TryGetProperty("data_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : Bad("no data_type");
         int size = type switch
@@ -67,17 +65,5 @@ internal static class ZarrV3
             _ => throw new DicedException($"{dir}: chunk key encoding {kind} is not supported"),
         };
         return ZarrSource.Create(dir, shape, chunks, bpe, bigEndian, compressor, key, ZarrSource.FillValue(meta, bpe));
-    }
-
-    private static int[] Ints(JsonElement parent, string name, Func<string, string> bad)
-    {
-        if (!parent.TryGetProperty(name, out var a) || a.ValueKind != JsonValueKind.Array) bad($"zarr.json has no {name}");
-        var values = new List<int>();
-        foreach (var e in a.EnumerateArray())
-        {
-            if (!e.TryGetInt32(out var v) || v <= 0) bad($"{name} must hold positive integers");
-            values.Add(v);
-        }
-        return values.ToArray();
     }
 }

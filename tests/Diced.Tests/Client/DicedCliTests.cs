@@ -217,4 +217,15 @@ public class DicedCliTests() : CliTest("diced-cli")
         var got = await File.ReadAllBytesAsync(back);
         Assert.True(data.AsSpan().SequenceEqual(got));
     }
+
+    /// <summary>The image-stack cache kept 256 decoded slices whatever their size (16 GiB of 8k² slices); it is bounded
+    /// by bytes now, and still holds two 64-slice layers of 1024² slices.</summary>
+    [Fact]
+    public void Decoded_slices_kept_are_bounded_by_bytes()
+    {
+        Assert.Equal(128, ImageStack.SlicesKept(1024, 1024, 1));
+        Assert.Equal(2, ImageStack.SlicesKept(8192, 8192, 1));
+        Assert.Equal(1, ImageStack.SlicesKept(16384, 16384, 2));
+        Assert.Equal(256, ImageStack.SlicesKept(64, 64, 1));
+    }
 }

@@ -21,6 +21,22 @@ public class ImageblkBadInputTests(ServerFixture f) : IClassFixture<ServerFixtur
         Assert.Empty(await (await _c.GetAsync($"/api/node/{uuid}/v/subvolblocks/64_64_64/-32_-32_-32")).Content.ReadAsByteArrayAsync());
     }
 
+    /// <summary>Issue 17: a POST raw body is received a layer at a time; a chunked body (no Content-Length) that ends
+    /// early or runs long is refused whole, even when its first layers were complete.</summary>
+    [Theory]
+    [InlineData(16 * 16 * 12, "ended early; nothing was stored")]
+    [InlineData(16 * 16 * 16 + 1, "more than the 4096 bytes")]
+    public async Task Chunked_bodies_of_the_wrong_length_store_nothing(int bytes, string message)
+    {
+        var uuid = await Volume();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/node/{uuid}/v/raw/0_1_2/16_16_16/0_0_0") { Content = new ByteArrayContent(new byte[bytes]) };
+        request.Headers.TransferEncodingChunked = true; // no Content-Length to check against before reading
+        var r = await _c.SendAsync(request);
+        Assert.Contains(message, await r.ExpectErrorAsync(400));
+        await AssertNothingStored(uuid);
+        await (await _c.PostAsync($"/api/node/{uuid}/v/raw/0_1_2/16_16_16/0_0_0", new ByteArrayContent(new byte[4096]))).ExpectAsync(200);
+    }
+
     [Theory]
     [InlineData("0_1_2", "10_10", "0_0_0")]
     [InlineData("0_1_2", "a_b_c", "0_0_0")]

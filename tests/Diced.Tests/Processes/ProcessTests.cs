@@ -172,4 +172,27 @@ public class StartupFailureTests
         }
         finally { File.Delete(file); }
     }
+
+    /// <summary>Issue 17's <c>Diced:IngestBatchBytes</c>: a value that is not a number stops the start with one line.</summary>
+    [Fact]
+    public async Task A_malformed_ingest_batch_size_is_one_line_and_no_server()
+    {
+        var dir = TempDir.Create("diced-bad-setting");
+        try
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { ServerProcess.ServerDll, "--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--data", dir, "--Diced:IngestBatchBytes", "4MB" })
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            Assert.True(p.WaitForExit(30_000));
+            Assert.NotEqual(0, p.ExitCode);
+            var lines = ((await stdout) + (await stderr)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            Assert.StartsWith("diced: error: the server cannot start:", lines[0]);
+            Assert.Contains("4MB", lines[0]);
+        }
+        finally { TempDir.Delete(dir); }
+    }
 }
