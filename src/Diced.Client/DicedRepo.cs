@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Diced.Client;
 
 /// <summary>Element types of arrays.</summary>
-public enum ArrayDtype { Uint8, Uint16, Uint32, Uint64 }
+public enum ArrayDtype { Uint8, Uint16, Uint32, Uint64, Float32 }
 
 /// <summary>A version in a repo's commit log.</summary>
 public sealed record VersionInfo(string Uuid, string Note, bool Locked, IReadOnlyList<string> Log);
@@ -19,8 +19,10 @@ public sealed class DicedRepo
     private static readonly Dictionary<string, ArrayDtype> ArrayTypes = new()
     {
         ["uint8blk"] = ArrayDtype.Uint8, ["uint16blk"] = ArrayDtype.Uint16, ["uint32blk"] = ArrayDtype.Uint32,
-        ["uint64blk"] = ArrayDtype.Uint64, ["labelblk"] = ArrayDtype.Uint64, ["labelmap"] = ArrayDtype.Uint64,
+        ["uint64blk"] = ArrayDtype.Uint64, ["float32blk"] = ArrayDtype.Float32, ["labelblk"] = ArrayDtype.Uint64, ["labelmap"] = ArrayDtype.Uint64,
+        [NdArrayType] = ArrayDtype.Uint8, // the element type is in the instance's info
     };
+    private const string NdArrayType = "ndarray";
 
     private readonly DvidConnection _conn;
     private JsonDocument _info = null!;
@@ -132,8 +134,17 @@ public sealed class DicedRepo
     public IReadOnlyList<(string Name, ArrayDtype Dtype)> ListArrays()
         => _info.RootElement.GetProperty("DataInstances").EnumerateObject()
             .Where(i => ArrayTypes.ContainsKey(i.Value.GetProperty("Base").GetProperty("TypeName").GetString() ?? ""))
-            .Select(i => (i.Name, ArrayTypes[i.Value.GetProperty("Base").GetProperty("TypeName").GetString()!]))
+            .Select(i => (i.Name, DtypeOf(i.Value)))
             .OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The element type of an array instance in the repo info.</summary>
+    private static ArrayDtype DtypeOf(JsonElement inst)
+    {
+        var type = inst.GetProperty("Base").GetProperty("TypeName").GetString() ?? "";
+        if (type != NdArrayType) return ArrayTypes[type];
+        var voxel = inst.GetProperty("Extended").GetProperty("VoxelType").GetString();
+        return Enum.TryParse<ArrayDtype>(voxel, ignoreCase: true, out var d) ? d : throw new DicedException($"\"{voxel}\" is not an element type this client knows");
+    }
 
     /// <summary>Every data instance (including non-array ones) with its DVID type name.</summary>
     public IReadOnlyList<(string Name, string TypeName)> ListInstances()
@@ -146,18 +157,23 @@ public sealed class DicedRepo
     }
 
     /// <summary>
-    /// Creates an array: <paramref name="dims"/> 1, 2 or 3 (blocks of 262144, 512², 64³), a label array (64-bit,
-    /// 3-D), or lossy JPEG-compressed uint8.
+    /// Creates an array: <paramref name="dims"/> 1, 2 or 3 (image volumes with blocks of 262144, 512², 64³), a label
+    /// array (64-bit, 3-D), lossy JPEG-compressed uint8, or an unbounded n-D array for 4 to 8 dimensions (chunks of 64
+    /// along x, y and z, 1 along the others).
     /// </summary>
     public async Task<DicedArray> CreateArrayAsync(string name, ArrayDtype dtype, int dims = 3, bool isLabel = false, bool lossy = false,
         bool versioned = true, CancellationToken ct = default)
     {
         RequireOpen("create an array");
-        if (dims is < 1 or > 3) throw new DicedException($"arrays have 1, 2 or 3 dimensions, not {dims}");
+        if (dims is < 1 or > 8) throw new DicedException($"arrays have 1 to 8 dimensions, not {dims}");
         if (isLabel && (dims != 3 || dtype != ArrayDtype.Uint64)) throw new DicedException("label arrays are 3-D uint64");
-        if (lossy && (dtype != ArrayDtype.Uint8 || isLabel)) throw new DicedException("lossy (JPEG) compression is for uint8 arrays");
-        if (_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out _)) throw new DicedException($"an array or instance named \"{name}\" already exists in the repo");
-        var type = isLabel ? "labelblk" : dtype switch { ArrayDtype.Uint8 => "uint8blk", ArrayDtype.Uint16 => "uint16blk", ArrayDtype.Uint32 => "uint32blk", _ => "uint64blk" };
+        if (lossy && (dtype != ArrayDtype.Uint8 || isLabel || dims > 3)) throw new DicedException("lossy (JPEG) compression is for uint8 arrays of up to 3 dimensions");
+        if (dims > 3) return await CreateNdAsync(name, dtype, null, Enumerable.Range(0, dims).Select(i => i >= dims - 3 ? 64 : 1).ToArray(), null, versioned, ct);
+        RequireNewName(name);
+        var type = isLabel ? "labelblk" : dtype switch
+        {
+            ArrayDtype.Uint8 => "uint8blk", ArrayDtype.Uint16 => "uint16blk", ArrayDtype.Uint32 => "uint32blk", ArrayDtype.Float32 => "float32blk", _ => "uint64blk",
+        };
         var block = dims switch { 1 => "262144,1,1", 2 => "512,512,1", _ => "64,64,64" };
         var config = new Dictionary<string, string> { ["typename"] = type, ["dataname"] = name, ["BlockSize"] = block, ["versioned"] = versioned ? "true" : "false" };
         if (lossy) config["Compression"] = "jpeg";
@@ -168,6 +184,47 @@ public sealed class DicedRepo
         return await GetArrayAsync(name, ct);
     }
 
+    /// <summary>
+    /// Creates an n-D array (<c>ndarray</c>, 1 to 8 dimensions) of a fixed <paramref name="shape"/>, given like numpy
+    /// with the slowest axis first (<c>[16, 256, 256, 256]</c> for t, z, y, x). <paramref name="chunks"/> (same order)
+    /// defaults to 64 along the last three axes (at most the shape) and 1 along the others; <paramref name="axisNames"/>
+    /// (same order) defaults to …, t, z, y, x.
+    /// </summary>
+    public Task<DicedArray> CreateArrayAsync(string name, ArrayDtype dtype, int[] shape, int[]? chunks = null, string[]? axisNames = null,
+        bool versioned = true, CancellationToken ct = default)
+    {
+        RequireOpen("create an array");
+        if (shape.Length is < 1 or > 8) throw new DicedException($"arrays have 1 to 8 dimensions; the shape has {shape.Length}");
+        if (shape.Any(n => n <= 0)) throw new DicedException($"shape {string.Join("x", shape)} must be positive along every axis");
+        chunks ??= shape.Select((n, i) => i >= shape.Length - 3 ? Math.Min(n, 64) : 1).ToArray();
+        return CreateNdAsync(name, dtype, shape, chunks, axisNames, versioned, ct);
+    }
+
+    private async Task<DicedArray> CreateNdAsync(string name, ArrayDtype dtype, int[]? shape, int[] chunks, string[]? axisNames, bool versioned, CancellationToken ct)
+    {
+        RequireNewName(name);
+        int rank = chunks.Length;
+        if (chunks.Any(n => n <= 0)) throw new DicedException($"chunks {string.Join("x", chunks)} must be positive along every axis");
+        if ((shape is not null && shape.Length != rank) || (axisNames is not null && axisNames.Length != rank))
+            throw new DicedException($"give one chunk size{(axisNames is null ? "" : " and axis name")} per axis of the shape ({rank})");
+        static string Dvid<T>(IEnumerable<T> indexOrder) => string.Join(",", indexOrder.Reverse());
+        var config = new Dictionary<string, string>
+        {
+            ["typename"] = NdArrayType, ["dataname"] = name, ["VoxelType"] = dtype.ToString().ToLowerInvariant(), ["BlockSize"] = Dvid(chunks),
+            ["versioned"] = versioned ? "true" : "false",
+        };
+        if (shape is not null) config["Shape"] = Dvid(shape);
+        if (axisNames is not null) config["AxisNames"] = Dvid(axisNames);
+        using (var _ = await _conn.PostJsonAsync($"/api/repo/{Uuid}/instance", config, ct)) { }
+        await LoadAsync(Uuid, ct);
+        return await GetArrayAsync(name, ct);
+    }
+
+    private void RequireNewName(string name)
+    {
+        if (_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out _)) throw new DicedException($"an array or instance named \"{name}\" already exists in the repo");
+    }
+
     /// <summary>Opens an array visible at this version.</summary>
     public async Task<DicedArray> GetArrayAsync(string name, CancellationToken ct = default)
     {
@@ -175,7 +232,16 @@ public sealed class DicedRepo
         if (!_info.RootElement.GetProperty("DataInstances").TryGetProperty(name, out inst))
             throw new DicedException($"no array named \"{name}\" in repo \"{Name}\" at version {Uuid}");
         var type = inst.GetProperty("Base").GetProperty("TypeName").GetString() ?? "";
-        if (!ArrayTypes.TryGetValue(type, out var dtype)) throw new DicedException($"\"{name}\" is a {type}, not an array");
+        if (!ArrayTypes.ContainsKey(type)) throw new DicedException($"\"{name}\" is a {type}, not an array");
+        var dtype = DtypeOf(inst);
+        var extended = inst.GetProperty("Extended");
+        var blockSize = extended.GetProperty("BlockSize").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        if (type == NdArrayType)
+        {
+            var shape = extended.GetProperty("Shape") is { ValueKind: JsonValueKind.Array } sh ? sh.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null;
+            var names = extended.GetProperty("AxisNames").EnumerateArray().Select(e => e.GetString() ?? "").ToArray();
+            return new DicedArray(this, name, dtype, blockSize.Length, false, false, blockSize, isNd: true, shape, names);
+        }
         int dims = 3;
         using (var r = await _conn.SendAsync(HttpMethod.Get, $"/api/node/{Uuid}/{MetaInstance}/key/{InstanceMetaPrefix}{Uri.EscapeDataString(name)}", allowNotFound: true, ct: ct))
         {
@@ -185,9 +251,8 @@ public sealed class DicedRepo
                 dims = meta.RootElement.GetProperty("numdims").GetInt32();
             }
         }
-        var blockSize = inst.GetProperty("Extended").GetProperty("BlockSize").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         bool lossy = (inst.GetProperty("Base").GetProperty("Compression").GetString() ?? "").Contains("jpeg", StringComparison.OrdinalIgnoreCase);
-        return new DicedArray(this, name, dtype, dims, type is "labelblk" or "labelmap", lossy, (blockSize[0], blockSize[1], blockSize[2]));
+        return new DicedArray(this, name, dtype, dims, type is "labelblk" or "labelmap", lossy, blockSize);
     }
 
     /// <summary>Deletes an array from the whole repo (every version; cannot be undone).</summary>

@@ -14,6 +14,11 @@ public sealed partial class Datastore
         var t => throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" of type {t.Name} has no voxels"),
     };
 
+    /// <summary>An n-D array instance at a version.</summary>
+    public Types.NdArray.NdArray NdArrayOf(VersionedData data) => Types.Get(data.Instance.TypeName) is Types.NdArray.NdArrayType
+        ? new Types.NdArray.NdArray(data, Coordination)
+        : throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" of type {data.Instance.TypeName} is not an ndarray");
+
     /// <summary>A label instance at a version; changes made through it are recorded as <paramref name="context"/>'s.</summary>
     /// A labelvol gives the labelblk it views.
     public LabelVolume LabelVolumeOf(VersionedData data, MutationContext? context = null) => Types.Get(data.Instance.TypeName) switch

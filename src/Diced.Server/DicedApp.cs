@@ -91,6 +91,7 @@ public static class DicedApp
             Endpoints.Labels.LabelEndpoints.RegisterLabelInfo(writers);
             Endpoints.Labels.LabelvolEndpoints.RegisterInfo(writers);
             Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.RegisterInfo(writers);
+            Endpoints.NdArray.NdArrayEndpoints.RegisterInfo(writers);
             return writers;
         });
         builder.Services.AddSingleton<Throttle>();
@@ -213,6 +214,7 @@ public static class DicedApp
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();
         app.MapRoiEndpoints();
+        Endpoints.NdArray.NdArrayEndpoints.MapNdArrayEndpoints(app);
         Endpoints.Annotation.AnnotationEndpoints.MapAnnotationEndpoints(app);
         Endpoints.Labelsz.LabelszEndpoints.MapLabelszEndpoints(app);
         Endpoints.Tarsupervoxels.TarsupervoxelsEndpoints.MapTarsupervoxelsEndpoints(app);

@@ -54,6 +54,7 @@ public sealed class DataTypeRegistry
         new Labelsz.LabelszType(),
         new Tarsupervoxels.TarsupervoxelsType(),
         new Neuronjson.NeuronjsonType(),
+        new NdArray.NdArrayType(),
     ]);
 
     public IEnumerable<DataType> All => _types.Values.OrderBy(t => t.Name, StringComparer.Ordinal);

@@ -83,7 +83,7 @@ public class DicedClientTests : IAsyncLifetime
         var lossy = await repo.CreateArrayAsync("em", ArrayDtype.Uint8, lossy: true);
         Assert.True(lossy.IsLossy);
         await Assert.ThrowsAsync<DicedException>(() => repo.CreateArrayAsync("labels", ArrayDtype.Uint8));
-        await Assert.ThrowsAsync<DicedException>(() => repo.CreateArrayAsync("bad", ArrayDtype.Uint8, dims: 4));
+        await Assert.ThrowsAsync<DicedException>(() => repo.CreateArrayAsync("bad", ArrayDtype.Uint8, dims: 9));
         // Wrong element type or shape: clear errors, nothing written.
         Assert.Throws<DicedException>(() => plane[0..2, 0..2] = new ushort[2, 2]);
         Assert.Throws<DicedException>(() => plane[0..2, 0..3] = new byte[2, 2]);

@@ -78,6 +78,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/specificblocks"] = u => ($"/api/node/{u}/img/specificblocks?blocks=1,2", null, "triples"),
         ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/-1", null, "span"),
         ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/1", "short", "expected 1 blocks"),
+        ["GET /api/node/{uuid}/{name:datatype(ndarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/nd/raw/0_1_2_4/8_8_8_1/0_0_0_0", null, "names dimension 4"),
+        ["POST /api/node/{uuid}/{name:datatype(ndarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/nd/raw/0_1_2_3/8_8_8_1/0_0_0_0", "short", "expected 512 bytes"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/roi"] = _ => ($"/api/node/{Unknown}/r/roi", null, "could not find UUID"),
         ["POST /api/node/{uuid}/{name:datatype(roi)}/roi"] = u => ($"/api/node/{u}/r/roi", "[[0,0,2,1]]", "ends before it starts"),
         ["DELETE /api/node/{uuid}/{name:datatype(roi)}/roi"] = u => ($"/api/node/{u}/nosuch/roi", null, "invalid data instance name"),
@@ -272,6 +274,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CreateInstanceAsync(uuid, "labelsz", "sz");
         await _c.CreateInstanceAsync(uuid, "tarsupervoxels", "tsv", new { Extension = "drc" });
         await _c.CreateInstanceAsync(uuid, "neuronjson", "nj");
+        await _c.CreateInstanceAsync(uuid, "ndarray", "nd", new { Shape = "64,64,64,4" });
         var failures = new List<string>();
         foreach (var (route, make) in Cases())
         {
@@ -288,10 +291,11 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         // Nothing was stored by any of them.
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/kv/keys"));
         using var info = await _c.GetJsonAsync($"/api/repo/{uuid}/info");
-        Assert.Equal(10, DvidClient.StoredInstanceCount(info.RootElement));
+        Assert.Equal(11, DvidClient.StoredInstanceCount(info.RootElement));
         Assert.Equal("drc", info.RootElement.GetProperty("DataInstances").GetProperty("tsv").GetProperty("Extended").GetProperty("Extension").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("lab").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("img").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, info.RootElement.GetProperty("DataInstances").GetProperty("nd").GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
         Assert.Equal("[]", await _c.GetStringAsync($"/api/node/{uuid}/r/roi"));
         Assert.Single(info.RootElement.GetProperty("DAG").GetProperty("Nodes").EnumerateObject());
         Assert.False(info.RootElement.GetProperty("DAG").GetProperty("Nodes").GetProperty(uuid).GetProperty("Locked").GetBoolean());
