@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["versions"] = VersionDepthBench.RunAsync,
     ["keyvalue"] = KeyValueThroughputBench.RunAsync,
     ["volume"] = VolumeBench.RunAsync,
+    ["ndarray"] = NdArrayBench.RunAsync,
     ["labels"] = LabelBench.RunAsync,
     ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
