@@ -65,6 +65,7 @@ public sealed partial class Datastore
                 throw DatastoreException.BadRequest($"New data instance cannot be created on locked node {at.Node.Uuid}");
             if (s.Instances.ContainsKey(name))
                 throw DatastoreException.BadRequest($"Data named \"{name}\" already exists in repo (root {s.Root})");
+            Diced.Datastore.Types.ImageBlock.ImagePyramid.CheckNames(name, type.Name, settings, s.Instances);
             var now = DateTimeOffset.Now;
             var inst = new InstanceRecord
             {

@@ -9,7 +9,9 @@ public sealed partial class Datastore
     /// <summary>The voxels of an image instance at a version, or level 0 of a label instance.</summary>
     public ImageVolume ImageVolumeOf(VersionedData data) => Types.Get(data.Instance.TypeName) switch
     {
-        ImageBlockType t => new ImageVolume(data, Coordination, t.Voxel),
+        // A pyramid level's virtual instance (its settings carry the level and its voxel size).
+        ImageBlockType t when ImagePyramid.LevelOf(data.Instance) is var level && level > 0 => ImagePyramid.LevelOf(new ImageVolume(data, Coordination, t.Voxel), level),
+        ImageBlockType t => new ImageVolume(data, Coordination, t.Voxel).WithPyramid(ImagePyramid.MaxLevelOf(data.Instance)),
         LabelType => LabelVolumeOf(data).Volume,
         var t => throw DatastoreException.BadRequest($"data \"{data.Instance.Name}\" of type {t.Name} has no voxels"),
     };

@@ -280,6 +280,12 @@ public sealed partial class Datastore : IAsyncDisposable
             mayWriteLocked && version.Node.Locked ? null : GateOf(version.Node.VersionId), _fence);
 
     /// <summary>Looks up an instance by name (names are repo-wide).</summary>
+    /// <summary>The instance <paramref name="name"/>, or the virtual instance of an image pyramid level (<c>{name}_{k}</c>).</summary>
+    public InstanceRecord GetInstanceOrLevel(VersionRef version, string name)
+        => version.Repo.State.Instances.TryGetValue(name, out var inst) ? inst
+            : Diced.Datastore.Types.ImageBlock.ImagePyramid.FindLevelInstance(name, version.Repo.State.Instances)
+              ?? throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
+
     public InstanceRecord GetInstance(VersionRef version, string name)
         => version.Repo.State.Instances.TryGetValue(name, out var inst)
             ? inst

@@ -27,9 +27,13 @@ public sealed class VolumeCoordination
     /// Locks the given blocks of one instance at one version (and block class) until the result is disposed. Stripes
     /// are taken in ascending order, so writers of overlapping block sets wait for each other and never deadlock.
     /// </summary>
-    public async Task<IDisposable> LockBlocksAsync(uint instance, uint version, byte blockClass, IEnumerable<Point3> blocks, CancellationToken ct)
+    public Task<IDisposable> LockBlocksAsync(uint instance, uint version, byte blockClass, IEnumerable<Point3> blocks, CancellationToken ct)
+        => LockBlocksAsync(instance, version, blocks.Select(b => (blockClass, b)), ct);
+
+    /// <summary>Locks blocks of several classes (the levels of a pyramid) at once, in the same single order.</summary>
+    public async Task<IDisposable> LockBlocksAsync(uint instance, uint version, IEnumerable<(byte Class, Point3 Block)> blocks, CancellationToken ct)
     {
-        var stripes = blocks.Select(b => StripeOf(instance, version, blockClass, b)).Distinct().Order().ToArray();
+        var stripes = blocks.Select(b => StripeOf(instance, version, b.Class, b.Block)).Distinct().Order().ToArray();
         int taken = 0;
         try
         {

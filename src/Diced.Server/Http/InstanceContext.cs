@@ -37,7 +37,7 @@ public static class InstanceResolver
             var store = http.RequestServices.GetRequiredService<Datastore.Datastore>();
             var version = store.Resolve(uuid ?? "");
             var modes = http.RequestServices.GetRequiredService<WriteModes>();
-            ctx = new InstanceContext(store, version, store.GetInstance(version, name ?? ""), () => modes.MayWriteLockedNodes(http));
+            ctx = new InstanceContext(store, version, store.GetInstanceOrLevel(version, name ?? ""), () => modes.MayWriteLockedNodes(http));
         }
         catch (DatastoreException e)
         {

@@ -25,6 +25,11 @@ public sealed class RepoJson(Datastore.Datastore store, InstanceInfoWriters info
             w.WritePropertyName(inst.Name);
             await WriteInstanceAsync(w, new Http.InstanceContext(store, new VersionRef(repo, masterLeaf), inst), ct);
         }
+        foreach (var inst in s.Instances.Values.SelectMany(i => Datastore.Types.ImageBlock.ImagePyramid.LevelInstances(i, s.Instances)))
+        {
+            w.WritePropertyName(inst.Name);
+            await WriteInstanceAsync(w, new Http.InstanceContext(store, new VersionRef(repo, masterLeaf), inst), ct);
+        }
         foreach (var inst in store.GeneratedMeshInstances(s))
         {
             w.WritePropertyName(inst.Name);

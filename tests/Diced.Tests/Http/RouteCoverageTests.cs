@@ -78,6 +78,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/specificblocks"] = u => ($"/api/node/{u}/img/specificblocks?blocks=1,2", null, "triples"),
         ["GET /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/-1", null, "span"),
         ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/blocks/{block}/{span}"] = u => ($"/api/node/{u}/img/blocks/0_0_0/1", "short", "expected 1 blocks"),
+        ["POST /api/node/{uuid}/{name:datatype(uint8blk|uint16blk|uint32blk|uint64blk|float32blk)}/downres/{level}/{size}/{offset}"] = u => ($"/api/node/{u}/img/downres/1/8_8_8/0_0_0", "", "keeps no pyramid"),
         ["GET /api/node/{uuid}/{name:datatype(ndarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/nd/raw/0_1_2_4/8_8_8_1/0_0_0_0", null, "names dimension 4"),
         ["POST /api/node/{uuid}/{name:datatype(ndarray)}/raw/{dims}/{size}/{offset}"] = u => ($"/api/node/{u}/nd/raw/0_1_2_3/8_8_8_1/0_0_0_0", "short", "expected 512 bytes"),
         ["GET /api/node/{uuid}/{name:datatype(roi)}/roi"] = _ => ($"/api/node/{Unknown}/r/roi", null, "could not find UUID"),

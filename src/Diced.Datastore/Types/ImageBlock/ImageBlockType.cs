@@ -20,9 +20,14 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
 
     public override bool Supports(CompressionKind kind) => base.Supports(kind) || (kind == CompressionKind.Jpeg && Voxel == VoxelType.Uint8);
 
+    /// <summary>Whether <paramref name="typeName"/> is one of the image types (not a label type).</summary>
+    public static bool IsImageType(string typeName) => Enum.GetValues<VoxelType>().Any(v => v.DataTypeName() + "blk" == typeName);
+
     public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
     {
         var settings = ImageSettings.Normalize(config, DefaultBlockSize, MaxBlockVoxels);
+        if (config.TryGetValue(ImagePyramid.MaxDownresKey, out var md))
+            settings = settings.SetItem(ImagePyramid.MaxDownresKey, ParseMaxDownres(md).ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (compression.Kind == CompressionKind.Jpeg)
         {
             var bs = ImageSettings.ParseBlockSize(settings[ImageSettings.BlockSizeKey]);
@@ -32,12 +37,18 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
         return settings;
     }
 
+    public static int ParseMaxDownres(string text)
+        => int.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n <= ImagePyramid.MaxLevels ? n
+            : throw DatastoreException.BadRequest($"MaxDownresLevel must be an integer 0-{ImagePyramid.MaxLevels}, got \"{text}\"");
+
     public override string Help => $$"""
         API for datatype "{{Name}}" (block-stored {{Voxel.DataTypeName()}} volumes)
         ===========================================================
 
         POST /api/repo/<UUID>/instance  {"typename": "{{Name}}", "dataname": "<name>", "BlockSize": "64,64,64",
-              "VoxelSize": "8,8,8", "VoxelUnits": "nanometers", "Background": "0", "Compression": "lz4"}
+              "VoxelSize": "8,8,8", "VoxelUnits": "nanometers", "Background": "0", "Compression": "lz4", "MaxDownresLevel": "0"}
+              MaxDownresLevel N keeps levels 1..N (each the 2x2x2 mean of the one below) current on every write; level k
+              is read as the instance "<name>_k" (listed in the repo info, read-only), as Neuroglancer's dvid:// expects.
               Compression: none, lz4 (default), gzip[:1-9], zstd[:1-22]{{(Voxel == VoxelType.Uint8 ? ", jpeg[:quality]" : "")}}.
 
         GET  /api/node/<UUID>/<name>/info | metadata
@@ -53,5 +64,8 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
         GET  /api/node/<UUID>/<name>/specificblocks?blocks=x,y,z,...[&compression=...]
         GET  /api/node/<UUID>/<name>/blocks/<bx_by_bz>/<spanX>
         POST /api/node/<UUID>/<name>/blocks/<bx_by_bz>/<spanX>
+        POST /api/node/<UUID>/<name>/downres/<level>/<size>/<offset>
+            Rebuilds the blocks of pyramid level <level> above the level-0 box from level <level>-1 (for data written
+            before the level existed; build levels in order). Answers {"Level": k, "Blocks": n}.
         """;
 }

@@ -25,9 +25,10 @@ public sealed partial class ImageVolume
         var blocks = BlocksOf(box);
         return _data.WriteAsync(async tx =>
         {
-            await LockBlocksAsync(tx, blocks, ct);
+            await LockForWriteAsync(tx, blocks, ct);
             await WriteIntoAsync(tx, box, voxels, null, ct, mask);
             await GrowExtentsAsync(tx, box, ct);
+            if (Pyramid is not null) await Pyramid.UpdateAsync(tx, blocks, ct);
             return 0;
         }, ct);
     }
@@ -41,7 +42,8 @@ public sealed partial class ImageVolume
         CancellationToken ct)
         => _data.WriteAsync(async tx =>
         {
-            await LockBlocksAsync(tx, BlocksOf(box), ct);
+            var blocks = BlocksOf(box);
+            await LockForWriteAsync(tx, blocks, ct);
             foreach (var (block, encoded) in whole) tx.Put(KeyOf(block), encoded);
             var bs = BlockSize;
             await ForEachBlockAsync(parts, async (p, token) =>
@@ -54,6 +56,7 @@ public sealed partial class ImageVolume
                 }, createMissing: true, null, token);
             }, ct);
             await GrowExtentsAsync(tx, box, ct);
+            if (Pyramid is not null) await Pyramid.UpdateAsync(tx, blocks, ct);
             return 0;
         }, ct);
 
@@ -63,9 +66,11 @@ public sealed partial class ImageVolume
         if (blocks.Count == 0) return Task.CompletedTask;
         return _data.WriteAsync(async tx =>
         {
-            await LockBlocksAsync(tx, blocks.Select(b => b.Block), ct);
+            var written = blocks.Select(b => b.Block).Distinct().ToList();
+            await LockForWriteAsync(tx, written, ct);
             await WriteWholeBlocksAsync(tx, blocks, null, ct);
-            await GrowExtentsAsync(tx, BlockSpan(blocks.Select(b => b.Block)), ct);
+            await GrowExtentsAsync(tx, BlockSpan(written), ct);
+            if (Pyramid is not null) await Pyramid.UpdateAsync(tx, written, ct);
             return 0;
         }, ct);
     }
@@ -84,6 +89,13 @@ public sealed partial class ImageVolume
     /// <summary>Locks <paramref name="blocks"/> of this volume until <paramref name="tx"/> ends.</summary>
     public async Task LockBlocksAsync(Transaction tx, IEnumerable<Point3> blocks, CancellationToken ct)
         => tx.Hold(await _coord.LockBlocksAsync(_data.Instance.InstanceId, _data.WriteVersion, _blockClass, blocks, ct));
+
+    /// <summary>Locks the blocks a write changes and, when this volume keeps a pyramid, every parent above them.</summary>
+    private async Task LockForWriteAsync(Transaction tx, IReadOnlyCollection<Point3> blocks, CancellationToken ct)
+    {
+        if (Pyramid is null) await LockBlocksAsync(tx, blocks, ct);
+        else tx.Hold(await _coord.LockBlocksAsync(_data.Instance.InstanceId, _data.WriteVersion, Pyramid.LockSet(blocks), ct));
+    }
 
     /// <summary>Writes voxels of <paramref name="box"/> into the transaction; returns the blocks written.</summary>
     public async Task<List<Point3>> WriteIntoAsync(Transaction tx, Box box, ReadOnlyMemory<byte> voxels, BlockChanged? observe, CancellationToken ct,

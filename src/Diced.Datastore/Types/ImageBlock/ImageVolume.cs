@@ -50,6 +50,17 @@ public sealed partial class ImageVolume
     public int BlockBytes => Settings.BlockVoxels * BytesPerVoxel;
     public IBlockCodec Codec => _codec;
     public VersionedData Data => _data;
+    public VolumeCoordination Coordination => _coord;
+
+    /// <summary>The coarser levels every write of this (level-0 image) volume keeps current, or null.</summary>
+    public ImagePyramid? Pyramid { get; private set; }
+
+    /// <summary>This volume keeping levels 1..<paramref name="maxLevel"/> current (no change for 0).</summary>
+    public ImageVolume WithPyramid(int maxLevel)
+    {
+        if (maxLevel > 0) Pyramid = new ImagePyramid(this, maxLevel);
+        return this;
+    }
 
     /// <summary>The same volume read through <paramref name="data"/> (a snapshot of the version: see <see cref="VersionedData.ReadingFrom"/>).</summary>
     public ImageVolume ReadingFrom(VersionedData data) => new(data, _coord, Voxel, _codec, _blockClass, Settings);

@@ -41,6 +41,12 @@ public static class VolumeConfig
                         throw DatastoreException.BadRequest($"Background must be an integer 0-255, got \"{value}\"");
                     s[key] = bg.ToString(CultureInfo.InvariantCulture);
                     break;
+                case ImagePyramid.MaxDownresKey when ImageBlockType.IsImageType(inst.TypeName):
+                    int want = ImageBlockType.ParseMaxDownres(value), had = ImagePyramid.MaxLevelOf(inst);
+                    if (want < had && hasData)
+                        throw DatastoreException.BadRequest($"MaxDownresLevel cannot fall from {had} once data is written: the dropped levels would hold stale data if raised again");
+                    s[key] = want.ToString(CultureInfo.InvariantCulture);
+                    break;
                 case LabelType.MaxDownresKey when inst.Settings.ContainsKey(LabelType.MaxDownresKey):
                     if (!int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var levels) || levels > 10)
                         throw DatastoreException.BadRequest($"MaxDownresLevel must be an integer 0-10, got \"{value}\"");

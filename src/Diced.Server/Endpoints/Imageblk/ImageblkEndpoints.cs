@@ -31,6 +31,7 @@ public static class ImageblkEndpoints
         g.MapMethods("rawkey", DvidRouting.GetAndHead, RawKey);
         g.MapVolumeMetadata();
         g.MapBlockEndpoints();
+        g.MapPyramidEndpoints();
     }
 
     /// <summary>The instance's volume at the request's version.</summary>

@@ -28,7 +28,7 @@ public static class VolumeMetadataEndpoints
             writers.Register(name, async (w, ctx, ct) =>
             {
                 var vol = ctx.Volume();
-                var extents = await vol.GetExtentsAsync(ct);
+                var extents = ImagePyramid.ScaleExtents(await vol.GetExtentsAsync(ct), ImagePyramid.LevelOf(ctx.Instance), vol.BlockSize);
                 w.WriteStartObject("Extended");
                 WriteExtended(w, vol, extents);
                 w.WriteEndObject();
@@ -61,6 +61,7 @@ public static class VolumeMetadataEndpoints
         w.WriteNumber("Background", s.Background);
         w.WriteString("GridStore", "");
         w.WriteNumber("ScaleLevel", 0);
+        if (vol.Pyramid is { } pyramid) w.WriteNumber("MaxDownresLevel", pyramid.MaxLevel);
     }
 
     private static void WritePoint(Utf8JsonWriter w, string name, Point3 p)
@@ -135,6 +136,7 @@ public static class VolumeMetadataEndpoints
         var vol = ctx.Volume();
         var current = await vol.GetExtentsAsync(http.RequestAborted);
         var (settings, extents) = VolumeConfig.Apply(ctx.Instance, config, current, hasData: current is not null);
+        ImagePyramid.CheckNames(ctx.Instance.Name, ctx.Instance.TypeName, settings, ctx.Version.Repo.State.Instances);
         await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name, inst => inst with { Settings = settings }, http.RequestAborted);
         if (extents is not null) await vol.SetExtentsAsync(extents, http.RequestAborted);
         await InstanceEndpoints.WriteConfigChangedAsync(http, ctx.Instance.Name, config);
