@@ -44,11 +44,36 @@ public static partial class DicedCli
         progress.Done(stdout, $"{size.X}x{size.Y}x{size.Z} of {array.Name} to {output}");
     }
 
+    // ------------------------------------------------------------------ downres
+
+    private static async Task DownresAsync(DicedStore store, Options o, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var text = o.Required("--levels");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var levels) || levels is < 1 or > 10)
+            throw new UsageException($"--levels must be 1 to 10, not \"{text}\"");
+        var array = await OpenArrayAsync(store, o, null, ct);
+        Progress? progress = null;
+        long built = await array.BuildPyramidAsync(levels, (done, total) =>
+        {
+            progress ??= new Progress(stderr, total, "downres", unit: "blocks");
+            progress.Set(done);
+        }, ct);
+        progress ??= new Progress(stderr, 0, "downres", unit: "blocks");
+        progress.Done(stdout, $"levels 1 to {levels} of {array.Name} ({built} blocks)");
+    }
+
     // ------------------------------------------------------------------ progress
 
-    /// <summary>A progress bar with throughput on stderr, redrawn at most 10 times a second; a summary line at the end.</summary>
-    private sealed class Progress(TextWriter stderr, long total, string what)
+    /// <summary>A progress bar with throughput on stderr, redrawn at most 10 times a second; a summary line at the end.
+    /// Counts bytes (shown as MB) unless a <paramref name="unit"/> is named.</summary>
+    private sealed class Progress(TextWriter stderr, long total, string what, string? unit = null)
     {
+        private readonly double _scale = unit is null ? 1e6 : 1;
+        private readonly string _unit = unit ?? "MB";
+
+        /// <summary>Sets how much is done so far (for work that reports totals rather than increments).</summary>
+        public void Set(long done) => Add(done - Interlocked.Read(ref _done));
+
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private long _done, _lastDraw;
 
@@ -59,14 +84,14 @@ public static partial class DicedCli
             if (now - Interlocked.Read(ref _lastDraw) < 100 && (total <= 0 || done < total)) return;
             Interlocked.Exchange(ref _lastDraw, now);
             int width = 30, filled = total == 0 ? width : (int)(width * done / total);
-            double rate = done / 1e6 / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
+            double rate = done / _scale / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
             lock (stderr)
             {
-                if (total <= 0) stderr.Write($"\r{what} {done / 1e6,9:F1} MB  {rate,7:F1} MB/s"); // size not known ahead
+                if (total <= 0) stderr.Write($"\r{what} {done / _scale,9:F1} {_unit}  {rate,7:F1} {_unit}/s"); // size not known ahead
                 else
                 {
-                    var eta = rate > 0 ? TimeSpan.FromSeconds((total - done) / 1e6 / rate) : TimeSpan.Zero;
-                    stderr.Write($"\r{what} [{new string('#', filled)}{new string(' ', width - filled)}] {100.0 * done / total,5:F1}%  {rate,7:F1} MB/s  ETA {eta:mm\\:ss}");
+                    var eta = rate > 0 ? TimeSpan.FromSeconds((total - done) / _scale / rate) : TimeSpan.Zero;
+                    stderr.Write($"\r{what} [{new string('#', filled)}{new string(' ', width - filled)}] {100.0 * done / total,5:F1}%  {rate,7:F1} {_unit}/s  ETA {eta:mm\\:ss}");
                 }
             }
         }
@@ -76,7 +101,10 @@ public static partial class DicedCli
         public void Done(TextWriter stdout, string summary)
         {
             lock (stderr) stderr.WriteLine();
-            stdout.WriteLine($"{what}: {summary}: {_done / 1e6:F1} MB in {_clock.Elapsed.TotalSeconds:F2} s, {MegabytesPerSecond:F1} MB/s");
+            double rate = _done / _scale / Math.Max(1e-6, _clock.Elapsed.TotalSeconds);
+            stdout.WriteLine(unit is null
+                ? $"{what}: {summary}: {_done / 1e6:F1} MB in {_clock.Elapsed.TotalSeconds:F2} s, {rate:F1} MB/s"
+                : $"{what}: {summary} in {_clock.Elapsed.TotalSeconds:F2} s, {rate:F1} {_unit}/s");
         }
     }
 }

@@ -36,6 +36,9 @@ public static partial class DicedCli
                                     zarr v2 array directory or a 2-D/3-D HDF5 dataset
                                     (--create makes the repo and the array when missing; --resume skips the
                                     parts the array already holds, compared byte for byte)
+          downres --repo R --array A --levels N [--version UUID]
+                                    keep N coarser levels of an image array (2x2x2 means, read as A_1..A_N, e.g. by
+                                    Neuroglancer) and build them over what is already written
           export --repo R --array A --size X,Y,Z [--offset X,Y,Z] --out PATH [--format raw|png] [--version UUID]
                                     write a region as raw bytes, or as one PNG per z slice in a directory
           files put --repo R [--version UUID] [--to DIR] [--create] FILES|DIRS|'PATTERNS'...
@@ -71,7 +74,7 @@ public static partial class DicedCli
             {
                 "serve" => await ServeAsync([.. args[1..], .. flags.ServerArguments()], stderr, ct),
                 "about" => About(stdout),
-                "whoami" or "repos" or "log" or "commit" or "branch" or "ingest" or "export" or "files" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
+                "whoami" or "repos" or "log" or "commit" or "branch" or "ingest" or "export" or "files" or "downres" => await StoreCommandAsync(args[0], Options.Parse(args[1..]), stdout, stderr, ct),
                 _ => throw new UsageException($"unknown command \"{args[0]}\""),
             };
         }
@@ -211,6 +214,9 @@ public static partial class DicedCli
                 return 0;
             case "files":
                 await FilesAsync(store, o, stdout, stderr, ct);
+                return 0;
+            case "downres":
+                await DownresAsync(store, o, stdout, stderr, ct);
                 return 0;
             default:
                 await ExportAsync(store, o, stdout, stderr, ct);
