@@ -31,6 +31,11 @@ public sealed class NeuroglancerBrowserFixture : IAsyncLifetime
             labels[(z * 128 + y) * 128 + x] = dx * dx + dy * dy + dz * dz < 40 * 40 ? 7UL : 1UL;
         }
         await (await c.PostAsync($"/api/node/{Repo}/seg/raw/0_1_2/128_128_128/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(labels.AsSpan()).ToArray()))).ExpectAsync(200);
+        // Grey with a kept pyramid: 256³, bright (220) where x < 128, dark (40) elsewhere.
+        await c.CreateInstanceAsync(Repo, "uint8blk", "em", new { MaxDownresLevel = "2" });
+        var grey = new byte[256 * 256 * 256];
+        for (int i = 0; i < grey.Length; i++) grey[i] = (byte)(i % 256 < 128 ? 220 : 40);
+        await (await c.PostAsync($"/api/node/{Repo}/em/raw/0_1_2/256_256_256/0_0_0", new ByteArrayContent(grey))).ExpectAsync(200);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -104,6 +109,49 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f) : IClassFixt
         }
         await context.CloseAsync();
         return (png, failed, meshes);
+    }
+
+    [Fact]
+    public async Task A_zoomed_out_image_view_is_drawn_from_the_kept_levels_without_loading_full_resolution()
+    {
+        var state = new Dictionary<string, object>
+        {
+            ["layers"] = new object[] { new Dictionary<string, object> { ["type"] = "image", ["name"] = "em", ["source"] = $"dvid://http://127.0.0.1:{f.Server.Port}/{f.Repo}/em" } },
+            ["layout"] = "xy", ["position"] = new[] { 128, 128, 128 }, ["crossSectionScale"] = 4, ["showAxisLines"] = false, ["showDefaultAnnotations"] = false,
+        };
+        var context = await f.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 800, Height = 600 } });
+        var requests = new List<string>();
+        context.Response += (_, r) => { if (r.Url.Contains("/api/node/")) lock (requests) requests.Add($"{r.Status} {new Uri(r.Url).AbsolutePath}"); };
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{f.Server.BaseAddress}neuroglancer/#!{Uri.EscapeDataString(JsonSerializer.Serialize(state))}");
+        await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        (int Bright, int Dark) Count(byte[] png)
+        {
+            using var bmp = SKBitmap.Decode(png);
+            int bright = 0, dark = 0;
+            for (int y = 0; y < bmp.Height; y++)
+                for (int x = 0; x < bmp.Width; x++)
+                {
+                    var p = bmp.GetPixel(x, y);
+                    if (p.Red == p.Green && p.Green == p.Blue) { if (p.Red is > 200 and < 240) bright++; else if (p.Red is > 25 and < 55) dark++; }
+                }
+            return (bright, dark);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        (int Bright, int Dark) seen;
+        while (true)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            seen = Count(await page.ScreenshotAsync());
+            if ((seen.Bright > 1000 && seen.Dark > 1000) || DateTime.UtcNow > deadline) break;
+        }
+        await context.CloseAsync();
+        List<string> made;
+        lock (requests) made = [.. requests];
+        Assert.True(seen.Bright > 1000 && seen.Dark > 1000, $"the zoomed-out slice shows {seen.Bright} bright and {seen.Dark} dark pixels; requests:\n{string.Join("\n", made)}");
+        Assert.Contains(made, r => r.StartsWith("200 ") && r.Contains("/em_2/raw/0_1_2/"));
+        Assert.DoesNotContain(made, r => r.Contains("/em/raw/"));
+        Assert.DoesNotContain(made, r => !r.StartsWith("200 "));
     }
 
     [Fact]
