@@ -6,8 +6,8 @@ namespace Diced.Tests.Processes;
 
 /// <summary>
 /// Kills a server with <c>kill -9</c> at random moments while clients send label mutations and multi-block writes,
-/// restarts it, and checks after every restart that voxels, label indices, mapping, sizes, pyramid, max label and
-/// mutation log all agree, and that nothing acknowledged was lost.
+/// restarts it, and checks after every restart that voxels, label indices, mapping, sizes, pyramids (labels and
+/// grey), max label and mutation log all agree, and that nothing acknowledged was lost.
 /// </summary>
 [Collection(ProcessCollection.Name)]
 public class CrashConsistencyTests(ITestOutputHelper output)

@@ -142,6 +142,11 @@ public static class LabelStateChecker
             lock (work.GreyValuesSent) allowed = work.GreyValuesSent.Skip(work.LastGreyAcknowledged).ToList();
             if (!allowed.Contains(values[0])) problems.Add($"the image box holds {values[0]}, older than the last acknowledged write");
         }
+        // Its pyramid level committed with it: the mean of one value is that value.
+        var greyLevel1 = await (await (await c.GetAsync($"/api/node/{uuid}/{LabelWorkload.Grey}_1/raw/0_1_2/32_32_32/0_0_0")).ExpectAsync(200)).Content.ReadAsByteArrayAsync();
+        var levelValues = greyLevel1.Distinct().ToList();
+        if (values.Count == 1 && (levelValues.Count != 1 || levelValues[0] != values[0]))
+            problems.Add($"level 1 of the image holds {string.Join(",", levelValues.Take(8))} over a level 0 of {values[0]}");
         return problems;
     }
 

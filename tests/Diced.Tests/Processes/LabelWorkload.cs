@@ -38,7 +38,7 @@ public sealed class LabelWorkload(string uuid)
     {
         var uuid = await c.CreateRepoAsync("crash-labels");
         await c.CreateInstanceAsync(uuid, "labelmap", Labels, new { BlockSize = $"{BlockSize},{BlockSize},{BlockSize}", MaxDownresLevel = "1" });
-        await c.CreateInstanceAsync(uuid, "uint8blk", Grey, new { BlockSize = $"{BlockSize},{BlockSize},{BlockSize}" });
+        await c.CreateInstanceAsync(uuid, "uint8blk", Grey, new { BlockSize = $"{BlockSize},{BlockSize},{BlockSize}", MaxDownresLevel = "1" });
         var voxels = new byte[Size.X * Size.Y * Size.Z * 8];
         var labels = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan());
         for (int z = 0; z < Size.Z; z++)
