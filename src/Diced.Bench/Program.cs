@@ -8,6 +8,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["keyvalue"] = KeyValueThroughputBench.RunAsync,
     ["volume"] = VolumeBench.RunAsync,
     ["ndarray"] = NdArrayBench.RunAsync,
+    ["pyramid"] = PyramidBench.RunAsync,
     ["labels"] = LabelBench.RunAsync,
     ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
