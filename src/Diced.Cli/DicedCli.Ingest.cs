@@ -3,7 +3,7 @@ using Diced.Client;
 
 namespace Diced.Cli;
 
-/// <summary><c>diced ingest</c>: raw volumes, slice directories and multi-page TIFFs into an array.</summary>
+/// <summary><c>diced ingest</c>: raw volumes, slice directories, TIFF stacks, zarr arrays and HDF5 datasets into an array.</summary>
 public static partial class DicedCli
 {
     /// <summary>Bytes per write request: large enough that per-request costs vanish (8 and 16 MiB ingest equally fast),
@@ -20,38 +20,68 @@ public static partial class DicedCli
         var input = o.Positional[0];
         var dtype = ParseDtype(o.Get("--dtype"));
         int bpe = dtype switch { ArrayDtype.Uint8 => 1, ArrayDtype.Uint16 => 2, ArrayDtype.Uint32 => 4, _ => 8 };
-        ISliceSource source = ZarrSource.Names(input) ? ZarrSource.Open(input, bpe)
+        INdSource? nd = ZarrSource.Names(input) ? ZarrSource.Open(input, bpe) : HdfSource.Names(input) ? HdfSource.Open(input, bpe) : null;
+        ISliceSource? slices = nd is not null ? null
             : Directory.Exists(input) ? ImageStack.FromDirectory(input, bpe)
-            : HdfSource.Names(input) ? HdfSource.Open(input, bpe)
             : input.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".tiff", StringComparison.OrdinalIgnoreCase) ? ImageStack.FromTiff(input, bpe)
             : new RawFile(input, o.Point("--size") ?? throw new UsageException("a raw input needs --size X,Y,Z"), bpe);
-        using var disposable = source as IDisposable;
+        using var owned = (nd ?? (object)slices!) as IDisposable;
         var offset = o.Point("--offset") ?? (0, 0, 0);
-        var array = await OpenArrayAsync(store, o, o.Flags.Contains("--create") ? dtype : null, ct);
+        bool resume = o.Flags.Contains("--resume");
+        int[] shape = nd?.Shape ?? [slices!.Size.X, slices.Size.Y, slices.Size.Z];
+        var array = shape.Length > 3 ? await OpenNdArrayAsync(store, o, dtype, shape, ct) : await OpenArrayAsync(store, o, o.Flags.Contains("--create") ? dtype : null, ct);
         if (array.Dtype != dtype) throw new DicedException($"array \"{array.Name}\" holds {array.Dtype}; the input was given as {dtype}");
-        var size = source.Size;
-        var parts = IngestPlan.Split(size, offset, array.BlockSize, bpe, IngestRequestBytes);
-        var progress = new Progress(stderr, (long)size.X * size.Y * size.Z * bpe, "ingest");
+        var progress = new Progress(stderr, shape.Aggregate((long)bpe, (a, b) => a * b), "ingest");
         // Buffers are reused: the memory an ingest holds does not grow with the volume.
         var pool = ArrayPool<byte>.Create(IngestRequestBytes, IngestRequestsInFlight + 1);
-        bool resume = o.Flags.Contains("--resume");
-        int skipped = 0;
-        await Parallel.ForEachAsync(parts, new ParallelOptions { MaxDegreeOfParallelism = IngestRequestsInFlight, CancellationToken = ct }, async (part, token) =>
+        int skipped = 0, parts = 0;
+        // Each x-y-z volume in turn (one for inputs of up to three dimensions; one per index of the others).
+        foreach (var outer in NdSlices.OuterIndices(shape))
         {
-            int bytes = checked((int)((long)part.Size.X * part.Size.Y * part.Size.Z * bpe));
-            var buffer = pool.Rent(bytes);
-            try
+            var source = slices ?? new NdSlices(nd!, outer);
+            var plan = IngestPlan.Split(source.Size, offset, array.BlockSize, bpe, IngestRequestBytes);
+            parts += plan.Count;
+            await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = IngestRequestsInFlight, CancellationToken = ct }, async (part, token) =>
             {
-                source.Read(part.At, part.Size, buffer.AsSpan(0, bytes));
-                var at = (offset.X + part.At.X, offset.Y + part.At.Y, offset.Z + part.At.Z);
-                // --resume: a part the array already holds, byte for byte, is not sent again.
-                if (resume && (await array.ReadRawAsync(at, part.Size, token)).AsSpan().SequenceEqual(buffer.AsSpan(0, bytes))) Interlocked.Increment(ref skipped);
-                else await array.WriteRawAsync(at, part.Size, buffer.AsMemory(0, bytes), token);
-            }
-            finally { pool.Return(buffer); }
-            progress.Add(bytes);
-        });
-        progress.Done(stdout, $"{size.X}x{size.Y}x{size.Z} {dtype} into {array.Name} at version {array.Version}"
-            + (resume ? $" ({skipped} of {parts.Count} parts already stored)" : ""));
+                int bytes = checked((int)((long)part.Size.X * part.Size.Y * part.Size.Z * bpe));
+                var buffer = pool.Rent(bytes);
+                try
+                {
+                    source.Read(part.At, part.Size, buffer.AsSpan(0, bytes));
+                    var (at, size) = BoxIn(array, (offset.X + part.At.X, offset.Y + part.At.Y, offset.Z + part.At.Z), part.Size, outer);
+                    // --resume: a part the array already holds, byte for byte, is not sent again.
+                    if (resume && (await array.ReadRawAsync(at, size, token)).AsSpan().SequenceEqual(buffer.AsSpan(0, bytes))) Interlocked.Increment(ref skipped);
+                    else await array.WriteRawAsync(at, size, buffer.AsMemory(0, bytes), token);
+                }
+                finally { pool.Return(buffer); }
+                progress.Add(bytes);
+            });
+        }
+        progress.Done(stdout, $"{string.Join("x", shape)} {dtype} into {array.Name} at version {array.Version}"
+            + (resume ? $" ({skipped} of {parts} parts already stored)" : ""));
+    }
+
+    /// <summary>A part's box in the array's own axes: x, y, z (cut to an image array's rank), then an n-D array's outer index.</summary>
+    private static (int[] At, int[] Size) BoxIn(DicedArray array, (int X, int Y, int Z) at, (int X, int Y, int Z) size, int[] outer)
+    {
+        int n = Math.Min(3, array.NumDims);
+        return ([.. new[] { at.X, at.Y, at.Z }.Take(n), .. outer], [.. new[] { size.X, size.Y, size.Z }.Take(n), .. outer.Select(_ => 1)]);
+    }
+
+    /// <summary>The n-D array an input of more than three dimensions goes into; <c>--create</c> makes one of the input's shape.</summary>
+    private static async Task<DicedArray> OpenNdArrayAsync(DicedStore store, Options o, ArrayDtype dtype, int[] shape, CancellationToken ct)
+    {
+        var name = o.Required("--array");
+        DicedRepo repo;
+        if (o.Get("--version") is { } v) repo = await store.OpenRepoAsync(uuid: v, ct: ct);
+        else if (o.Flags.Contains("--create") && !(await store.ListReposAsync(ct)).Any(r => r.Name == o.Required("--repo"))) repo = await store.CreateRepoAsync(o.Required("--repo"), ct: ct);
+        else repo = await OpenRepoAsync(store, o.Required("--repo"), ct);
+        DicedArray array;
+        if (repo.ListArrays().Any(a => a.Name == name)) array = await repo.GetArrayAsync(name, ct);
+        else if (o.Flags.Contains("--create")) array = await repo.CreateArrayAsync(name, dtype, shape: shape.Reverse().ToArray(), ct: ct);
+        else throw new DicedException($"no array named \"{name}\" in repo \"{repo.Name}\" (add --create to make one)");
+        if (array.NumDims != shape.Length)
+            throw new DicedException($"the input has {shape.Length} dimensions; array \"{name}\" has {array.NumDims}");
+        return array;
     }
 }

@@ -33,7 +33,8 @@ public static partial class DicedCli
           ingest <file|dir|stack.tif|array.zarr|file.h5:/dataset> --repo R --array A [--dtype uint8|uint16|uint32|uint64]
                  [--size X,Y,Z (raw files)] [--offset X,Y,Z] [--version UUID] [--create] [--resume]
                                     load a raw volume, a directory of PNG/TIFF slices, a multi-page TIFF, a
-                                    zarr v2 array directory or a 2-D/3-D HDF5 dataset
+                                    zarr v2/v3 array directory (sharded too) or an HDF5 dataset; inputs of 4 to 8
+                                    dimensions go into an n-D array of their shape
                                     (--create makes the repo and the array when missing; --resume skips the
                                     parts the array already holds, compared byte for byte)
           downres --repo R --array A --levels N [--version UUID]

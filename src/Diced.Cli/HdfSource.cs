@@ -7,21 +7,22 @@ using PureHDF.VOL.Native;
 namespace Diced.Cli;
 
 /// <summary>
-/// A 2-D or 3-D dataset of unsigned (or signed, same width) integers in an HDF5 file, named <c>file.h5:/path/to/dataset</c>,
-/// read with PureHDF: pure .NET, so nothing native to install, and it reads what h5py writes (contiguous or chunked,
-/// deflate and shuffle filters). HDF5 lists dimensions slowest first, so a (z, y, x) dataset is packed x fastest.
+/// A dataset of 1 to 8 dimensions of unsigned (or signed, same width) integers in an HDF5 file, named
+/// <c>file.h5:/path/to/dataset</c>, read with PureHDF: pure .NET, so nothing native to install, and it reads what h5py
+/// writes (contiguous or chunked, deflate and shuffle filters). HDF5 lists dimensions slowest first, so a (t, z, y, x)
+/// dataset becomes x first, packed x fastest.
 /// </summary>
-internal sealed class HdfSource : ISliceSource, IDisposable
+internal sealed class HdfSource : INdSource, IDisposable
 {
     private readonly NativeFile _file;
     private readonly IH5Dataset _dataset;
-    private readonly int _rank, _bpe;
+    private readonly int _bpe;
     private readonly object _reading = new();
 
-    private HdfSource(NativeFile file, IH5Dataset dataset, int rank, (int X, int Y, int Z) size, int bpe)
-        => (_file, _dataset, _rank, Size, _bpe) = (file, dataset, rank, size, bpe);
+    private HdfSource(NativeFile file, IH5Dataset dataset, int[] shape, int bpe)
+        => (_file, _dataset, Shape, _bpe) = (file, dataset, shape, bpe);
 
-    public (int X, int Y, int Z) Size { get; }
+    public int[] Shape { get; }
 
     /// <summary>Whether <paramref name="input"/> names a dataset in an HDF5 file (<c>….h5:/path</c>).</summary>
     public static bool Names(string input) => Split(input) is not null;
@@ -56,11 +57,10 @@ internal sealed class HdfSource : ISliceSource, IDisposable
             if (type.Size != bpe)
                 throw new DicedException($"{path}:{name} holds {type.Size * 8}-bit integers; the ingest was given --dtype of {bpe * 8} bits");
             var dims = dataset.Space.Dimensions;
-            if (dims.Length is < 2 or > 3)
-                throw new DicedException($"{path}:{name} has {dims.Length} dimensions; ingest takes 2-D and 3-D datasets");
+            if (dims.Length is < 1 or > 8)
+                throw new DicedException($"{path}:{name} has {dims.Length} dimensions; ingest takes 1 to 8");
             if (dims.Any(d => d == 0 || d > int.MaxValue)) throw new DicedException($"{path}:{name} has an empty or oversized dimension ({string.Join("x", dims)})");
-            var size = dims.Length == 3 ? ((int)dims[2], (int)dims[1], (int)dims[0]) : ((int)dims[1], (int)dims[0], 1);
-            return new HdfSource(file, dataset, dims.Length, size, bpe);
+            return new HdfSource(file, dataset, dims.Reverse().Select(d => (int)d).ToArray(), bpe);
         }
         catch (Exception e)
         {
@@ -70,12 +70,10 @@ internal sealed class HdfSource : ISliceSource, IDisposable
         }
     }
 
-    public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
+    public void Read(int[] at, int[] size, Span<byte> dest)
     {
-        var selection = _rank == 3
-            ? new HyperslabSelection(3, [(ulong)at.Z, (ulong)at.Y, (ulong)at.X], [(ulong)size.Z, (ulong)size.Y, (ulong)size.X])
-            : new HyperslabSelection(2, [(ulong)at.Y, (ulong)at.X], [(ulong)size.Y, (ulong)size.X]);
-        int count = size.X * size.Y * size.Z;
+        var selection = new HyperslabSelection(Shape.Length, at.Reverse().Select(v => (ulong)v).ToArray(), size.Reverse().Select(v => (ulong)v).ToArray());
+        int count = size.Aggregate(1, (a, b) => checked(a * b));
         // One reader at a time: the file's stream is shared. Decompression of chunks happens inside the read.
         lock (_reading)
         {

@@ -2,31 +2,38 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Diced.Client;
 using Diced.Codecs;
+using Diced.Datastore.Geometry;
 
 namespace Diced.Cli;
 
 /// <summary>
-/// A zarr array in a directory, 2-D or 3-D, unsigned integers in C order: v2 (<c>.zarray</c>) with chunks compressed with
-/// Blosc (LZ4, zlib, zstd; byte shuffle), zlib, gzip, zstd or LZ4 (numcodecs' framing), or not at all; v3 (<c>zarr.json</c>,
-/// see <see cref="ZarrV3"/>). Missing chunks read as the array's fill value.
+/// A zarr array in a directory, 1 to 8 dimensions of unsigned integers in C order: v2 (<c>.zarray</c>) with chunks
+/// compressed with Blosc (LZ4, zlib, zstd; byte shuffle), zlib, gzip, zstd or LZ4 (numcodecs' framing), or not at all;
+/// v3 (<c>zarr.json</c>, see <see cref="ZarrV3"/>), sharded or not. Missing chunks read as the array's fill value.
+/// zarr's C order lists the slowest dimension first; this source turns it around (x first).
 /// </summary>
-internal sealed class ZarrSource : ISliceSource
+internal sealed class ZarrSource : INdSource
 {
     private readonly string _dir;
     private readonly Func<int[], string> _key;
-    private readonly int[] _shape, _chunks;
+    private readonly int[] _chunks;      // C order: the unit chunks are decoded in (inner chunks of a sharded array)
+    private readonly int[] _chunksDvid;
     private readonly int _bpe;
     private readonly bool _bigEndian;
     private readonly string? _compressor;
-    private readonly byte[] _fill;
+    private readonly byte[] _fillChunk;
+    private readonly ZarrShards? _shards;
 
-    private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill)
+    private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill, ZarrShards? shards)
     {
-        (_dir, _shape, _chunks, _bpe, _bigEndian, _compressor, _key, _fill) = (dir, shape, chunks, bpe, bigEndian, compressor, key, fill);
-        Size = shape.Length == 3 ? (shape[2], shape[1], shape[0]) : (shape[1], shape[0], 1);
+        (_dir, _chunks, _bpe, _bigEndian, _compressor, _key, _shards) = (dir, chunks, bpe, bigEndian, compressor, key, shards);
+        Shape = shape.Reverse().ToArray();
+        _chunksDvid = chunks.Reverse().ToArray();
+        _fillChunk = new byte[chunks.Aggregate(bpe, (a, b) => checked(a * b))];
+        for (int i = 0; i < _fillChunk.Length; i += bpe) fill.CopyTo(_fillChunk, i);
     }
 
-    public (int X, int Y, int Z) Size { get; }
+    public int[] Shape { get; }
 
     public static bool Names(string input) => File.Exists(Path.Combine(input, ".zarray")) || File.Exists(Path.Combine(input, "zarr.json"));
 
@@ -38,7 +45,7 @@ internal sealed class ZarrSource : ISliceSource
         int[] Ints(string name) => PositiveInts(meta, name, dir, ".zarray");
         var shape = Ints("shape");
         var chunks = Ints("chunks");
-        if (shape.Length is < 2 or > 3) Bad($"the array has {shape.Length} dimensions; ingest takes 2-D and 3-D arrays");
+        if (shape.Length is < 1 or > 8) Bad($"the array has {shape.Length} dimensions; ingest takes 1 to 8");
         if (chunks.Length != shape.Length) Bad("chunks and shape differ in length");
         var dtype = meta.TryGetProperty("dtype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : Bad("no dtype");
         if (dtype.Length < 3 || dtype[1] != 'u' || !int.TryParse(dtype[2..], out int size) || size is not (1 or 2 or 4 or 8))
@@ -54,7 +61,7 @@ internal sealed class ZarrSource : ISliceSource
             if (compressor is not ("blosc" or "zlib" or "gzip" or "zstd" or "lz4")) Bad($"compressor {compressor} is not supported (blosc, zlib, gzip, zstd, lz4 are)");
         }
         var separator = meta.TryGetProperty("dimension_separator", out var s) && s.GetString() == "/" ? "/" : ".";
-        return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, index => string.Join(separator, index), FillValue(meta, bpe));
+        return new ZarrSource(dir, shape, chunks, bpe, dtype[0] == '>', compressor, index => string.Join(separator, index), FillValue(meta, bpe), null);
     }
 
     /// <summary>A zarr metadata file's JSON.</summary>
@@ -72,8 +79,11 @@ internal sealed class ZarrSource : ISliceSource
     }
 
     /// <summary>A zarr array read through the same chunk reader (zarr v3 metadata is parsed by <see cref="ZarrV3"/>).</summary>
-    internal static ZarrSource Create(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill)
-        => new(dir, shape, chunks, bpe, bigEndian, compressor, key, fill);
+    /// <param name="chunks">The chunks elements are decoded in: a sharded array's inner chunks, read from the shard
+    /// files <paramref name="key"/> names for the outer grid.</param>
+    internal static ZarrSource Create(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill,
+        ZarrShards? shards = null)
+        => new(dir, shape, chunks, bpe, bigEndian, compressor, key, fill, shards);
 
     /// <summary>The array's fill value as <paramref name="bpe"/> little-endian bytes (0 when absent or not an integer).</summary>
     internal static byte[] FillValue(JsonElement meta, int bpe)
@@ -88,45 +98,30 @@ internal sealed class ZarrSource : ISliceSource
         return fill;
     }
 
-    public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
+    public void Read(int[] at, int[] size, Span<byte> dest)
     {
-        bool three = _shape.Length == 3;
-        int[] lo = three ? [at.Z, at.Y, at.X] : [at.Y, at.X];
-        int[] n = three ? [size.Z, size.Y, size.X] : [size.Y, size.X];
-        int cz = three ? _chunks[0] : 1, cy = _chunks[^2], cx = _chunks[^1];
-        int z0 = three ? lo[0] / cz : 0, z1 = three ? (lo[0] + n[0] - 1) / cz : 0;
-        for (int kz = z0; kz <= z1; kz++)
-            for (int ky = lo[^2] / cy; ky <= (lo[^2] + n[^2] - 1) / cy; ky++)
-                for (int kx = lo[^1] / cx; kx <= (lo[^1] + n[^1] - 1) / cx; kx++)
-                {
-                    var chunk = LoadChunk(_key(three ? [kz, ky, kx] : [ky, kx]));
-                    // The part of the box this chunk covers, copied row by row (x fastest in both).
-                    int zs = Math.Max(at.Z, kz * cz), ze = Math.Min(at.Z + size.Z, (kz + 1) * cz);
-                    int ys = Math.Max(at.Y, ky * cy), ye = Math.Min(at.Y + size.Y, (ky + 1) * cy);
-                    int xs = Math.Max(at.X, kx * cx), xe = Math.Min(at.X + size.X, (kx + 1) * cx);
-                    int row = (xe - xs) * _bpe;
-                    for (int z = zs; z < ze; z++)
-                        for (int y = ys; y < ye; y++)
-                        {
-                            var to = dest.Slice((((z - at.Z) * size.Y + (y - at.Y)) * size.X + (xs - at.X)) * _bpe, row);
-                            if (chunk is null) Fill(to);
-                            else chunk.AsSpan((((z - kz * cz) * cy + (y - ky * cy)) * cx + (xs - kx * cx)) * _bpe, row).CopyTo(to);
-                        }
-                }
+        var box = new NdBox(at, size);
+        foreach (var chunk in box.Chunks(_chunksDvid))
+        {
+            var chunkBox = NdBox.OfChunk(chunk, _chunksDvid);
+            var data = LoadChunk(chunk.Reverse().ToArray()) ?? _fillChunk;
+            NdBox.Copy(data, chunkBox, dest, box, chunkBox.Intersect(box)!, _bpe);
+        }
     }
 
-    private void Fill(Span<byte> to)
+    /// <summary>A chunk's elements (C-order chunk index), little-endian, or null when the chunk is not stored.</summary>
+    private byte[]? LoadChunk(int[] index)
     {
-        for (int i = 0; i < to.Length; i += _bpe) _fill.CopyTo(to[i..]);
-    }
-
-    /// <summary>A chunk's elements, little-endian, or null when the chunk is not stored.</summary>
-    private byte[]? LoadChunk(string key)
-    {
-        var path = Path.Combine(_dir, key.Replace('/', Path.DirectorySeparatorChar));
-        if (!File.Exists(path)) return null;
-        var stored = File.ReadAllBytes(path);
-        int expected = _chunks.Aggregate(_bpe, (a, b) => checked(a * b));
+        string path;
+        byte[]? stored;
+        if (_shards is null)
+        {
+            path = Path.Combine(_dir, _key(index).Replace('/', Path.DirectorySeparatorChar));
+            stored = File.Exists(path) ? File.ReadAllBytes(path) : null;
+        }
+        else (path, stored) = _shards.Read(index, shard => Path.Combine(_dir, _key(shard).Replace('/', Path.DirectorySeparatorChar)));
+        if (stored is null) return null;
+        int expected = _fillChunk.Length;
         byte[] data;
         try
         {

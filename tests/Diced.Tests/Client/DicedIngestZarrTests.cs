@@ -61,7 +61,7 @@ public class DicedIngestZarrTests() : CliTest("diced-zarr")
         {
             ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"<f4\",\"compressor\":null,\"order\":\"C\"}", "not an unsigned integer"),
             ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"<u2\",\"compressor\":null,\"order\":\"C\"}", "16-bit integers"),
-            ("{\"shape\":[4,4,4,4],\"chunks\":[2,2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"C\"}", "4 dimensions"),
+            ("{\"shape\":[2,2,2,2,2,2,2,2,2],\"chunks\":[1,1,1,1,1,1,1,1,1],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"C\"}", "9 dimensions; ingest takes 1 to 8"),
             ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":{\"id\":\"bz2\"},\"order\":\"C\"}", "compressor bz2"),
             ("{\"shape\":[4,4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"F\"}", "C-order"),
             ("{\"shape\":[4,-4,4],\"chunks\":[2,2,2],\"dtype\":\"|u1\",\"compressor\":null,\"order\":\"C\"}", "positive integers"),
@@ -138,9 +138,9 @@ public class DicedIngestZarrTests() : CliTest("diced-zarr")
                     Assert.True(expected == BitConverter.ToUInt16(got, i), $"voxel {x},{y},{z}");
                 }
 
-        await File.WriteAllTextAsync(Path.Combine(dir, "zarr.json"), """{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4,4,4]}},"codecs":[{"name":"sharding_indexed"}]}""");
-        var sharded = await Diced("ingest", dir, "--dtype", "uint16", "--repo", "lab", "--array", "s", "--create", "--store", Store);
-        Assert.Equal(1, sharded.Code);
-        Assert.Contains("sharding_indexed", sharded.Err);
+        await File.WriteAllTextAsync(Path.Combine(dir, "zarr.json"), """{"zarr_format":3,"node_type":"array","shape":[4,4,4],"data_type":"uint16","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4,4,4]}},"codecs":[{"name":"bytes"},{"name":"sharding_indexed"}]}""");
+        var nested = await Diced("ingest", dir, "--dtype", "uint16", "--repo", "lab", "--array", "s", "--create", "--store", Store);
+        Assert.Equal(1, nested.Code);
+        Assert.Contains("sharding_indexed must be the array's only codec", nested.Err);
     }
 }
