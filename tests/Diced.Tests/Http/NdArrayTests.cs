@@ -10,6 +10,10 @@ public class NdArrayTests(ServerFixture f) : NdArraySpec(f.Client), IClassFixtur
 [Collection(RadosGwCollection.Name)]
 public class NdArrayTestsOnS3(RadosGwFixture rgw) : NdArraySpec(rgw.Server.Client);
 
+/// <summary>The same behaviour with the server's store in GCS (the JSON API stand-in).</summary>
+[Collection(GcsCollection.Name)]
+public class NdArrayTestsOnGcs(GcsStandIn gcs) : NdArraySpec(gcs.Server.Client);
+
 /// <summary>
 /// The <c>ndarray</c> type over HTTP: DVID's n-D raw form, slices at fixed indices, partial chunks, versions and bad
 /// input. Every read is checked against an in-test model of the array (<see cref="NdModel"/>).
@@ -103,6 +107,21 @@ public abstract class NdArraySpec(HttpClient client)
         await Post(uuid, "m", "1_2", [10, 6], [3, 0, 0, 2], plane);
         model.Write([3, 0, 0, 2], [1, 10, 6, 1], plane);
         Assert.Equal(model.Read([0, 0, 0, 0], shape), await Get(uuid, "m", "0_1_2_3", shape, [0, 0, 0, 0]));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_of_the_same_chunks_never_lose_each_others_elements()
+    {
+        var uuid = await RepoWith("c", new { Shape = "16,16,4,2", BlockSize = "16,16,4,2" }); // one chunk
+        // 32 writers, each one x-y row at its own (z, t): every write is a read-modify-write of the one chunk.
+        await Parallel.ForEachAsync(Enumerable.Range(0, 32), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            await Post(uuid, "c", "0_1", [16, 4], [0, i % 4 * 4, i / 4 % 4, i / 16], Enumerable.Repeat((byte)(i + 1), 64).ToArray()));
+        var all = await Get(uuid, "c", "0_1_2_3", [16, 16, 4, 2], [0, 0, 0, 0]);
+        for (int i = 0; i < 32; i++)
+        {
+            int start = ((i / 16 * 4 + i / 4 % 4) * 16 + i % 4 * 4) * 16;
+            Assert.True(all.AsSpan(start, 64).ToArray().All(b => b == i + 1), $"writer {i}'s rows were lost");
+        }
     }
 
     [Fact]

@@ -119,18 +119,7 @@ public class ProcessTests(ITestOutputHelper output)
             for (int i = 0; i < 2; i++)
                 await (await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_128/0_0_0")).ExpectAsync(200);
             long before = server.MemoryBytes("VmHWM");
-            using var r = await c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_1024/0_0_0", HttpCompletionOption.ResponseHeadersRead);
-            await r.ExpectAsync(200);
-            Assert.Equal(1L << 30, r.Content.Headers.ContentLength);
-            await using var body = await r.Content.ReadAsStreamAsync();
-            var buffer = new byte[1 << 20];
-            long total = 0, nonZero = 0;
-            int n;
-            while ((n = await body.ReadAsync(buffer)) > 0)
-            {
-                if (total < 1024L * 1024 * 64) nonZero += buffer.AsSpan(0, n).Length - buffer.AsSpan(0, n).Count((byte)0);
-                total += n;
-            }
+            var (total, nonZero) = await StreamAsync(c, $"/api/node/{uuid}/grey/raw/0_1_2/1024_1024_1024/0_0_0", 1024L * 1024 * 64);
             long after = server.MemoryBytes("VmHWM");
             output.WriteLine($"peak RSS {before >> 20} MiB before, {after >> 20} MiB after a 1 GiB GET");
             Assert.Equal(1L << 30, total);
@@ -138,6 +127,53 @@ public class ProcessTests(ITestOutputHelper output)
             Assert.True(after - before < 256L << 20, $"peak RSS grew by {(after - before) >> 20} MiB");
         }
         finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
+    public async Task A_one_gib_ndarray_get_streams_in_bounded_memory()
+    {
+        var dir = TempDir.Create("diced-rss-nd");
+        try
+        {
+            using var server = ServerProcess.Start(dir);
+            await server.WaitUntilServingAsync(TimeSpan.FromSeconds(10));
+            var c = server.Client;
+            var uuid = await c.CreateRepoAsync("rss");
+            await c.CreateInstanceAsync(uuid, "ndarray", "movie", new { BlockSize = "64,64,64,1" });
+            var slab = new byte[1024 * 1024 * 32];
+            new Random(1).NextBytes(slab);
+            await (await c.PostAsync($"/api/node/{uuid}/movie/raw/0_1_2/1024_1024_32/0_0_0_0", new ByteArrayContent(slab))).ExpectAsync(200);
+            slab = null;
+            for (int i = 0; i < 2; i++)
+                await (await c.GetAsync($"/api/node/{uuid}/movie/raw/0_1_2_3/1024_1024_64_2/0_0_0_0")).ExpectAsync(200);
+            long before = server.MemoryBytes("VmHWM");
+            // Four time points of 1024 x 1024 x 256: slabs of at most 32 MiB, the first 32 MiB as written.
+            var (total, nonZero) = await StreamAsync(c, $"/api/node/{uuid}/movie/raw/0_1_2_3/1024_1024_256_4/0_0_0_0", 1024L * 1024 * 32);
+            long after = server.MemoryBytes("VmHWM");
+            output.WriteLine($"peak RSS {before >> 20} MiB before, {after >> 20} MiB after a 1 GiB ndarray GET");
+            Assert.Equal(1L << 30, total);
+            Assert.True(nonZero > 30_000_000, "the written slab comes back");
+            Assert.True(after - before < 256L << 20, $"peak RSS grew by {(after - before) >> 20} MiB");
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    /// <summary>Reads a GET's body in 1 MiB pieces: its length and the non-zero bytes among its first <paramref name="head"/>.</summary>
+    private static async Task<(long Total, long NonZero)> StreamAsync(HttpClient c, string url, long head)
+    {
+        using var r = await c.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        await r.ExpectAsync(200);
+        Assert.Equal(1L << 30, r.Content.Headers.ContentLength);
+        await using var body = await r.Content.ReadAsStreamAsync();
+        var buffer = new byte[1 << 20];
+        long total = 0, nonZero = 0;
+        int n;
+        while ((n = await body.ReadAsync(buffer)) > 0)
+        {
+            if (total < head) nonZero += n - buffer.AsSpan(0, n).Count((byte)0);
+            total += n;
+        }
+        return (total, nonZero);
     }
 
     private static byte[] ValueFor(string key, int seed)
