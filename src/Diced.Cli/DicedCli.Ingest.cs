@@ -31,6 +31,10 @@ public static partial class DicedCli
         int[] shape = nd?.Shape ?? [slices!.Size.X, slices.Size.Y, slices.Size.Z];
         var array = shape.Length > 3 ? await OpenNdArrayAsync(store, o, dtype, shape, ct) : await OpenArrayAsync(store, o, o.Flags.Contains("--create") ? dtype : null, ct);
         if (array.Dtype != dtype) throw new DicedException($"array \"{array.Name}\" holds {array.Dtype}; the input was given as {dtype}");
+        // A 1-D or 2-D image array takes only inputs as thin along its missing axes, at 0 there.
+        int[] size3 = [shape[0], shape.Length > 1 ? shape[1] : 1, shape.Length > 2 ? shape[2] : 1], at3 = [offset.X, offset.Y, offset.Z];
+        if (!array.IsNd && Enumerable.Range(array.NumDims, 3 - Math.Min(3, array.NumDims)).Any(d => size3[d] != 1 || at3[d] != 0))
+            throw new DicedException($"array \"{array.Name}\" has {array.NumDims} dimensions; the input is {string.Join("x", size3)} at {string.Join(",", at3)}");
         var progress = new Progress(stderr, shape.Aggregate((long)bpe, (a, b) => a * b), "ingest");
         // Buffers are reused: the memory an ingest holds does not grow with the volume.
         var pool = ArrayPool<byte>.Create(IngestRequestBytes, IngestRequestsInFlight + 1);

@@ -9,10 +9,11 @@ namespace Diced.Cli;
 /// zarr v3 shards (<c>sharding_indexed</c>): each stored object holds a grid of inner chunks, and an index of
 /// (offset, length) little-endian uint64 pairs, one per inner chunk in C order (both 2^64-1 for a chunk never
 /// written), at the object's end or start, followed by its CRC32C when the index codecs say so. Only the index and
-/// the inner chunks asked for are read from disk; indices are kept per shard (16 bytes per inner chunk).
+/// the inner chunks asked for are read from disk; the indices of the last shards read are kept (16 bytes per inner chunk).
 /// </summary>
 internal sealed class ZarrShards(int[] perShard, bool indexAtEnd, bool indexCrc)
 {
+    private const int MaxIndices = 1024;
     private readonly ConcurrentDictionary<string, ulong[]?> _indices = new();
     private readonly int _count = perShard.Aggregate(1, (a, b) => checked(a * b));
 
@@ -22,6 +23,7 @@ internal sealed class ZarrShards(int[] perShard, bool indexAtEnd, bool indexCrc)
     {
         var shard = inner.Select((c, d) => c / perShard[d]).ToArray();
         var path = pathOf(shard);
+        if (_indices.Count > MaxIndices) _indices.Clear(); // ingest reads shards in order; old indices are not needed again
         var index = _indices.GetOrAdd(path, ReadIndex);
         if (index is null) return (path, null);
         int linear = 0;
@@ -29,7 +31,8 @@ internal sealed class ZarrShards(int[] perShard, bool indexAtEnd, bool indexCrc)
         ulong offset = index[2 * linear], length = index[2 * linear + 1];
         if (offset == ulong.MaxValue && length == ulong.MaxValue) return (path, null);
         using var file = File.OpenHandle(path);
-        if (length > int.MaxValue || offset + length > (ulong)RandomAccess.GetLength(file))
+        ulong size = (ulong)RandomAccess.GetLength(file);
+        if (length > int.MaxValue || offset > size || length > size - offset)
             throw new DicedException($"shard {path} names chunk bytes {offset}+{length} beyond its end");
         var stored = new byte[length];
         RandomAccess.Read(file, stored, (long)offset);

@@ -39,10 +39,12 @@ public sealed partial class DicedArray
         {
             var first = Enumerable.Range(0, 3).Select(d => FloorDiv(min[d] >> k, bs[d])).ToArray();
             var last = Enumerable.Range(0, 3).Select(d => FloorDiv(max[d] >> k, bs[d])).ToArray();
-            int rowsPerRequest = Math.Max(1, MaxBlocksPerRequest / (last[0] - first[0] + 1));
+            int columns = Math.Min(last[0] - first[0] + 1, MaxBlocksPerRequest);
+            int rowsPerRequest = Math.Max(1, MaxBlocksPerRequest / columns);
             for (int z = first[2]; z <= last[2]; z++)
                 for (int y = first[1]; y <= last[1]; y += rowsPerRequest)
-                    plan.Add((k, [first[0], y, z], [last[0], Math.Min(last[1], y + rowsPerRequest - 1), z]));
+                    for (int x = first[0]; x <= last[0]; x += columns)
+                        plan.Add((k, [x, y, z], [Math.Min(last[0], x + columns - 1), Math.Min(last[1], y + rowsPerRequest - 1), z]));
         }
         long total = plan.Sum(p => (long)(p.Last[0] - p.First[0] + 1) * (p.Last[1] - p.First[1] + 1)), done = 0;
         progress?.Invoke(0, total);

@@ -86,34 +86,51 @@ public sealed partial class DicedArray
             using var _ = await _repo.Connection.SendAsync(HttpMethod.Post, RawPath(o, s), content, ct: token);
         }, ct);
 
-    /// <summary>Splits an index-order box along its slowest axis with more than one element into chunk-aligned slabs of
-    /// at most <see cref="MaxRequestBytes"/>, run a few at a time; <c>at</c> is each slab's byte offset in the packed box.</summary>
+    /// <summary>Splits an index-order box into chunk-aligned slabs of at most <see cref="MaxRequestBytes"/> that are
+    /// each a contiguous part of the packed box, run a few at a time; <c>at</c> is each slab's byte offset in it.</summary>
     private async Task ForEachSlabAsync(int[] offset, int[] size, Func<int[], int[], long, CancellationToken, Task> slab, CancellationToken ct)
     {
-        // Every axis before the cut axis is one element thick, so each slab is a contiguous part of the packed box.
+        var cuts = new List<(int[] Offset, int[] Size, long At)>();
+        Cut(offset, size, 0, cuts);
+        await Parallel.ForEachAsync(cuts, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (cut, token) => await slab(cut.Offset, cut.Size, cut.At, token));
+    }
+
+    /// <summary>
+    /// Cuts along the slowest axis with more than one element (every axis before it is one element thick, so each
+    /// part is contiguous), at chunk boundaries where a chunk's worth fits a request; when a single index of that axis
+    /// is still too large, each index is cut the same way along the next axis.
+    /// </summary>
+    private void Cut(int[] offset, int[] size, long at, List<(int[], int[], long)> into)
+    {
         int axis = Array.FindIndex(size, n => n > 1) is var a && a >= 0 ? a : NumDims - 1;
-        int chunk = _chunk[axis];
         long perUnit = BytesOf(size) / size[axis];
         int start = offset[axis], length = size[axis];
+        if (perUnit > MaxRequestBytes && axis < NumDims - 1)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                var (o, s) = ((int[])offset.Clone(), (int[])size.Clone());
+                o[axis] = start + i;
+                s[axis] = 1;
+                Cut(o, s, at + i * perUnit, into);
+            }
+            return;
+        }
+        int chunk = _chunk[axis];
         int unitsPerSlab = (int)Math.Max(1, Math.Min(length, MaxRequestBytes / perUnit));
         if (unitsPerSlab >= chunk) unitsPerSlab -= unitsPerSlab % chunk;
-        var cuts = new List<(int From, int Count)>();
-        for (int at = start; at < start + length;)
+        for (int from = start; from < start + length;)
         {
-            int next = Math.Min(start + length, at + unitsPerSlab);
+            int next = Math.Min(start + length, from + unitsPerSlab);
             // Keep cuts on chunk boundaries so that no chunk is written by two requests.
             if (next < start + length && unitsPerSlab >= chunk) next -= ((next % chunk) + chunk) % chunk;
-            if (next <= at) next = Math.Min(start + length, at + unitsPerSlab);
-            cuts.Add((at, next - at));
-            at = next;
+            if (next <= from) next = Math.Min(start + length, from + unitsPerSlab);
+            var (o, s) = ((int[])offset.Clone(), (int[])size.Clone());
+            o[axis] = from;
+            s[axis] = next - from;
+            into.Add((o, s, at + (from - start) * perUnit));
+            from = next;
         }
-        await Parallel.ForEachAsync(cuts, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (cut, token) =>
-        {
-            var o = (int[])offset.Clone();
-            var s = (int[])size.Clone();
-            o[axis] = cut.From;
-            s[axis] = cut.Count;
-            await slab(o, s, (cut.From - start) * perUnit, token);
-        });
     }
 }

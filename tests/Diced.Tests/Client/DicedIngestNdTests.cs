@@ -154,5 +154,32 @@ public class DicedIngestNdTests() : CliTest("diced-ingest-nd")
         await File.WriteAllTextAsync(Path.Combine(dir, "zarr.json"), meta.Replace("\"name\":\"crc32c\"", "\"name\":\"adler32\""));
         r = await Diced("ingest", dir, "--dtype", "uint16", "--repo", "lab", "--array", "bad", "--create", "--store", Store);
         Assert.Contains("shard index codecs bytes, adler32 are not supported", r.Err);
+
+        // An index entry that points past the shard's end.
+        var (dir2, _) = await WriteShardedAsync("start", false);
+        var shard2 = Path.Combine(dir2, "c", "0", "0", "0");
+        var bytes2 = await File.ReadAllBytesAsync(shard2);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes2.AsSpan(0), ulong.MaxValue - 3); // first inner chunk's offset
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes2.AsSpan(8), 100);
+        await File.WriteAllBytesAsync(shard2, bytes2);
+        r = await Diced("ingest", dir2, "--dtype", "uint16", "--repo", "lab", "--array", "bad", "--create", "--store", Store);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("beyond its end", r.Err);
+    }
+
+    [Fact]
+    public async Task Inputs_thicker_than_a_2d_arrays_plane_are_refused_before_anything_is_written()
+    {
+        var raw = Path.Combine(Dir, "stack.raw");
+        await File.WriteAllBytesAsync(raw, new byte[16 * 16 * 3]);
+        await using (var store = await DicedStore.OpenAsync(Store, new DicedStoreOptions { Port = 0 }))
+            await (await store.CreateRepoAsync("lab")).CreateArrayAsync("plane", ArrayDtype.Uint8, dims: 2);
+        var r = await Diced("ingest", raw, "--size", "16,16,3", "--repo", "lab", "--array", "plane", "--store", Store);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("has 2 dimensions; the input is 16x16x3 at 0,0,0", r.Err);
+        r = await Diced("ingest", raw, "--size", "16,48,1", "--offset", "0,0,5", "--repo", "lab", "--array", "plane", "--store", Store);
+        Assert.Contains("has 2 dimensions; the input is 16x48x1 at 0,0,5", r.Err);
+        await using var check = await DicedStore.OpenAsync(Store, new DicedStoreOptions { Port = 0 });
+        Assert.Null(await (await (await check.OpenRepoAsync("lab")).GetArrayAsync("plane")).ExtentsAsync());
     }
 }

@@ -40,6 +40,7 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
         ["labelvol GET split-coarse/*"] = "DVID's \"must be POST\" message", ["labelblk POST labels"] = "DVID's \"must be a GET\" message",
         ["keyvalue PATCH key/*"] = "DVID's message for PATCH",
         ["imageblk POST info"] = "DVID's modifyConfig (voxel size, units, background, extents) on image volumes too",
+        ["imageblk POST downres/*/*/*"] = "builds pyramid levels (MaxDownresLevel) of image types for data written before they existed; DVID keeps no image pyramids",
         ["labelblk GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["labelarray GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["labelmap GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",

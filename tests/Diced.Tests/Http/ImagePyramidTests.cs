@@ -14,6 +14,7 @@ namespace Diced.Tests.Http;
 public class ImagePyramidTests(ServerFixture f) : IClassFixture<ServerFixture>
 {
     private readonly HttpClient _c = f.Client;
+    private Diced.Datastore.Datastore Store => (Diced.Datastore.Datastore)f.Factory.Services.GetService(typeof(Diced.Datastore.Datastore))!;
 
     private async Task<byte[]> Get(string uuid, string name, int n, Point3 at = default)
     {
@@ -136,6 +137,35 @@ public class ImagePyramidTests(ServerFixture f) : IClassFixture<ServerFixture>
         Assert.Equal(locked, await Get(uuid, "em_1", 16));
         await AssertLevelsMatch(child, "em", 32, 2);
         Assert.NotEqual(locked, await Get(child, "em_1", 16));
+    }
+
+    [Fact]
+    public async Task A_write_that_began_before_levels_were_added_updates_them_too()
+    {
+        var uuid = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(uuid, "uint8blk", "late", new { BlockSize = "8,8,8" });
+        // A request's volume, made before MaxDownresLevel rose (as a long streaming POST holds it).
+        var at = Store.Resolve(uuid);
+        var volume = Store.ImageVolumeOf(Store.DataAt(at, Store.GetInstance(at, "late")));
+        await (await _c.PostAsync($"/api/node/{uuid}/late/info", DvidClient.Json(new { MaxDownresLevel = "1" }))).ExpectAsync(200);
+        await volume.WriteAsync(new Box(default, new Point3(16, 16, 16)), Enumerable.Repeat((byte)90, 16 * 16 * 16).ToArray());
+        Assert.Equal(Enumerable.Repeat((byte)90, 8 * 8 * 8), await Get(uuid, "late_1", 8));
+    }
+
+    [Fact]
+    public async Task Level_metadata_and_raw_keys_are_the_levels_own_and_blocks_too_large_for_a_pyramid_are_refused()
+    {
+        var uuid = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(uuid, "uint8blk", "m", new { BlockSize = "8,8,8", MaxDownresLevel = "1" });
+        await Post(uuid, "m", new Point3(32, 32, 32), default, Random(32 * 32 * 32, 4));
+        using var meta = await _c.GetJsonAsync($"/api/node/{uuid}/m_1/metadata");
+        Assert.Equal([16, 16, 16], meta.RootElement.GetProperty("Axes").EnumerateArray().Select(a => a.GetProperty("Size").GetInt32()));
+        using var k0 = await _c.GetJsonAsync($"/api/node/{uuid}/m/rawkey?x=0&y=0&z=0");
+        using var k1 = await _c.GetJsonAsync($"/api/node/{uuid}/m_1/rawkey?x=0&y=0&z=0");
+        Assert.NotEqual(k0.RootElement.GetProperty("Key").GetString(), k1.RootElement.GetProperty("Key").GetString());
+        var r = await _c.PostAsync($"/api/repo/{uuid}/instance", DvidClient.Json(new { typename = "uint16blk", dataname = "big", BlockSize = "512,512,512", MaxDownresLevel = "1" }));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Contains("too large for a pyramid", await r.Content.ReadAsStringAsync());
     }
 
     [Fact]

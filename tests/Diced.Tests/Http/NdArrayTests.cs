@@ -110,6 +110,27 @@ public abstract class NdArraySpec(HttpClient client)
     }
 
     [Fact]
+    public async Task Sizes_beyond_any_request_and_writes_touching_too_many_chunks_get_a_400()
+    {
+        var uuid = await RepoWith("huge", new { VoxelType = "uint64", BlockSize = "4,4,4" });
+        async Task Bad(HttpResponseMessage r, string expect)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains(expect, await r.Content.ReadAsStringAsync());
+        }
+        // 2^61 elements of 8 bytes: the byte count wraps to 0, which once matched an empty body.
+        await Bad(await _c.PostAsync($"/api/node/{uuid}/huge/raw/0_1_2/1073741824_1073741824_2/0_0_0", new ByteArrayContent([])), "more elements than any request may");
+        await Bad(await _c.GetAsync($"/api/node/{uuid}/huge/raw/0_1_2/1073741824_1073741824_1073741824/-536870912_-536870912_-536870912"), "more elements than any request may");
+        await Bad(await _c.GetAsync($"/api/node/{uuid}/huge/raw/0_1_2/1024_1024_1024/0_0_0"), "exceeds this DVID server's set limit");
+        // A thin write across many chunks: 1 x 1028 x 1024 touches 257 x 256 chunks of 4³, more than 65,536.
+        await Bad(await _c.PostAsync($"/api/node/{uuid}/huge/raw/0_1_2/1_1028_1024/0_0_0", new ByteArrayContent(new byte[1028 * 1024 * 8])), "a write may touch at most");
+        var create = $"/api/repo/{uuid}/instance";
+        await Bad(await _c.PostAsync(create, DvidClient.Json(new { typename = "ndarray", dataname = "fat", VoxelType = "uint64", BlockSize = "1024,1024,256" })), "chunks of more than 256 MiB");
+        using var nd = await _c.GetJsonAsync($"/api/node/{uuid}/huge/info");
+        Assert.Equal(JsonValueKind.Null, nd.RootElement.GetProperty("Extended").GetProperty("MaxPoint").ValueKind);
+    }
+
+    [Fact]
     public async Task Concurrent_writers_of_the_same_chunks_never_lose_each_others_elements()
     {
         var uuid = await RepoWith("c", new { Shape = "16,16,4,2", BlockSize = "16,16,4,2" }); // one chunk

@@ -23,11 +23,17 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
     /// <summary>Whether <paramref name="typeName"/> is one of the image types (not a label type).</summary>
     public static bool IsImageType(string typeName) => Enum.GetValues<VoxelType>().Any(v => v.DataTypeName() + "blk" == typeName);
 
+    /// <summary>The voxel type of image type <paramref name="typeName"/>.</summary>
+    public static VoxelType VoxelOf(string typeName) => Enum.GetValues<VoxelType>().First(v => v.DataTypeName() + "blk" == typeName);
+
     public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
     {
         var settings = ImageSettings.Normalize(config, DefaultBlockSize, MaxBlockVoxels);
-        if (config.TryGetValue(ImagePyramid.MaxDownresKey, out var md))
-            settings = settings.SetItem(ImagePyramid.MaxDownresKey, ParseMaxDownres(md).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (config.TryGetValue(ImagePyramid.MaxDownresKey, out var md) && ParseMaxDownres(md) is var levels)
+        {
+            if (levels > 0) ImagePyramid.CheckBlockSize(ImageSettings.ParseBlockSize(settings[ImageSettings.BlockSizeKey]), Voxel.BytesPerVoxel());
+            settings = settings.SetItem(ImagePyramid.MaxDownresKey, levels.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         if (compression.Kind == CompressionKind.Jpeg)
         {
             var bs = ImageSettings.ParseBlockSize(settings[ImageSettings.BlockSizeKey]);

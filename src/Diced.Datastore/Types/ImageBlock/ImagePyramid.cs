@@ -43,7 +43,7 @@ public sealed class ImagePyramid
 
     /// <summary>Level <paramref name="level"/> of <paramref name="level0"/> as a volume of its own (reads; writes come from level 0).</summary>
     public static ImageVolume LevelOf(ImageVolume level0, int level)
-        => new(level0.Data, level0.Coordination, level0.Voxel, level0.Codec, LevelClass(level), level0.Settings);
+        => new(level0.Data, level0.Coordination, level0.Voxel, level0.Codec, LevelClass(level), level0.Settings) { PyramidLevel = level };
 
     /// <summary>The pyramid level a (virtual) instance serves: 0 for real instances.</summary>
     public static int LevelOf(InstanceRecord inst)
@@ -79,6 +79,17 @@ public sealed class ImagePyramid
         int cut = name.LastIndexOf('_');
         if (cut <= 0 || !all.TryGetValue(name[..cut], out var inst)) return null;
         return LevelInstances(inst, all).FirstOrDefault(l => l.Name == name);
+    }
+
+    /// <summary>Largest 2×2×2 group of blocks a parent is computed from (held per core while levels are computed).</summary>
+    public const long MaxRegionBytes = 1L << 30;
+
+    /// <summary>Refuses a pyramid over blocks too large to compute parents of.</summary>
+    public static void CheckBlockSize(Point3 blockSize, int bytesPerVoxel)
+    {
+        long region = 8L * blockSize.X * blockSize.Y * blockSize.Z * bytesPerVoxel;
+        if (region > MaxRegionBytes)
+            throw DatastoreException.BadRequest($"blocks of {blockSize.X}x{blockSize.Y}x{blockSize.Z} are too large for a pyramid: each parent is computed from 8 blocks ({region >> 20} MiB; at most {MaxRegionBytes >> 20} MiB)");
     }
 
     /// <summary>Level-0 extents as the block-aligned extents of level <paramref name="level"/> (what covers them there).</summary>

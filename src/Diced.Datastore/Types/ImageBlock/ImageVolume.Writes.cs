@@ -93,6 +93,12 @@ public sealed partial class ImageVolume
     /// <summary>Locks the blocks a write changes and, when this volume keeps a pyramid, every parent above them.</summary>
     private async Task LockForWriteAsync(Transaction tx, IReadOnlyCollection<Point3> blocks, CancellationToken ct)
     {
+        // The pyramid's depth as the repo holds it now: a request that began before MaxDownresLevel rose must still
+        // update the new levels, or its blocks' parents there would stay stale after a rebuild passed them by (a
+        // rebuild that starts later waits for these locks, as it locks the level below the one it builds).
+        if (_keepsPyramid && ImagePyramid.MaxLevelOf(_data.Repo.State.Instances.GetValueOrDefault(_data.Instance.Name) ?? _data.Instance) is var live
+            && live != (Pyramid?.MaxLevel ?? 0))
+            WithPyramid(live);
         if (Pyramid is null) await LockBlocksAsync(tx, blocks, ct);
         else tx.Hold(await _coord.LockBlocksAsync(_data.Instance.InstanceId, _data.WriteVersion, Pyramid.LockSet(blocks), ct));
     }
@@ -241,7 +247,11 @@ public sealed partial class ImageVolume
     private static byte[] ExtentsKey => [ExtentsClass];
 
     /// <summary>The extents visible at this version, or null before any write.</summary>
+    /// <remarks>A pyramid level's extents are level 0's, in the level's voxels (the blocks that cover them there).</remarks>
     public async ValueTask<Extents?> GetExtentsAsync(CancellationToken ct = default)
+        => PyramidLevel == 0 ? await GetLevel0ExtentsAsync(ct) : ImagePyramid.ScaleExtents(await GetLevel0ExtentsAsync(ct), PyramidLevel, BlockSize);
+
+    private async ValueTask<Extents?> GetLevel0ExtentsAsync(CancellationToken ct)
     {
         uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
         if (!_data.Store.IsShared && _coord.TryGetRecord<Extents>(id, v, ExtentsRecord, out var cached)) return cached;

@@ -55,12 +55,22 @@ public sealed partial class ImageVolume
     /// <summary>The coarser levels every write of this (level-0 image) volume keeps current, or null.</summary>
     public ImagePyramid? Pyramid { get; private set; }
 
-    /// <summary>This volume keeping levels 1..<paramref name="maxLevel"/> current (no change for 0).</summary>
+    /// <summary>Which pyramid level of an image instance this volume is (0: the instance's own voxels).</summary>
+    public int PyramidLevel { get; init; }
+
+    private bool _keepsPyramid;
+
+    /// <summary>This (level-0 image) volume keeping levels 1..<paramref name="maxLevel"/> current; writes check the
+    /// instance's setting again when they lock, so a level added meanwhile is never missed.</summary>
     public ImageVolume WithPyramid(int maxLevel)
     {
-        if (maxLevel > 0) Pyramid = new ImagePyramid(this, maxLevel);
+        _keepsPyramid = true;
+        Pyramid = maxLevel > 0 ? new ImagePyramid(this, maxLevel) : null;
         return this;
     }
+
+    /// <summary>The store key of a block of this volume (its level's key class).</summary>
+    public byte[] KeyFor(Point3 block) => KeyOf(block);
 
     /// <summary>The same volume read through <paramref name="data"/> (a snapshot of the version: see <see cref="VersionedData.ReadingFrom"/>).</summary>
     public ImageVolume ReadingFrom(VersionedData data) => new(data, _coord, Voxel, _codec, _blockClass, Settings);

@@ -45,6 +45,7 @@ public static class VolumeConfig
                     int want = ImageBlockType.ParseMaxDownres(value), had = ImagePyramid.MaxLevelOf(inst);
                     if (want < had && hasData)
                         throw DatastoreException.BadRequest($"MaxDownresLevel cannot fall from {had} once data is written: the dropped levels would hold stale data if raised again");
+                    if (want > 0) ImagePyramid.CheckBlockSize(settings.BlockSize, ImageBlockType.VoxelOf(inst.TypeName).BytesPerVoxel());
                     s[key] = want.ToString(CultureInfo.InvariantCulture);
                     break;
                 case LabelType.MaxDownresKey when inst.Settings.ContainsKey(LabelType.MaxDownresKey):

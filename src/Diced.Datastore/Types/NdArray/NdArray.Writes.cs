@@ -21,8 +21,12 @@ public sealed partial class NdArray
     public Task WriteAsync(NdBox box, ReadOnlyMemory<byte> voxels, CancellationToken ct = default)
     {
         CheckBox(box);
-        if (voxels.Length != box.VoxelCount * BytesPerVoxel)
-            throw DatastoreException.BadRequest($"data was {voxels.Length} bytes, expected {box.VoxelCount * BytesPerVoxel} bytes for {box}");
+        long expected = BytesOf(box);
+        if (voxels.Length != expected)
+            throw DatastoreException.BadRequest($"data was {voxels.Length} bytes, expected {expected} bytes for {box}");
+        long touched = box.ChunkCount(ChunkShape);
+        if (touched > MaxChunksPerWrite || touched * ChunkBytes > MaxChunkBytesPerWrite)
+            throw DatastoreException.BadRequest($"the write touches {touched} chunks of {ChunkBytes} bytes; a write may touch at most {MaxChunksPerWrite} chunks and {MaxChunkBytesPerWrite >> 20} MiB of them: send smaller, chunk-aligned parts");
         var chunks = box.Chunks(ChunkShape).ToList();
         return _data.WriteAsync(async tx =>
         {

@@ -27,6 +27,9 @@ public sealed partial class NdArray
     /// <summary>Coordinates lie in [-2^30, 2^30): room for a chunk past either end.</summary>
     public const int CoordinateLimit = 1 << 30;
 
+    /// <summary>Most chunks one write may touch, and most bytes of chunks (its transaction holds each one encoded).</summary>
+    public const long MaxChunksPerWrite = 1 << 16, MaxChunkBytesPerWrite = 1L << 30;
+
     private readonly VersionedData _data;
     private readonly VolumeCoordination _coord;
     private readonly IBlockCodec _codec;
@@ -82,6 +85,13 @@ public sealed partial class NdArray
         }
     }
 
+    /// <summary>The bytes of <paramref name="box"/>'s elements; a 400 when that does not fit a long.</summary>
+    public long BytesOf(NdBox box)
+    {
+        try { return checked(box.VoxelCount * BytesPerVoxel); }
+        catch (OverflowException) { throw DatastoreException.BadRequest($"{box} holds more elements than any request may"); }
+    }
+
     // ---------------------------------------------------------------- reads
 
     /// <summary>
@@ -100,7 +110,7 @@ public sealed partial class NdArray
         {
             foreach (var slab in box.Slabs(ChunkShape, BytesPerVoxel, SlabBytes))
             {
-                int bytes = checked((int)(slab.VoxelCount * BytesPerVoxel));
+                int bytes = checked((int)BytesOf(slab));
                 var buffer = ArrayPool<byte>.Shared.Rent(bytes);
                 try { await reader.FillAsync(slab, buffer.AsMemory(0, bytes), ct); }
                 catch
@@ -124,7 +134,7 @@ public sealed partial class NdArray
     /// <summary>Reads <paramref name="box"/> into one buffer (small requests).</summary>
     public async Task<byte[]> ReadAllAsync(NdBox box, CancellationToken ct = default)
     {
-        long bytes = box.VoxelCount * BytesPerVoxel;
+        long bytes = BytesOf(box);
         if (bytes > Array.MaxLength) throw DatastoreException.BadRequest($"{bytes} bytes is too large for one buffer");
         var result = GC.AllocateUninitializedArray<byte>((int)bytes);
         long at = 0;
@@ -141,8 +151,8 @@ public sealed partial class NdArray
 
     /// <summary>
     /// Fills <paramref name="dest"/> with the elements of <paramref name="slab"/>: each stored chunk is decoded into a
-    /// pooled buffer and its part copied in; chunks not stored read as zeros. Local stores are read one row of chunks
-    /// (along dimension 0) per core; remote stores with one listing of the slab's key range and many reads in flight.
+    /// pooled buffer and its part copied in; chunks not stored read as zeros. Rows of chunks along dimension 0 are
+    /// read in parallel: one per core on local stores, many in flight on remote ones.
     /// </summary>
     private async Task FillAsync(NdBox slab, Memory<byte> dest, CancellationToken ct)
     {
@@ -154,14 +164,12 @@ public sealed partial class NdArray
             end[0] = last[0] + 1;
             return KeyOf(end);
         }
-        if (_data.Store.ReadParallelism > 1)
-            await _data.ReadVisibleAsync(KeyOf(first), RowEnd(last), fill, DecodeInto, ct);
-        else
-        {
-            var rows = RowStarts(first, last);
-            await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows.Count, Environment.ProcessorCount), CancellationToken = ct },
-                async (row, token) => await _data.ReadVisibleAsync(KeyOf(row), RowEnd(row), fill, DecodeInto, token));
-        }
+        // One scan per row of chunks along dimension 0 (a scan of the slab's whole key range would also read the
+        // chunks beside the slab in the dimensions between): a row per core locally, many rows in flight remotely.
+        var rows = RowStarts(first, last);
+        int parallel = _data.Store.ReadParallelism > 1 ? _data.Store.ReadParallelism : Environment.ProcessorCount;
+        await Parallel.ForEachAsync(rows, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(rows.Count, parallel), CancellationToken = ct },
+            async (row, token) => await _data.ReadVisibleAsync(KeyOf(row), RowEnd(row), fill, DecodeInto, token));
         int i = 0;
         foreach (var chunk in slab.Chunks(ChunkShape))
         {

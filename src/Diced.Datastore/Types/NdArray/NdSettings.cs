@@ -16,6 +16,9 @@ public sealed record NdSettings(VoxelType Voxel, int[] ChunkShape, int[]? Shape,
     /// <summary>Largest chunk (voxels), as for image blocks.</summary>
     public const long MaxChunkVoxels = ImageBlockType.MaxBlockVoxels;
 
+    /// <summary>Largest chunk in bytes: a chunk is decoded whole into a buffer per core.</summary>
+    public const long MaxChunkBytes = 256L << 20;
+
     private static readonly string[] DefaultNames = ["x", "y", "z", "t", "c", "d5", "d6", "d7"];
 
     public int Rank => ChunkShape.Length;
@@ -46,6 +49,8 @@ public sealed record NdSettings(VoxelType Voxel, int[] ChunkShape, int[]? Shape,
             throw DatastoreException.BadRequest($"Shape has {shape.Length} dimensions but BlockSize has {rank}; give one size per dimension in both");
         if (chunk.Aggregate(1L, (a, b) => a * b) > MaxChunkVoxels)
             throw DatastoreException.BadRequest($"BlockSize {string.Join(",", chunk)} has more than {MaxChunkVoxels} voxels per chunk");
+        if (chunk.Aggregate((long)voxel.BytesPerVoxel(), (a, b) => a * b) > MaxChunkBytes)
+            throw DatastoreException.BadRequest($"BlockSize {string.Join(",", chunk)} of {voxel.DataTypeName()} makes chunks of more than {MaxChunkBytes >> 20} MiB");
         var names = config.TryGetValue(NamesKey, out var n) ? Words(n, rank, "AxisNames") : DefaultNames[..rank];
         if (names.Distinct(StringComparer.Ordinal).Count() != rank) throw DatastoreException.BadRequest($"AxisNames must differ from each other, got \"{n}\"");
         var units = config.TryGetValue(UnitsKey, out var u) ? Words(u, rank, "AxisUnits") : Enumerable.Repeat("pixels", rank).ToArray();

@@ -100,7 +100,7 @@ public static class ImageblkEndpoints
         }
         var block = new Point3(Coord("x"), Coord("y"), Coord("z"));
         var ctx = http.Instance();
-        var key = Datastore.Versioning.DataKeys.Versioned(ctx.Instance.InstanceId, ImageVolume.BlockKey(block), ctx.Data.WriteVersion, Datastore.Versioning.DataKeys.ValueMarker);
+        var key = Datastore.Versioning.DataKeys.Versioned(ctx.Instance.InstanceId, ctx.Volume().KeyFor(block), ctx.Data.WriteVersion, Datastore.Versioning.DataKeys.ValueMarker);
         await Json.DvidJson.WriteRawAsync(http, $"{{\"Key\": \"{Convert.ToHexString(key)}\"}}");
     }
 

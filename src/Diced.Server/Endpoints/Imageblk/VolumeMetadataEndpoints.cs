@@ -28,7 +28,7 @@ public static class VolumeMetadataEndpoints
             writers.Register(name, async (w, ctx, ct) =>
             {
                 var vol = ctx.Volume();
-                var extents = ImagePyramid.ScaleExtents(await vol.GetExtentsAsync(ct), ImagePyramid.LevelOf(ctx.Instance), vol.BlockSize);
+                var extents = await vol.GetExtentsAsync(ct);
                 w.WriteStartObject("Extended");
                 WriteExtended(w, vol, extents);
                 w.WriteEndObject();

@@ -89,7 +89,7 @@ public static class NdArrayEndpoints
         var arr = ctx.Array();
         var box = ParseBox(dims, size, offset, arr.Rank, ctx.Instance.Name);
         arr.CheckBox(box);
-        long bytes = box.VoxelCount * arr.BytesPerVoxel;
+        long bytes = arr.BytesOf(box);
         if (bytes > o.MaxDataRequestBytes)
             throw Reject.BadRequest($"Requested payload ({bytes} bytes) exceeds this DVID server's set limit ({o.MaxDataRequestBytes})");
         return (arr, box, bytes);
