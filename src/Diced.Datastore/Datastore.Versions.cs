@@ -256,6 +256,8 @@ public sealed partial class Datastore
                 }
                 var prefix = DataKeys.InstancePrefix(instanceId);
                 await store.DeleteRangeAsync(prefix, KeyOrder.PrefixEnd(prefix));
+                var changes = DataKeys.ChangesOf(instanceId);
+                await store.DeleteRangeAsync(changes, KeyOrder.PrefixEnd(changes));
                 await _store.DeleteAsync(pendingKey);
                 _log.LogInformation("Deleted the data of instance {InstanceId}", instanceId);
             }

@@ -210,6 +210,7 @@ public static class DicedApp
         app.MapServerEndpoints();
         Auth.AuthSetup.MapAuthEndpoints(app);
         app.MapRepoEndpoints();
+        Endpoints.MergeEndpoints.MapMergeEndpoints(app);
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();

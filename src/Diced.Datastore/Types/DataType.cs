@@ -31,6 +31,43 @@ public abstract class DataType
     /// </summary>
     public virtual ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
         => ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>A stored type key as people name it (a key, a block coordinate, a label), for diffs and merge conflicts.</summary>
+    public virtual string DescribeKey(ReadOnlySpan<byte> tkey) => Convert.ToHexStringLower(tkey);
+
+    /// <summary>
+    /// The value a merge gives a record several parents changed, when the type knows how to combine them (extents:
+    /// their union; a max label: the largest), or null when the change is a conflict. Null values are deletions.
+    /// </summary>
+    public virtual byte[]? MergeValues(ReadOnlySpan<byte> tkey, IReadOnlyList<byte[]?> values) => null;
+}
+
+/// <summary>How the block-stored types name and merge their keys.</summary>
+public static class BlockKeys
+{
+    /// <summary><c>block x,y,z</c> for a z-y-x block index key of any block class.</summary>
+    public static string Block(ReadOnlySpan<byte> tkey)
+    {
+        if (tkey.Length != 13) return Convert.ToHexStringLower(tkey);
+        var p = Geometry.Point3.ReadZyxIndex(tkey[1..]);
+        return $"block {p.X},{p.Y},{p.Z}";
+    }
+
+    /// <summary>The union of JSON extents records (<c>{"MinPoint": [...], "MaxPoint": [...]}</c>, any rank).</summary>
+    public static byte[]? UnionOfExtents(IReadOnlyList<byte[]?> values)
+    {
+        int[]? lo = null, hi = null;
+        foreach (var v in values)
+        {
+            if (v is null) continue;
+            using var doc = System.Text.Json.JsonDocument.Parse(v);
+            var min = doc.RootElement.GetProperty("MinPoint").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var max = doc.RootElement.GetProperty("MaxPoint").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            lo = lo is null ? min : lo.Zip(min, Math.Min).ToArray();
+            hi = hi is null ? max : hi.Zip(max, Math.Max).ToArray();
+        }
+        return lo is null ? null : System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { MinPoint = lo, MaxPoint = hi });
+    }
 }
 
 /// <summary>The data types this server can create, by name.</summary>

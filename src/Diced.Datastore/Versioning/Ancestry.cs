@@ -28,6 +28,9 @@ public sealed class Ancestry
 
     public bool Contains(uint version) => _distance.ContainsKey(version);
 
+    /// <summary>This version and all its ancestors.</summary>
+    public IEnumerable<uint> Versions => _distance.Keys;
+
     /// <summary>Computes the ancestry of <paramref name="version"/> from its parents' ancestries.</summary>
     public static Ancestry Build(uint version, IReadOnlyList<Ancestry> parents)
     {

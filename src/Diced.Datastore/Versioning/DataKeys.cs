@@ -7,11 +7,15 @@ namespace Diced.Datastore.Versioning;
 /// Metadata: <c>0x00 | name</c>. Data: <c>0x01 | instance id (u32 BE) | type key | version id (u32 BE) | marker</c>,
 /// marker 0x03 for a value and 0x4F for a tombstone (empty value). Type keys are prefix-free within an
 /// instance, so all stored versions of one type key are adjacent and nothing else sits between them.
+/// Changes: <c>0x02 | instance id | version id | record id</c>, one record per commit listing the type keys it wrote
+/// or deleted (<see cref="ChangeRecords"/>), in the same batch as the data, so what a version changed is one prefix
+/// scan (diff, merge, prune) and a commit adds one key, not one per block (one object on S3).
 /// </summary>
 public static class DataKeys
 {
     public const byte MetadataPrefix = 0x00;
     public const byte DataPrefix = 0x01;
+    public const byte ChangePrefix = 0x02;
     public const byte ValueMarker = 0x03;
     public const byte TombstoneMarker = 0x4F;
 
@@ -54,6 +58,37 @@ public static class DataKeys
         k[^1] = marker;
         return k;
     }
+
+    /// <summary>A new change record key of one instance at one version (a time-ordered unique id).</summary>
+    public static byte[] NewChange(uint instanceId, uint version)
+    {
+        var k = ChangesAt(instanceId, version);
+        Array.Resize(ref k, 9 + 16);
+        Guid.CreateVersion7().TryWriteBytes(k.AsSpan(9), bigEndian: true, out _);
+        return k;
+    }
+
+    /// <summary>Every change record of one instance at one version starts with this.</summary>
+    public static byte[] ChangesAt(uint instanceId, uint version)
+    {
+        var k = new byte[9];
+        k[0] = ChangePrefix;
+        BinaryPrimitives.WriteUInt32BigEndian(k.AsSpan(1), instanceId);
+        BinaryPrimitives.WriteUInt32BigEndian(k.AsSpan(5), version);
+        return k;
+    }
+
+    /// <summary>Every change record of one instance starts with this.</summary>
+    public static byte[] ChangesOf(uint instanceId)
+    {
+        var k = new byte[5];
+        k[0] = ChangePrefix;
+        BinaryPrimitives.WriteUInt32BigEndian(k.AsSpan(1), instanceId);
+        return k;
+    }
+
+    /// <summary>The version id of a change record key.</summary>
+    public static uint VersionOfChange(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt32BigEndian(key[5..]);
 
     /// <summary>The version id of a full data key.</summary>
     public static uint VersionOf(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt32BigEndian(key[^SuffixLength..]);

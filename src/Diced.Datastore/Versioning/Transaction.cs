@@ -131,6 +131,7 @@ public sealed class Transaction : IDisposable
     private async ValueTask AddChangesAsync(WriteBatch batch)
     {
         uint id = _data.Instance.InstanceId, v = _data.WriteVersion;
+        if (!_pending.IsEmpty) batch.PutOwned(DataKeys.NewChange(id, v), ChangeRecords.Encode(_pending.Keys));
         foreach (var (tkey, value) in _pending)
         {
             var valueKey = DataKeys.Versioned(id, tkey, v, DataKeys.ValueMarker);

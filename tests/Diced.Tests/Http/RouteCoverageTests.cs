@@ -33,6 +33,8 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/repo/{uuid}/info"] = _ => ($"/api/repo/{Unknown}/info", null, "could not find UUID"),
         ["POST /api/repo/{uuid}/info"] = u => ($"/api/repo/{u}/info", "{\"alias\": [1]}", "was not a string"),
         ["POST /api/repo/{uuid}/instance"] = u => ($"/api/repo/{u}/instance", "{\"typename\": \"nosuch\", \"dataname\": \"x\"}", "not supported"),
+        ["POST /api/repo/{uuid}/merge"] = u => ($"/api/repo/{u}/merge", "{\"mergeType\": \"conflict-free\", \"parents\": []}", "at least two parent"),
+        ["POST /api/repo/{uuid}/resolve"] = u => ($"/api/repo/{u}/resolve", "{\"data\": [\"kv\"], \"parents\": [\"x\"]}", "at least two parent"),
         ["GET /api/repo/{uuid}/log"] = _ => ($"/api/repo/{Unknown}/log", null, "could not find UUID"),
         ["POST /api/repo/{uuid}/log"] = u => ($"/api/repo/{u}/log", "{\"log\": \"not a list\"}", "array of strings"),
         ["GET /api/repo/{uuid}/branch-versions/{branch}"] = _ => ($"/api/repo/{Unknown}/branch-versions/master", null, "could not find UUID"),

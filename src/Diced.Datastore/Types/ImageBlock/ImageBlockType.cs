@@ -18,6 +18,17 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
     public override string Url => $"github.com/janelia-flyem/dvid/datatype/imageblk/{Voxel.DataTypeName()}.go";
     public override string Version => Voxel == VoxelType.Uint8 ? "0.2" : "0.1";
 
+    public override string DescribeKey(ReadOnlySpan<byte> tkey) => tkey switch
+    {
+        [ImageVolume.ExtentsClass] => "extents",
+        [ImageVolume.BlockClass, ..] => BlockKeys.Block(tkey),
+        [var c, ..] when c > 0x40 && c <= 0x40 + ImagePyramid.MaxLevels => $"level {c - 0x40} {BlockKeys.Block(tkey)}",
+        _ => base.DescribeKey(tkey),
+    };
+
+    public override byte[]? MergeValues(ReadOnlySpan<byte> tkey, IReadOnlyList<byte[]?> values)
+        => tkey is [ImageVolume.ExtentsClass] ? BlockKeys.UnionOfExtents(values) : null;
+
     public override bool Supports(CompressionKind kind) => base.Supports(kind) || (kind == CompressionKind.Jpeg && Voxel == VoxelType.Uint8);
 
     /// <summary>Whether <paramref name="typeName"/> is one of the image types (not a label type).</summary>

@@ -7,7 +7,7 @@ namespace Diced.Datastore.Types.KeyValue;
 /// <summary>Operations of a keyvalue instance at one version. Values are stored in the instance's codec.</summary>
 public sealed class KeyValueData(VersionedData data, string user = "")
 {
-    private const byte KeyClass = 177; // DVID's keyvalue TKey class
+    internal const byte KeyClass = 177; // DVID's keyvalue TKey class
     private const byte LogClass = 0xF1; // the mutation log, in time order
 
     private readonly CompressionSpec _compression = CompressionSpec.Parse(data.Instance.Compression);

@@ -7,6 +7,9 @@ public sealed class KeyValueType : DataType
     public override string Url => "github.com/janelia-flyem/dvid/datatype/keyvalue";
     public override string Version => "0.2";
 
+    public override string DescribeKey(ReadOnlySpan<byte> tkey)
+        => tkey.Length >= 3 && tkey[0] == KeyValueData.KeyClass ? System.Text.Encoding.UTF8.GetString(Versioning.DataKeys.UnescapeString(tkey)) : base.DescribeKey(tkey);
+
     public override string Help => """
         API for 'keyvalue' datatype (github.com/janelia-flyem/dvid/datatype/keyvalue)
         ============================================================================

@@ -62,6 +62,24 @@ public sealed class LabelType(LabelKind kind) : DataType
         return b.ToImmutable();
     }
 
+    public override string DescribeKey(ReadOnlySpan<byte> tkey) => tkey switch
+    {
+        [ImageVolume.ExtentsClass] => "extents",
+        [LabelVolume.MaxLabelClass] => "max label",
+        [ImageVolume.BlockClass, ..] => BlockKeys.Block(tkey),
+        [var c, ..] when c > 0x30 && c < 0x40 => $"scale {c - 0x30} {BlockKeys.Block(tkey)}",
+        [LabelVolume.IndexClass, ..] when tkey.Length == 9 => $"label {System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(tkey[1..])}",
+        [LabelVolume.MappingClass, ..] when tkey.Length == 9 => $"supervoxel {System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(tkey[1..])} mapping",
+        _ => base.DescribeKey(tkey),
+    };
+
+    public override byte[]? MergeValues(ReadOnlySpan<byte> tkey, IReadOnlyList<byte[]?> values) => tkey switch
+    {
+        [ImageVolume.ExtentsClass] => BlockKeys.UnionOfExtents(values),
+        [LabelVolume.MaxLabelClass] => values.Where(v => v is not null).MaxBy(v => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(v)),
+        _ => null,
+    };
+
     public override string Help => $$"""
         API for datatype "{{Name}}" (64-bit labels{{(Kind == LabelKind.Labelmap ? ": supervoxels mapped to bodies" : "")}})
         ===========================================================

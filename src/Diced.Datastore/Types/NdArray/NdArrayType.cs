@@ -12,6 +12,19 @@ public sealed class NdArrayType : DataType
     public override string Url => "github.com/diced/datatype/ndarray";
     public override string Version => "0.1";
 
+    public override string DescribeKey(ReadOnlySpan<byte> tkey)
+    {
+        if (tkey is [NdArray.ExtentsClass]) return "extents";
+        if (tkey.Length < 5 || tkey[0] != NdArray.ChunkClass || (tkey.Length - 1) % 4 != 0) return base.DescribeKey(tkey);
+        int rank = (tkey.Length - 1) / 4;
+        var c = new int[rank];
+        for (int d = 0; d < rank; d++) c[d] = (int)(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(tkey[(1 + 4 * (rank - 1 - d))..]) ^ 0x80000000u);
+        return $"chunk {string.Join(",", c)}";
+    }
+
+    public override byte[]? MergeValues(ReadOnlySpan<byte> tkey, IReadOnlyList<byte[]?> values)
+        => tkey is [NdArray.ExtentsClass] ? BlockKeys.UnionOfExtents(values) : null;
+
     public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
         => NdSettings.Normalize(config);
 

@@ -1,0 +1,149 @@
+using System.Collections.Immutable;
+using Diced.Datastore.Versioning;
+using Diced.Storage;
+
+namespace Diced.Datastore;
+
+/// <summary>
+/// Merging versions: DVID's conflict-free merge, checked at merge time rather than at a later read, and its
+/// priority resolve. What each parent changed since the parents' common ancestors comes from the change records, so
+/// the work grows with the changes, not with the data.
+/// </summary>
+public sealed partial class Datastore
+{
+    /// <summary>What one instance's parents changed since their common ancestors: per parent, the type keys.</summary>
+    private sealed record InstanceChanges(InstanceRecord Instance, IReadOnlyList<HashSet<byte[]>> ByParent);
+
+    /// <summary>
+    /// DVID's <c>POST /api/repo/{uuid}/merge</c>: an open child of committed <paramref name="parentUuids"/>. Refused with
+    /// <see cref="MergeConflictException"/> when two parents changed the same key differently since their common
+    /// ancestors; records several parents changed that the type can combine (extents, max label) are combined in the child.
+    /// </summary>
+    public async Task<string> MergeAsync(Repo repo, IReadOnlyList<string> parentUuids, string note, CancellationToken ct = default)
+    {
+        var parents = ResolveParents(repo, parentUuids);
+        var changes = await ChangesSinceCommonAsync(repo, parents, repo.State.Instances.Values, ct);
+        var plan = await PlanAsync(repo, parents, changes, priority: false, ct);
+        if (plan.Conflicts.Count > 0) throw new MergeConflictException(plan.Conflicts);
+        return await CreateMergeChildAsync(repo, parents, note, plan.Writes, ct);
+    }
+
+    /// <summary>
+    /// DVID's <c>POST /api/repo/{uuid}/resolve</c>: like <see cref="MergeAsync"/>, but keys of <paramref name="instances"/>
+    /// that parents changed differently take the value of the first parent in <paramref name="parentUuids"/> that changed
+    /// them. Conflicts left in instances not named still refuse the merge.
+    /// </summary>
+    public async Task<string> ResolveAsync(Repo repo, IReadOnlyList<string> instances, IReadOnlyList<string> parentUuids, string note, CancellationToken ct = default)
+    {
+        if (instances.Count == 0) throw DatastoreException.BadRequest("Must specify at least one data instance using 'data' field");
+        foreach (var name in instances)
+            if (!repo.State.Instances.ContainsKey(name)) throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
+        var parents = ResolveParents(repo, parentUuids);
+        var changes = await ChangesSinceCommonAsync(repo, parents, repo.State.Instances.Values, ct);
+        var named = changes.Where(c => instances.Contains(c.Instance.Name)).ToList();
+        var others = await PlanAsync(repo, parents, changes.Except(named).ToList(), priority: false, ct);
+        if (others.Conflicts.Count > 0) throw new MergeConflictException(others.Conflicts);
+        var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
+        return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct);
+    }
+
+    private List<NodeRecord> ResolveParents(Repo repo, IReadOnlyList<string> parentUuids)
+    {
+        if (parentUuids.Count < 2) throw DatastoreException.BadRequest("Must specify at least two parent UUIDs using 'parents' field");
+        var parents = new List<NodeRecord>();
+        foreach (var p in parentUuids)
+        {
+            VersionRef v;
+            try { v = Resolve(p); }
+            catch (DatastoreException e) { throw DatastoreException.BadRequest($"can't match parent \"{p}\": {e.Message}"); }
+            if (v.Repo != repo) throw DatastoreException.BadRequest($"parent {v.Uuid} is in another repo");
+            if (!v.Node.Locked) throw DatastoreException.BadRequest($"parent {v.Uuid} is not committed; only committed versions can be merged");
+            if (parents.Any(x => x.VersionId == v.Node.VersionId)) throw DatastoreException.BadRequest($"parent {v.Uuid} is named twice");
+            parents.Add(v.Node);
+        }
+        var ancestries = parents.Select(p => repo.AncestryOf(p.VersionId)).ToList();
+        for (int i = 0; i < parents.Count; i++)
+            for (int j = 0; j < parents.Count; j++)
+                if (i != j && ancestries[i].Contains(parents[j].VersionId))
+                    throw DatastoreException.BadRequest($"parent {parents[j].Uuid} is an ancestor of parent {parents[i].Uuid}; merge versions on different branches");
+        return parents;
+    }
+
+    /// <summary>For each versioned instance, the keys each parent changed in the versions only it descends from.</summary>
+    private async Task<List<InstanceChanges>> ChangesSinceCommonAsync(Repo repo, IReadOnlyList<NodeRecord> parents, IEnumerable<InstanceRecord> instances, CancellationToken ct)
+    {
+        var ancestries = parents.Select(p => repo.AncestryOf(p.VersionId)).ToList();
+        var common = ancestries.Skip(1).Aggregate(ancestries[0].Versions.ToHashSet(), (set, a) => { set.IntersectWith(a.Versions); return set; });
+        var own = ancestries.Select(a => a.Versions.Where(v => !common.Contains(v)).ToList()).ToList();
+        var result = new List<InstanceChanges>();
+        foreach (var inst in instances.Where(i => i.Versioned && Stores.Has(i)).OrderBy(i => i.Name, StringComparer.Ordinal))
+        {
+            var byParent = new List<HashSet<byte[]>>();
+            foreach (var versions in own) byParent.Add(await ChangedKeysAsync(inst, versions, ct));
+            result.Add(new InstanceChanges(inst, byParent));
+        }
+        return result;
+    }
+
+    private sealed record MergePlan(List<MergeConflict> Conflicts, List<(InstanceRecord Instance, byte[] TKey, byte[]? Value)> Writes);
+
+    /// <summary>
+    /// Keys changed by more than one parent: equal values need nothing; values the type combines are written to the
+    /// child; others are conflicts, or with <paramref name="priority"/> take the first changing parent's value.
+    /// </summary>
+    private async Task<MergePlan> PlanAsync(Repo repo, IReadOnlyList<NodeRecord> parents, IReadOnlyList<InstanceChanges> changes, bool priority, CancellationToken ct)
+    {
+        var plan = new MergePlan([], []);
+        foreach (var (inst, byParent) in changes)
+        {
+            var type = Types.Get(inst.TypeName);
+            var counts = new Dictionary<byte[], int>(ByteArrayEquality.Instance);
+            foreach (var set in byParent)
+                foreach (var k in set) counts[k] = counts.GetValueOrDefault(k) + 1;
+            var conflicting = new List<string>();
+            foreach (var tkey in counts.Where(kv => kv.Value > 1).Select(kv => kv.Key).Order(KeyOrder.Comparer))
+            {
+                var changers = Enumerable.Range(0, parents.Count).Where(i => byParent[i].Contains(tkey)).ToList();
+                var values = new List<byte[]?>();
+                foreach (var i in changers) values.Add(await DataAt(new VersionRef(repo, parents[i]), inst).GetAsync(tkey, ct));
+                if (values.All(v => SameValue(v, values[0]))) continue;
+                if (type.MergeValues(tkey, values) is { } merged) plan.Writes.Add((inst, tkey, merged));
+                else if (priority) plan.Writes.Add((inst, tkey, values[0]));
+                else conflicting.Add(type.DescribeKey(tkey));
+            }
+            if (conflicting.Count > 0) plan.Conflicts.Add(new MergeConflict(inst.Name, inst.TypeName, conflicting));
+        }
+        return plan;
+    }
+
+    private static bool SameValue(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+    /// <summary>Makes the open child of <paramref name="parents"/> and stores what the merge decided in it, one commit per instance.</summary>
+    private async Task<string> CreateMergeChildAsync(Repo repo, IReadOnlyList<NodeRecord> parents, string note,
+        IReadOnlyList<(InstanceRecord Instance, byte[] TKey, byte[]? Value)> writes, CancellationToken ct)
+    {
+        var uuid = await UpdateRepoAsync(repo, (s, mc) =>
+        {
+            var current = parents.Select(p => s.Nodes.TryGetValue(p.VersionId, out var n) ? n : throw DatastoreException.BadRequest($"parent {p.Uuid} no longer exists")).ToList();
+            var first = current[0];
+            var childUuid = Uuids.New();
+            bool branchTaken = first.Children.Any(c => s.Nodes[c].Branch == first.Branch);
+            return AddChild(s, mc, current, childUuid, branchTaken ? childUuid : first.Branch, note, locked: false);
+        }, ct, needsVersionId: true);
+        var child = Resolve(uuid);
+        foreach (var group in writes.GroupBy(w => w.Instance.Name))
+        {
+            var data = DataAt(child, group.First().Instance);
+            await data.WriteAsync(tx =>
+            {
+                foreach (var (_, tkey, value) in group)
+                {
+                    if (value is null) tx.Delete(tkey);
+                    else tx.Put(tkey, value);
+                }
+                return Task.FromResult(0);
+            }, ct);
+        }
+        return uuid;
+    }
+}
