@@ -76,6 +76,7 @@ public sealed partial class Datastore : IAsyncDisposable
         await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), keysOnly: true, ct))
             await LoadRepoAsync(kv.Key, ct);
         await BackfillChangesAsync(ct);
+        await ResumeNodeDeletionsAsync(ct);
         var pending = DataKeys.Metadata(PendingDeletePrefix);
         await foreach (var kv in _store.ScanAsync(pending, KeyOrder.PrefixEnd(pending), false, ct))
             ScheduleDataDeletion(BitConverter.ToUInt32(kv.Value), kv.Value.Length > 4 ? System.Text.Encoding.UTF8.GetString(kv.Value, 4, kv.Value.Length - 4) : null, kv.Key);

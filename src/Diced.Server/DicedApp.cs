@@ -211,6 +211,7 @@ public static class DicedApp
         Auth.AuthSetup.MapAuthEndpoints(app);
         app.MapRepoEndpoints();
         Endpoints.MergeEndpoints.MapMergeEndpoints(app);
+        Endpoints.VersionEndpoints.MapVersionEndpoints(app);
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();

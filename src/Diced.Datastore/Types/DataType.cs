@@ -32,6 +32,9 @@ public abstract class DataType
     public virtual ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
         => ImmutableSortedDictionary<string, string>.Empty;
 
+    /// <summary>Whether a diff lists changes of this key (not of internal records such as mutation logs).</summary>
+    public virtual bool ShowsInDiff(ReadOnlySpan<byte> tkey) => true;
+
     /// <summary>A stored type key as people name it (a key, a block coordinate, a label), for diffs and merge conflicts.</summary>
     public virtual string DescribeKey(ReadOnlySpan<byte> tkey) => Convert.ToHexStringLower(tkey);
 

@@ -7,6 +7,8 @@ public sealed class KeyValueType : DataType
     public override string Url => "github.com/janelia-flyem/dvid/datatype/keyvalue";
     public override string Version => "0.2";
 
+    public override bool ShowsInDiff(ReadOnlySpan<byte> tkey) => tkey.Length > 0 && tkey[0] == KeyValueData.KeyClass;
+
     public override string DescribeKey(ReadOnlySpan<byte> tkey)
         => tkey.Length >= 3 && tkey[0] == KeyValueData.KeyClass ? System.Text.Encoding.UTF8.GetString(Versioning.DataKeys.UnescapeString(tkey)) : base.DescribeKey(tkey);
 

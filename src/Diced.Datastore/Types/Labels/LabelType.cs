@@ -62,6 +62,8 @@ public sealed class LabelType(LabelKind kind) : DataType
         return b.ToImmutable();
     }
 
+    public override bool ShowsInDiff(ReadOnlySpan<byte> tkey) => tkey.Length > 0 && tkey[0] != LabelVolume.MutationClass;
+
     public override string DescribeKey(ReadOnlySpan<byte> tkey) => tkey switch
     {
         [ImageVolume.ExtentsClass] => "extents",
