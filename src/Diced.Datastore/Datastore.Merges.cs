@@ -89,7 +89,9 @@ public sealed partial class Datastore
 
     /// <summary>
     /// Keys changed by more than one parent: equal values need nothing; values the type combines are written to the
-    /// child; others are conflicts, or with <paramref name="priority"/> take the first changing parent's value.
+    /// child; others are conflicts, or with <paramref name="priority"/> take the first changing parent's value. A key
+    /// changed by one parent is that parent's in the child: reads there find it by itself unless another parent sees
+    /// an entry that is no ancestor of the changer's (possible below earlier merges), and then it is written to the child.
     /// </summary>
     private async Task<MergePlan> PlanAsync(Repo repo, IReadOnlyList<NodeRecord> parents, IReadOnlyList<InstanceChanges> changes, bool priority, CancellationToken ct)
     {
@@ -97,15 +99,20 @@ public sealed partial class Datastore
         foreach (var (inst, byParent) in changes)
         {
             var type = Types.Get(inst.TypeName);
-            var counts = new Dictionary<byte[], int>(ByteArrayEquality.Instance);
-            foreach (var set in byParent)
-                foreach (var k in set) counts[k] = counts.GetValueOrDefault(k) + 1;
+            var at = parents.Select(p => DataAt(new VersionRef(repo, p), inst)).ToList();
+            var keys = new HashSet<byte[]>(ByteArrayEquality.Instance);
+            foreach (var set in byParent) keys.UnionWith(set);
             var conflicting = new List<string>();
-            foreach (var tkey in counts.Where(kv => kv.Value > 1).Select(kv => kv.Key).Order(KeyOrder.Comparer))
+            foreach (var tkey in keys.Order(KeyOrder.Comparer))
             {
                 var changers = Enumerable.Range(0, parents.Count).Where(i => byParent[i].Contains(tkey)).ToList();
+                if (changers.Count == 1)
+                {
+                    if (await ShadowedAsync(repo, at, changers[0], tkey, ct)) plan.Writes.Add((inst, tkey, await at[changers[0]].GetAsync(tkey, ct)));
+                    continue;
+                }
                 var values = new List<byte[]?>();
-                foreach (var i in changers) values.Add(await DataAt(new VersionRef(repo, parents[i]), inst).GetAsync(tkey, ct));
+                foreach (var i in changers) values.Add(await at[i].GetAsync(tkey, ct));
                 if (values.All(v => SameValue(v, values[0]))) continue;
                 if (type.MergeValues(tkey, values) is { } merged) plan.Writes.Add((inst, tkey, merged));
                 else if (priority) plan.Writes.Add((inst, tkey, values[0]));
@@ -114,6 +121,19 @@ public sealed partial class Datastore
             if (conflicting.Count > 0) plan.Conflicts.Add(new MergeConflict(inst.Name, inst.TypeName, conflicting));
         }
         return plan;
+    }
+
+    /// <summary>Whether some other parent sees an entry for <paramref name="tkey"/> that is not an ancestor of the one
+    /// parent <paramref name="changer"/> sees, so the merged child would not find the changer's by itself.</summary>
+    private static async Task<bool> ShadowedAsync(Repo repo, IReadOnlyList<VersionedData> at, int changer, byte[] tkey, CancellationToken ct)
+    {
+        var mine = await at[changer].WriterVersionAsync(tkey, ct);
+        for (int j = 0; j < at.Count; j++)
+        {
+            if (j == changer || await at[j].WriterVersionAsync(tkey, ct) is not { } theirs) continue;
+            if (mine is null || (theirs != mine && !repo.AncestryOf(mine.Value).Contains(theirs))) return true;
+        }
+        return false;
     }
 
     private static bool SameValue(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);

@@ -89,6 +89,16 @@ public sealed class VersionedData
         return entries.Count > 0 && Resolve(entries) is { } c && !DataKeys.IsTombstone(c.Key) ? DataKeys.VersionOf(c.Key) : null;
     }
 
+    /// <summary>The version whose entry (value or tombstone) for <paramref name="tkey"/> is visible here, or null.</summary>
+    public async ValueTask<uint?> WriterVersionAsync(byte[] tkey, CancellationToken ct = default)
+    {
+        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
+        var entries = new List<KeyValue>(2);
+        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
+            if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
+        return entries.Count > 0 && Resolve(entries) is { } c ? DataKeys.VersionOf(c.Key) : null;
+    }
+
     /// <summary>Whether <paramref name="tkey"/> has a visible value here.</summary>
     public async ValueTask<bool> ExistsAsync(byte[] tkey, CancellationToken ct = default)
     {
