@@ -4,8 +4,8 @@ namespace Diced.Datastore;
 public sealed record MergeConflict(string Instance, string TypeName, IReadOnlyList<string> Keys);
 
 /// <summary>A merge refused because parents changed the same keys differently; answered as a 409 naming them.</summary>
-public sealed class MergeConflictException(IReadOnlyList<MergeConflict> conflicts)
-    : DatastoreException($"the parents changed the same data differently since their common ancestors: {Describe(conflicts)}; resolve with POST /api/repo/{{uuid}}/resolve", ErrorKind.Conflict)
+public sealed class MergeConflictException(IReadOnlyList<MergeConflict> conflicts, string? advice = null)
+    : DatastoreException($"the parents changed the same data differently since their common ancestors: {Describe(conflicts)}; {advice ?? "resolve with POST /api/repo/{uuid}/resolve"}", ErrorKind.Conflict)
 {
     /// <summary>Keys listed per instance in the message (the JSON body lists them all).</summary>
     private const int KeysInMessage = 5;

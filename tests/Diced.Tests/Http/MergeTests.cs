@@ -114,6 +114,53 @@ public class MergeTests(ServerFixture f) : IClassFixture<ServerFixture>
         Assert.Equal(HttpStatusCode.NotFound, (await _c.GetAsync($"/api/node/{aFirst}/kv/key/shared")).StatusCode); // deleted on b only
     }
 
+    private Task WriteLabels(string uuid, int x, ulong label, int count = 512, ulong rest = 0)
+    {
+        var voxels = new ulong[512];
+        Array.Fill(voxels, rest);
+        Array.Fill(voxels, label, 0, count);
+        return _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/8_8_8/{x}_0_0", new ByteArrayContent(System.Runtime.InteropServices.MemoryMarshal.AsBytes(voxels.AsSpan()).ToArray()))
+            .ContinueWith(t => t.Result.ExpectAsync(200)).Unwrap();
+    }
+
+    [Fact]
+    public async Task Label_edits_on_different_bodies_merge_with_indices_and_max_label_intact_and_overlapping_ones_are_refused()
+    {
+        var root2 = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(root2, "labelmap", "seg", new { BlockSize = "8,8,8" });
+        await WriteLabels(root2, 0, 3);
+        await _c.CommitAsync(root2);
+        var left = await Branch(root2, "left");
+        var right = await Branch(root2, "right");
+        await WriteLabels(left, 8, 5);
+        await WriteLabels(right, 16, 7, count: 100);
+        await _c.CommitAsync(left);
+        await _c.CommitAsync(right);
+        var child = await Child(await Merge(root2, left, right));
+        Assert.Equal("{\"voxels\": 512}", await _c.GetStringAsync($"/api/node/{child}/seg/size/5"));
+        Assert.Equal("{\"voxels\": 100}", await _c.GetStringAsync($"/api/node/{child}/seg/size/7"));
+        Assert.Equal("{\"voxels\": 512}", await _c.GetStringAsync($"/api/node/{child}/seg/size/3"));
+        using (var max = await _c.GetJsonAsync($"/api/node/{child}/seg/maxlabel"))
+            Assert.Equal(7UL, max.RootElement.GetProperty("maxlabel").GetUInt64());
+
+        // Both sides relabel part of body 3: its index changed on both, so the merge is refused, and resolve too.
+        await _c.CommitAsync(child);
+        var x = await Branch(child, "x");
+        var y = await Branch(child, "y");
+        await WriteLabels(x, 0, 9, count: 10, rest: 3);
+        await WriteLabels(y, 0, 11, count: 20, rest: 3);
+        await _c.CommitAsync(x);
+        await _c.CommitAsync(y);
+        var r = await Merge(root2, x, y);
+        Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.Contains("block 0,0,0", text);
+        Assert.Contains("label 3", text);
+        r = await _c.PostAsync($"/api/repo/{root2}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { x, y }, note = "r" }));
+        Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
+        Assert.Contains("cannot be resolved by priority", await r.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task Bad_merge_requests_get_a_clear_400_and_create_nothing()
     {
