@@ -28,6 +28,9 @@ public sealed class BenchServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Bytes the embedded store's files take on disk.</summary>
+    public long StoreBytes() => Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
     /// <summary>Starts a server on the embedded store in a temp directory, or on <paramref name="data"/> with <paramref name="extraArgs"/>.</summary>
     public static async Task<BenchServer> StartAsync(string? data = null, params string[] extraArgs)
     {

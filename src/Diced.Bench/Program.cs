@@ -9,6 +9,7 @@ var suites = new Dictionary<string, Func<Task>>
     ["volume"] = VolumeBench.RunAsync,
     ["ndarray"] = NdArrayBench.RunAsync,
     ["pyramid"] = PyramidBench.RunAsync,
+    ["dag"] = DagBench.RunAsync,
     ["labels"] = LabelBench.RunAsync,
     ["ingest"] = IngestBench.RunAsync,
     ["s3"] = S3VolumeBench.RunAsync,
