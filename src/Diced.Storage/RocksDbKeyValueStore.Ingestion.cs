@@ -67,7 +67,9 @@ public sealed unsafe partial class RocksDbKeyValueStore
         }
     }
 
-    /// <summary>Contiguous runs of bulk or metadata puts (deletes join the run they are in).</summary>
+    /// <summary>Contiguous runs of bulk or metadata puts (deletes join the run they are in), also cut where the keys'
+    /// first byte changes: a file spanning from one key space into the next (data keys, then a change record) would
+    /// cover every other instance's keys between them, and their bulk files could then never settle below it.</summary>
     private static List<(int Start, int Count)> Segments(List<(byte[] Key, byte[]? Value)> ops)
     {
         var segments = new List<(int Start, int Count)>();
@@ -75,6 +77,12 @@ public sealed unsafe partial class RocksDbKeyValueStore
         int start = 0;
         for (int i = 0; i < ops.Count; i++)
         {
+            if (i > start && ops[i].Key.Length > 0 && ops[start].Key.Length > 0 && ops[i].Key[0] != ops[start].Key[0])
+            {
+                segments.Add((start, i - start));
+                start = i;
+                bulk = null;
+            }
             if (ops[i].Value is not { } value) continue;
             bool isBulk = value.Length >= BulkValueBytes;
             if (bulk is { } b && b != isBulk)
