@@ -70,7 +70,7 @@ public sealed unsafe partial class RocksDbKeyValueStore
     /// <summary>Contiguous runs of bulk or metadata puts (deletes join the run they are in), also cut where the keys'
     /// first byte changes: a file spanning from one key space into the next (data keys, then a change record) would
     /// cover every other instance's keys between them, and their bulk files could then never settle below it.</summary>
-    private static List<(int Start, int Count)> Segments(List<(byte[] Key, byte[]? Value)> ops)
+    internal static List<(int Start, int Count)> Segments(List<(byte[] Key, byte[]? Value)> ops)
     {
         var segments = new List<(int Start, int Count)>();
         bool? bulk = null;
