@@ -178,10 +178,43 @@ async function openInstance(name) {
   if (ext.BlockSize) add("Block size", ext.BlockSize.join(" × "));
   if (ext.VoxelSize) add("Voxel size", `${ext.VoxelSize.join(" × ")} ${(ext.VoxelUnits || [])[0] || ""}`);
   if ("MinPoint" in ext) add("Extents", ext.MinPoint ? `${ext.MinPoint.join(",")} → ${ext.MaxPoint.join(",")}` : "empty");
+  setupDiff(uuid, name);
   $("#keyvalue-browser").hidden = type !== "keyvalue";
   $("#slice-viewer").hidden = !ext.BlockSize;
   if (type === "keyvalue") await loadKeys(uuid, name);
   if (ext.BlockSize) setupSlices(uuid, name, type, ext);
+}
+
+// The instance's changes since another version (its first parent by default): GET …/diff/{other}.
+function setupDiff(uuid, name) {
+  const nodes = Object.values(state.repo.DAG.Nodes);
+  const others = nodes.filter((n) => n.UUID !== uuid);
+  const view = $("#diff-view");
+  view.hidden = others.length === 0;
+  if (view.hidden) return;
+  const parent = nodes.find((n) => n.VersionID === (state.node.Parents || [])[0]);
+  const select = $("#diff-with");
+  select.replaceChildren(...others.map((n) => el("option", { value: n.UUID }, `${short(n.UUID)} ${n.Note || ""}`.trim())));
+  select.value = (parent || others[0]).UUID;
+  select.onchange = () => showDiff(uuid, name, select.value);
+  showDiff(uuid, name, select.value);
+}
+
+async function showDiff(uuid, name, other) {
+  const list = $("#diff-list");
+  list.replaceChildren();
+  $("#diff-summary").textContent = "comparing…";
+  try {
+    const d = await api(`/api/node/${other}/${encodeURIComponent(name)}/diff/${uuid}`);
+    if (state.instance !== name || $("#diff-with").value !== other) return; // another choice was made meanwhile
+    const counts = {};
+    for (const c of d.changes) counts[c.change] = (counts[c.change] || 0) + 1;
+    $("#diff-summary").textContent = d.changes.length === 0 ? "no changes"
+      : Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
+    list.replaceChildren(...d.changes.slice(0, 500).map((c) => el("li", { class: `change ${c.change}`, "data-key": c.key }, `${c.key} `, el("span", {}, c.change))));
+  } catch (e) {
+    $("#diff-summary").textContent = `diff unavailable: ${e.message}`;
+  }
 }
 
 async function loadKeys(uuid, name) {

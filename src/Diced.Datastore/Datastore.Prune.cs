@@ -29,6 +29,7 @@ public sealed partial class Datastore
             throw DatastoreException.BadRequest($"{node.Uuid} is the root of its repo; delete the repo instead (DELETE /api/repo/{node.Uuid}?imsure=true)");
         if (node.Children.Count > 0)
             throw DatastoreException.BadRequest($"{node.Uuid} has {node.Children.Count} child version(s); only leaf versions can be deleted (delete its children first)");
+        if (node.Archived) throw DatastoreException.BadRequest($"{node.Uuid} is archived; archived versions are kept");
         var gate = GateOf(node.VersionId);
         await gate.CloseAsync().WaitAsync(ct);
         var pendingKey = DataKeys.Metadata($"{PendingNodeDeletePrefix}{node.VersionId:x8}");
@@ -55,6 +56,33 @@ public sealed partial class Datastore
         }
         lock (_indexLock) _uuidIndex = _uuidIndex.Remove(node.Uuid);
         return await DeleteVersionDataAsync(node.VersionId, instances.Select(i => (i.InstanceId, i.Store)).ToList(), pendingKey, progress, ct);
+    }
+
+    /// <summary>
+    /// Archives every version of <paramref name="branch"/> (empty or <c>master</c>: the master branch): open ones are
+    /// committed (after writes already admitted finish), and all become read-only for good: no write reaches them, not
+    /// even with <c>-fullwrite</c> or an admin's rights, and they cannot be deleted. They stay readable and can be
+    /// branched from. Returns their UUIDs, root first.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ArchiveBranchAsync(Repo repo, string branch, CancellationToken ct = default)
+    {
+        if (branch == "master") branch = "";
+        var members = repo.State.Nodes.Values.Where(n => n.Branch == branch).OrderBy(n => n.VersionId).ToList();
+        if (members.Count == 0) throw DatastoreException.BadRequest($"repo {repo.Root} has no branch \"{branch}\"");
+        foreach (var n in members.Where(n => !n.Locked)) await GateOf(n.VersionId).CloseAsync().WaitAsync(ct);
+        return await UpdateRepoAsync(repo, (s, _) =>
+        {
+            var now = DateTimeOffset.Now;
+            var nodes = s.Nodes;
+            var uuids = new List<string>();
+            foreach (var n in s.Nodes.Values.Where(n => n.Branch == branch).OrderBy(n => n.VersionId))
+            {
+                nodes = nodes.SetItem(n.VersionId, n with { Locked = true, Archived = true, Updated = now });
+                uuids.Add(n.Uuid);
+            }
+            var line = TimeFormat.LogLine(now, $"Archived branch \"{(branch.Length == 0 ? "master" : branch)}\" ({uuids.Count} versions)");
+            return (s with { Nodes = nodes, Log = s.Log.Add(line) }, (IReadOnlyList<string>)uuids);
+        }, ct);
     }
 
     private static byte[] PendingNodeRecord(uint version, IEnumerable<InstanceRecord> instances)

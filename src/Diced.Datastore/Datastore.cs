@@ -279,7 +279,9 @@ public sealed partial class Datastore : IAsyncDisposable
     /// (DVID's <c>-fullwrite</c> or admin privilege) a locked node accepts writes too.</summary>
     public VersionedData DataAt(VersionRef version, InstanceRecord instance, bool mayWriteLocked = false)
         => new(Stores.Of(instance), version.Repo, instance, version.Node,
-            mayWriteLocked && version.Node.Locked ? null : GateOf(version.Node.VersionId), _fence);
+            mayWriteLocked && version.Node.Locked && !IsArchived(version) ? null : GateOf(version.Node.VersionId), _fence);
+
+    private static bool IsArchived(VersionRef v) => v.Repo.State.Nodes.TryGetValue(v.Node.VersionId, out var n) && n.Archived;
 
     /// <summary>Looks up an instance by name (names are repo-wide).</summary>
     /// <summary>The instance <paramref name="name"/>, or the virtual instance of an image pyramid level (<c>{name}_{k}</c>).</summary>

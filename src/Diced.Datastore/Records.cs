@@ -12,6 +12,8 @@ public sealed record NodeRecord
     public string Note { get; init; } = "";
     public ImmutableList<string> Log { get; init; } = ImmutableList<string>.Empty;
     public bool Locked { get; init; }
+    /// <summary>Archived with its branch: locked, and no write reaches it, not even with <c>-fullwrite</c> or an admin's rights.</summary>
+    public bool Archived { get; init; }
     public ImmutableList<uint> Parents { get; init; } = ImmutableList<uint>.Empty;
     public ImmutableList<uint> Children { get; init; } = ImmutableList<uint>.Empty;
     public DateTimeOffset Created { get; init; }

@@ -36,7 +36,7 @@ public static class RouteAccess
         ["GET /api/server/token"] = Access.SignedIn, ["GET /api/server/whoami"] = Access.Public,
         ["POST /api/repos"] = Access.ServerAdmin, ["POST /api/server/reload-auth"] = Access.ServerAdmin,
         ["DELETE /api/repo/{uuid}"] = Access.RepoAdmin, ["DELETE /api/repo/{uuid}/{name}"] = Access.RepoAdmin,
-        ["DELETE /api/node/{uuid}"] = Access.RepoAdmin,
+        ["DELETE /api/node/{uuid}"] = Access.RepoAdmin, ["POST /api/repo/{uuid}/archive/{branch}"] = Access.RepoAdmin,
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/maxlabel/{label}"] = Access.RepoAdmin,
         ["POST /api/node/{uuid}/{name:datatype(labelmap)}/set-nextlabel/{label}"] = Access.RepoAdmin,
     };

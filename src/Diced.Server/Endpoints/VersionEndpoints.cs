@@ -15,6 +15,21 @@ public static class VersionEndpoints
     {
         app.MapMethods("/api/node/{uuid}/{name}/diff/{other}", DvidRouting.GetAndHead, Diff);
         app.MapDelete("/api/node/{uuid}", DeleteNode);
+        app.MapPost("/api/repo/{uuid}/archive/{branch}", Archive);
+    }
+
+    /// <summary><c>POST /api/repo/{uuid}/archive/{branch}</c>: every version of the branch becomes read-only for good.</summary>
+    private static async Task Archive(HttpContext http, string uuid, string branch, Datastore.Datastore ds, IOptions<DicedOptions> o)
+    {
+        Admin.RequireForDestruction(http, o.Value, "Archiving a branch");
+        var v = ds.Resolve(uuid);
+        var archived = await ds.ArchiveBranchAsync(v.Repo, branch, http.RequestAborted);
+        await DvidJson.WriteAsync(http, w =>
+        {
+            w.WriteStartObject();
+            RepoJson.WriteStrings(w, "archived", archived);
+            w.WriteEndObject();
+        });
     }
 
     /// <summary>
@@ -55,14 +70,17 @@ public static class VersionEndpoints
     }
 
     /// <summary><c>DELETE /api/node/{uuid}?imsure=true</c>: a leaf version and its data; answers what was removed.</summary>
-    private static async Task DeleteNode(HttpContext http, string uuid, Datastore.Datastore ds, IOptions<DicedOptions> o)
+    private static async Task DeleteNode(HttpContext http, string uuid, Datastore.Datastore ds, IOptions<DicedOptions> o, ILoggerFactory logs)
     {
         if (RawPath.Encoded(http).EndsWith('/'))
             throw Reject.BadRequest("DELETE of a version must name it exactly (/api/node/<uuid>)");
         if (http.Request.Query["imsure"] != "true") throw Reject.BadRequest("Deletion requires the query string 'imsure=true'");
         Admin.RequireForDestruction(http, o.Value, "Deleting a version");
         var v = ds.Resolve(uuid);
-        long keys = await ds.DeleteNodeAsync(v, null, http.RequestAborted);
+        var log = logs.CreateLogger("Diced.Versions");
+        // Large versions report as they go (every batch of keys removed).
+        var progress = new Progress<long>(n => log.LogInformation("Deleting version {Uuid}: {Keys} keys removed so far", v.Uuid, n));
+        long keys = await ds.DeleteNodeAsync(v, progress, http.RequestAborted);
         await DvidJson.WriteRawAsync(http, $"{{\"result\": \"Deleted version {v.Uuid} and {keys} keys only it wrote\"}}");
     }
 }

@@ -68,6 +68,7 @@ public sealed class RepoJson(Datastore.Datastore store, InstanceInfoWriters info
         w.WriteString("UUID", n.Uuid);
         w.WriteNumber("VersionID", n.VersionId);
         w.WriteBoolean("Locked", n.Locked);
+        if (n.Archived) w.WriteBoolean("Archived", true);
         w.WriteStartArray("Parents");
         foreach (var p in n.Parents) w.WriteNumberValue(p);
         w.WriteEndArray();

@@ -20,7 +20,7 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
     };
 
     /// <summary>Routes Diced serves beyond DVID's documentation: "family METHOD path", and why.</summary>
-    private static readonly Dictionary<string, string> Extras = new()
+    private static readonly Dictionary<string, string> Extras = new Dictionary<string, string>
     {
         ["keyvalue DELETE key/*"] = "DVID's handler deletes keys; its help text does not list the verb",
         ["keyvalue GET keys/**"] = "DVID ignores what follows keys/ (libdvid sends keys/0/z)",
@@ -45,7 +45,9 @@ public class DocumentedRoutesTests(ServerFixture f) : IClassFixture<ServerFixtur
         ["labelarray GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["labelmap GET pseudocolor/*/*/*/*"] = "the format named explicitly (png, the only one)",
         ["annotation GET mutations"] = "the durable log of element changes (DVID sends them to Kafka)",
-    };
+    }.Concat(Families.Keys.Select(family => KeyValuePair.Create($"{family} GET diff/*",
+        "Diced's diff of an instance between two versions (issue 19), for every type")))
+     .ToDictionary(kv => kv.Key, kv => kv.Value);
 
     private sealed record Route(string Family, string Method, string[] Segments)
     {

@@ -60,10 +60,13 @@ public class InstanceStoreTests(RadosGwFixture rgw)
                 Assert.DoesNotContain("s3", kvInfo.RootElement.GetProperty("Base").GetProperty("KVStore").GetString());
             }
 
-            // The cloud prefix holds the image blocks (one instance's data keys) and nothing else.
-            var keys = await CloudKeysAsync(cloudPrefix);
+            // The cloud prefix holds the image blocks (one instance's data keys), their change records and the flag
+            // saying the store has change records, nothing else.
+            var all = await CloudKeysAsync(cloudPrefix);
+            Assert.Equal([Diced.Datastore.Versioning.DataKeys.Metadata("changes-v1")], all.Where(k => k[0] == 0x00));
+            var keys = all.Where(k => k[0] != 0x00).ToList();
             Assert.NotEmpty(keys);
-            Assert.All(keys, k => Assert.Equal(0x01, k[0]));
+            Assert.All(keys, k => Assert.True(k[0] is 0x01 or 0x02));
             var greyId = keys[0].AsSpan(1, 4).ToArray();
             Assert.All(keys, k => Assert.Equal(greyId, k.AsSpan(1, 4).ToArray()));
             // The embedded store has metadata and the keyvalue's data, but none of the image's.
@@ -94,13 +97,14 @@ public class InstanceStoreTests(RadosGwFixture rgw)
                 (await f.Client.GetAsync($"/api/repo/{uuid}/info")).EnsureSuccessStatusCode();
             }
 
-            // Deleting the instance removes its data from the cloud store.
+            // Deleting the instance removes its data and change records from the cloud store (the store's flag stays).
             using (var f = Server(dataDir, cloudPrefix))
             {
                 (await f.Client.DeleteAsync($"/api/repo/{uuid}/grey?imsure=true")).EnsureSuccessStatusCode();
+                async Task<List<byte[]>> Left() => (await CloudKeysAsync(cloudPrefix)).Where(k => k[0] != 0x00).ToList();
                 var deadline = DateTime.UtcNow.AddSeconds(30);
-                while ((await CloudKeysAsync(cloudPrefix)).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
-                Assert.Empty(await CloudKeysAsync(cloudPrefix));
+                while ((await Left()).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+                Assert.Empty(await Left());
             }
         }
         finally

@@ -95,4 +95,40 @@ public class VersionDagTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.NewVersionAsync(keep);
         await Bad(keep, "?imsure=true", "child version");
     }
+
+    [Fact]
+    public async Task An_archived_branch_is_read_only_even_with_fullwrite_yet_readable_and_branchable()
+    {
+        await using var server = await LiveServer.StartAsync(null, "--Diced:FullWrite", "true");
+        var c = server.Client;
+        var root = await c.CreateRepoAsync();
+        await c.CreateInstanceAsync(root, "keyvalue", "kv");
+        await c.PutKeyAsync(root, "kv", "k", "root"u8.ToArray());
+        await c.CommitAsync(root);
+        var r0 = await (await c.PostAsync($"/api/node/{root}/branch", DvidClient.Json(new { branch = "old" }))).ExpectAsync(200);
+        string old;
+        using (var doc = JsonDocument.Parse(await r0.Content.ReadAsStringAsync())) old = doc.RootElement.GetProperty("child").GetString()!;
+        await c.PutKeyAsync(old, "kv", "k", "old"u8.ToArray()); // open when archived: committed by the archive
+        var bad = await c.PostAsync($"/api/repo/{root}/archive/nosuch", new ByteArrayContent([]));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using (var archived = JsonDocument.Parse(await (await (await c.PostAsync($"/api/repo/{root}/archive/old", new ByteArrayContent([]))).ExpectAsync(200)).Content.ReadAsStringAsync()))
+            Assert.Equal([old], archived.RootElement.GetProperty("archived").EnumerateArray().Select(e => e.GetString()));
+        using (var info = await c.GetJsonAsync($"/api/repo/{root}/info"))
+        {
+            var node = info.RootElement.GetProperty("DAG").GetProperty("Nodes").GetProperty(old);
+            Assert.True(node.GetProperty("Locked").GetBoolean());
+            Assert.True(node.GetProperty("Archived").GetBoolean());
+            Assert.False(info.RootElement.GetProperty("DAG").GetProperty("Nodes").GetProperty(root).TryGetProperty("Archived", out _));
+        }
+        // -fullwrite writes to the locked root, never to the archived version.
+        await c.PutKeyAsync(root, "kv", "k2", "fullwrite"u8.ToArray());
+        var write = await c.PostAsync($"/api/node/{old}/kv/key/k", new ByteArrayContent("again"u8.ToArray()));
+        Assert.Equal(HttpStatusCode.BadRequest, write.StatusCode);
+        Assert.Equal("old", await c.GetStringAsync($"/api/node/{old}/kv/key/k"));
+        var delete = await c.DeleteAsync($"/api/node/{old}?imsure=true");
+        Assert.Contains("archived", await delete.Content.ReadAsStringAsync());
+        // Still a base for new work.
+        var child = await c.NewVersionAsync(old);
+        Assert.Equal("old", await c.GetStringAsync($"/api/node/{child}/kv/key/k"));
+    }
 }

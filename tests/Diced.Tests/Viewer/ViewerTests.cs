@@ -229,4 +229,23 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         Assert.Equal((1UL << 40).ToString(), await page.TextContentAsync("#cursor-value"));
         Assert.Equal("50,10,32", await page.TextContentAsync("#cursor-point"));
     }
+
+    [Fact]
+    public async Task An_instance_shows_what_changed_since_its_parent_and_since_any_version_chosen()
+    {
+        var page = await OpenAsync();
+        await OpenInstance(page, f.Child, "grey");
+        await page.WaitForFunctionAsync("() => document.querySelector('#diff-summary').textContent.includes('modified')");
+        Assert.Equal(f.Repo, await page.InputValueAsync("#diff-with"));
+        Assert.Equal(["block 0,0,0 modified"], await page.Locator("#diff-list li").AllTextContentsAsync());
+        // At the root, which has no parent, the other version is the child: the change runs the other way.
+        page = await OpenAsync();
+        await OpenInstance(page, f.Repo, "grey");
+        await page.WaitForFunctionAsync("() => document.querySelector('#diff-summary').textContent.includes('modified')");
+        Assert.Equal(f.Child, await page.InputValueAsync("#diff-with"));
+        page = await OpenAsync();
+        await OpenInstance(page, f.Repo, "kv");
+        await page.WaitForFunctionAsync("() => document.querySelector('#diff-summary').textContent === 'no changes'");
+        Assert.Equal(0, await page.Locator("#diff-list li").CountAsync());
+    }
 }
