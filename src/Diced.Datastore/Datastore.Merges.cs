@@ -43,13 +43,15 @@ public sealed partial class Datastore
         var named = changes.Where(c => instances.Contains(c.Instance.Name)).ToList();
         var others = await PlanAsync(repo, parents, changes.Except(named).ToList(), priority: false, ct);
         if (others.Conflicts.Count > 0) throw new MergeConflictException(others.Conflicts);
-        // Label voxels and their indices must agree: taking blocks from one parent and a body's index from another
-        // would not, so conflicting label instances are refused rather than settled key by key.
-        var labels = await PlanAsync(repo, parents, named.Where(c => Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList(), priority: false, ct);
-        if (labels.Conflicts.Count > 0)
-            throw new MergeConflictException(labels.Conflicts, "label instances whose parents changed the same blocks or bodies cannot be resolved by priority (their indices would disagree with their voxels); merge their edits on one branch first");
+        // Label instances with conflicts: blocks come from the parents by priority, and then the indices of every body
+        // any parent changed are counted again from the child's blocks, so voxels and indices agree.
+        var labels = (await PlanAsync(repo, parents, named.Where(c => Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList(), priority: false, ct)).Conflicts
+            .Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
-        return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct);
+        var uuid = await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct);
+        foreach (var c in named.Where(c => labels.Contains(c.Instance.Name)))
+            await RecountResolvedLabelsAsync(repo, Resolve(uuid), parents, c, resolved.Writes.Where(w => w.Instance.Name == c.Instance.Name).Select(w => w.TKey).ToList(), ct);
+        return uuid;
     }
 
     private List<NodeRecord> ResolveParents(Repo repo, IReadOnlyList<string> parentUuids)

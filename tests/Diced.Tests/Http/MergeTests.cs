@@ -124,10 +124,10 @@ public class MergeTests(ServerFixture f) : IClassFixture<ServerFixture>
     }
 
     [Fact]
-    public async Task Label_edits_on_different_bodies_merge_with_indices_and_max_label_intact_and_overlapping_ones_are_refused()
+    public async Task Label_edits_merge_with_indices_intact_and_overlapping_ones_resolve_with_indices_counted_again()
     {
         var root2 = await _c.CreateRepoAsync();
-        await _c.CreateInstanceAsync(root2, "labelmap", "seg", new { BlockSize = "8,8,8" });
+        await _c.CreateInstanceAsync(root2, "labelmap", "seg", new { BlockSize = "8,8,8", MaxDownresLevel = "1" });
         await WriteLabels(root2, 0, 3);
         await _c.CommitAsync(root2);
         var left = await Branch(root2, "left");
@@ -143,7 +143,7 @@ public class MergeTests(ServerFixture f) : IClassFixture<ServerFixture>
         using (var max = await _c.GetJsonAsync($"/api/node/{child}/seg/maxlabel"))
             Assert.Equal(7UL, max.RootElement.GetProperty("maxlabel").GetUInt64());
 
-        // Both sides relabel part of body 3: its index changed on both, so the merge is refused, and resolve too.
+        // Both sides relabel part of body 3: its index and the block changed on both, so the merge is refused.
         await _c.CommitAsync(child);
         var x = await Branch(child, "x");
         var y = await Branch(child, "y");
@@ -156,9 +156,25 @@ public class MergeTests(ServerFixture f) : IClassFixture<ServerFixture>
         var text = await r.Content.ReadAsStringAsync();
         Assert.Contains("block 0,0,0", text);
         Assert.Contains("label 3", text);
-        r = await _c.PostAsync($"/api/repo/{root2}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { x, y }, note = "r" }));
-        Assert.Equal(HttpStatusCode.Conflict, r.StatusCode);
-        Assert.Contains("cannot be resolved by priority", await r.Content.ReadAsStringAsync());
+        // Resolved by priority, the block comes from the first parent and every body's index agrees with it.
+        foreach (var (first, mine, mineCount, theirs) in new[] { (x, 9UL, 10, 11UL), (y, 11UL, 20, 9UL) })
+        {
+            var other = first == x ? y : x;
+            var resolved = await Child(await _c.PostAsync($"/api/repo/{root2}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { first, other }, note = "r" })));
+            Assert.Equal($"{{\"voxels\": {mineCount}}}", await _c.GetStringAsync($"/api/node/{resolved}/seg/size/{mine}"));
+            Assert.Equal($"{{\"voxels\": {512 - mineCount}}}", await _c.GetStringAsync($"/api/node/{resolved}/seg/size/3"));
+            Assert.Equal(HttpStatusCode.NotFound, (await _c.GetAsync($"/api/node/{resolved}/seg/size/{theirs}")).StatusCode);
+            Assert.Equal("{\"voxels\": 512}", await _c.GetStringAsync($"/api/node/{resolved}/seg/size/5")); // untouched bodies keep theirs
+            var voxels = await (await _c.GetAsync($"/api/node/{resolved}/seg/raw/0_1_2/8_8_8/0_0_0")).Content.ReadAsByteArrayAsync();
+            Assert.Equal(mineCount, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(voxels).ToArray().Count(v => v == mine));
+            // Level 1 was rebuilt from the child's level 0: the same as a level 1 built by writing those voxels afresh.
+            var fresh = await _c.CreateRepoAsync();
+            await _c.CreateInstanceAsync(fresh, "labelmap", "seg", new { BlockSize = "8,8,8", MaxDownresLevel = "1" });
+            var all = await (await _c.GetAsync($"/api/node/{resolved}/seg/raw/0_1_2/24_8_8/0_0_0?supervoxels=true")).Content.ReadAsByteArrayAsync();
+            await (await _c.PostAsync($"/api/node/{fresh}/seg/raw/0_1_2/24_8_8/0_0_0", new ByteArrayContent(all))).ExpectAsync(200);
+            Assert.Equal(await (await _c.GetAsync($"/api/node/{fresh}/seg/raw/0_1_2/16_8_8/0_0_0?scale=1")).Content.ReadAsByteArrayAsync(),
+                await (await _c.GetAsync($"/api/node/{resolved}/seg/raw/0_1_2/16_8_8/0_0_0?scale=1")).Content.ReadAsByteArrayAsync());
+        }
     }
 
     [Fact]

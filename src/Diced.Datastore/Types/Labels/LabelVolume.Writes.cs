@@ -51,6 +51,15 @@ public sealed partial class LabelVolume
         }, ct);
     }
 
+    /// <summary>Recomputes the pyramid above <paramref name="blocks"/> as this version holds them (after a merge settled
+    /// them block by block), in one commit.</summary>
+    public Task RebuildLevelsAsync(IReadOnlyCollection<Point3> blocks, CancellationToken ct = default)
+        => MaxDownres == 0 || blocks.Count == 0 ? Task.CompletedTask : ChangeAsync(async tx =>
+        {
+            await DownresAsync(tx, blocks, ct);
+            return 0;
+        }, ct);
+
     /// <summary>
     /// Recomputes, in the transaction, the pyramid above changed level-0 blocks: each coarser block is the 2×2×2
     /// majority vote (ties to the smaller label) of the 2×2×2 blocks below it, as the transaction sees them.
