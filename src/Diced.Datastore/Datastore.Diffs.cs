@@ -21,6 +21,7 @@ public sealed partial class Datastore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         if (from.Repo != to.Repo) throw DatastoreException.BadRequest($"{to.Uuid} is in another repo than {from.Uuid}");
+        if (!Stores.Has(instance)) throw new DatastoreException($"data \"{instance.Name}\" is in {Stores.Describe(instance)}, which this server does not have", ErrorKind.Unavailable);
         var a = from.Repo.AncestryOf(from.Node.VersionId);
         var b = to.Repo.AncestryOf(to.Node.VersionId);
         var versions = a.Versions.Where(v => !b.Contains(v)).Concat(b.Versions.Where(v => !a.Contains(v)));

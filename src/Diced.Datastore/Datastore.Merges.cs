@@ -48,10 +48,11 @@ public sealed partial class Datastore
         var labels = (await PlanAsync(repo, parents, named.Where(c => Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList(), priority: false, ct)).Conflicts
             .Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
-        var uuid = await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct);
-        foreach (var c in named.Where(c => labels.Contains(c.Instance.Name)))
-            await RecountResolvedLabelsAsync(repo, Resolve(uuid), parents, c, resolved.Writes.Where(w => w.Instance.Name == c.Instance.Name).Select(w => w.TKey).ToList(), ct);
-        return uuid;
+        return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct, async child =>
+        {
+            foreach (var c in named.Where(c => labels.Contains(c.Instance.Name)))
+                await RecountResolvedLabelsAsync(repo, child, parents, c, resolved.Writes.Where(w => w.Instance.Name == c.Instance.Name).Select(w => w.TKey).ToList(), ct);
+        });
     }
 
     private List<NodeRecord> ResolveParents(Repo repo, IReadOnlyList<string> parentUuids)
@@ -145,19 +146,24 @@ public sealed partial class Datastore
 
     private static bool SameValue(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
 
-    /// <summary>Makes the open child of <paramref name="parents"/> and stores what the merge decided in it, one commit per instance.</summary>
+    /// <summary>
+    /// Makes the open child of <paramref name="parents"/> with what the merge decided already in it: the child's version
+    /// id is reserved and its data written (one commit per instance, then <paramref name="settle"/>) before the node is
+    /// published, so no client reads, writes or commits it half-merged. A crash before publishing leaves only keys of
+    /// a version no node names.
+    /// </summary>
     private async Task<string> CreateMergeChildAsync(Repo repo, IReadOnlyList<NodeRecord> parents, string note,
-        IReadOnlyList<(InstanceRecord Instance, byte[] TKey, byte[]? Value)> writes, CancellationToken ct)
+        IReadOnlyList<(InstanceRecord Instance, byte[] TKey, byte[]? Value)> writes, CancellationToken ct, Func<VersionRef, Task>? settle = null)
     {
-        var uuid = await UpdateRepoAsync(repo, (s, mc) =>
+        uint vid = await AllocateIdAsync(isVersion: true, ct);
+        var uuid = Uuids.New();
+        var now = DateTimeOffset.Now;
+        var pending = new NodeRecord
         {
-            var current = parents.Select(p => s.Nodes.TryGetValue(p.VersionId, out var n) ? n : throw DatastoreException.BadRequest($"parent {p.Uuid} no longer exists")).ToList();
-            var first = current[0];
-            var childUuid = Uuids.New();
-            bool branchTaken = first.Children.Any(c => s.Nodes[c].Branch == first.Branch);
-            return AddChild(s, mc, current, childUuid, branchTaken ? childUuid : first.Branch, note, locked: false);
-        }, ct, needsVersionId: true);
-        var child = Resolve(uuid);
+            Uuid = uuid, VersionId = vid, Note = note, Parents = parents.Select(p => p.VersionId).ToImmutableList(), Created = now, Updated = now,
+        };
+        repo.PrimeAncestry(vid, pending.Parents);
+        var child = new VersionRef(repo, pending);
         foreach (var group in writes.GroupBy(w => w.Instance.Name))
         {
             var data = DataAt(child, group.First().Instance);
@@ -171,6 +177,13 @@ public sealed partial class Datastore
                 return Task.FromResult(0);
             }, ct);
         }
-        return uuid;
+        if (settle is not null) await settle(child);
+        return await UpdateRepoAsync(repo, (s, _) =>
+        {
+            var current = parents.Select(p => s.Nodes.TryGetValue(p.VersionId, out var n) ? n : throw DatastoreException.BadRequest($"parent {p.Uuid} no longer exists")).ToList();
+            var first = current[0];
+            bool branchTaken = first.Children.Any(c => s.Nodes[c].Branch == first.Branch);
+            return AddChild(s, vid, current, uuid, branchTaken ? uuid : first.Branch, note, locked: false);
+        }, ct);
     }
 }

@@ -24,7 +24,7 @@ public sealed partial class Datastore
     /// </summary>
     public async Task<long> DeleteNodeAsync(VersionRef v, IProgress<long>? progress = null, CancellationToken ct = default)
     {
-        var node = v.Repo.State.Nodes[v.Node.VersionId];
+        if (!v.Repo.State.Nodes.TryGetValue(v.Node.VersionId, out var node)) throw DatastoreException.BadRequest($"{v.Uuid} was already deleted");
         if (node.Parents.Count == 0)
             throw DatastoreException.BadRequest($"{node.Uuid} is the root of its repo; delete the repo instead (DELETE /api/repo/{node.Uuid}?imsure=true)");
         if (node.Children.Count > 0)
@@ -40,6 +40,7 @@ public sealed partial class Datastore
             {
                 if (!s.Nodes.TryGetValue(node.VersionId, out var current)) throw DatastoreException.BadRequest($"{node.Uuid} was already deleted");
                 if (current.Children.Count > 0) throw DatastoreException.BadRequest($"{node.Uuid} has a child version now; only leaf versions can be deleted");
+                if (current.Archived) throw DatastoreException.BadRequest($"{node.Uuid} is archived; archived versions are kept");
                 instances = s.Instances.Values.Where(i => i.Versioned).ToList();
                 mc.ExtraWrites = b => b.PutOwned(pendingKey, PendingNodeRecord(node.VersionId, instances));
                 var nodes = s.Nodes.Remove(node.VersionId);
@@ -55,6 +56,8 @@ public sealed partial class Datastore
             throw;
         }
         lock (_indexLock) _uuidIndex = _uuidIndex.Remove(node.Uuid);
+        // Other servers sharing the store stop admitting writes to the node within the fence window.
+        if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
         return await DeleteVersionDataAsync(node.VersionId, instances.Select(i => (i.InstanceId, i.Store)).ToList(), pendingKey, progress, ct);
     }
 
@@ -70,7 +73,7 @@ public sealed partial class Datastore
         var members = repo.State.Nodes.Values.Where(n => n.Branch == branch).OrderBy(n => n.VersionId).ToList();
         if (members.Count == 0) throw DatastoreException.BadRequest($"repo {repo.Root} has no branch \"{branch}\"");
         foreach (var n in members.Where(n => !n.Locked)) await GateOf(n.VersionId).CloseAsync().WaitAsync(ct);
-        return await UpdateRepoAsync(repo, (s, _) =>
+        var archived = await UpdateRepoAsync(repo, (s, _) =>
         {
             var now = DateTimeOffset.Now;
             var nodes = s.Nodes;
@@ -83,6 +86,10 @@ public sealed partial class Datastore
             var line = TimeFormat.LogLine(now, $"Archived branch \"{(branch.Length == 0 ? "master" : branch)}\" ({uuids.Count} versions)");
             return (s with { Nodes = nodes, Log = s.Log.Add(line) }, (IReadOnlyList<string>)uuids);
         }, ct);
+        // Nodes that joined the branch meanwhile were locked too: close their gates as well (writes admitted finish).
+        foreach (var n in repo.State.Nodes.Values.Where(n => n.Branch == branch && n.Archived)) await GateOf(n.VersionId).CloseAsync().WaitAsync(ct);
+        if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
+        return archived;
     }
 
     private static byte[] PendingNodeRecord(uint version, IEnumerable<InstanceRecord> instances)

@@ -134,9 +134,11 @@ public sealed partial class Datastore
     }
 
     private static (RepoRecord, string) AddChild(RepoRecord s, MetaChange mc, IReadOnlyList<NodeRecord> parents, string uuid, string branch, string note, bool locked)
+        => AddChild(s, mc.NextVersionId(), parents, uuid, branch, note, locked);
+
+    private static (RepoRecord, string) AddChild(RepoRecord s, uint vid, IReadOnlyList<NodeRecord> parents, string uuid, string branch, string note, bool locked)
     {
         var now = DateTimeOffset.Now;
-        uint vid = mc.NextVersionId();
         var child = new NodeRecord
         {
             Uuid = uuid, VersionId = vid, Branch = branch, Note = note, Locked = locked,

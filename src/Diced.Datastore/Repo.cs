@@ -28,6 +28,11 @@ public sealed class Repo
     /// <summary>Set once the repo is deleted; requests holding the object then fail.</summary>
     public bool Deleted { get; internal set; }
 
+    /// <summary>Records the ancestry of a version not yet in the DAG (a merge child whose data is written before it is
+    /// published), so reads and writes at it work before anyone can see it.</summary>
+    internal void PrimeAncestry(uint version, IReadOnlyList<uint> parents)
+        => _ancestry.TryAdd(version, Ancestry.Build(version, parents.Select(AncestryOf).ToList()));
+
     /// <summary>The ancestry of <paramref name="version"/>, computed on first use.</summary>
     public Ancestry AncestryOf(uint version)
     {
