@@ -114,6 +114,7 @@ public sealed partial class Datastore
             foreach (var tkey in keys.Order(KeyOrder.Comparer))
             {
                 var changers = Enumerable.Range(0, parents.Count).Where(i => byParent[i].Contains(tkey)).ToList();
+                if (changers.Count > 1) changers = await LatestChangersAsync(repo, at, changers, tkey, ct);
                 if (changers.Count == 1)
                 {
                     if (await ShadowedAsync(repo, at, changers[0], tkey, ct)) plan.Writes.Add((inst, tkey, await at[changers[0]].GetAsync(tkey, ct)));
@@ -129,6 +130,17 @@ public sealed partial class Datastore
             if (conflicting.Count > 0) plan.Conflicts.Add(new MergeConflict(inst.Name, inst.TypeName, conflicting));
         }
         return plan;
+    }
+
+    /// <summary>
+    /// The changers whose visible entry no other changer has built on: with three or more parents, a version two of
+    /// them share is a change of both, and one may have written the key again since; the older entry is no rival.
+    /// </summary>
+    private static async Task<List<int>> LatestChangersAsync(Repo repo, IReadOnlyList<VersionedData> at, List<int> changers, byte[] tkey, CancellationToken ct)
+    {
+        var writers = new Dictionary<int, uint?>();
+        foreach (var i in changers) writers[i] = await at[i].WriterVersionAsync(tkey, ct);
+        return changers.Where(i => !changers.Any(j => j != i && writers[i] is { } wi && writers[j] is { } wj && wi != wj && repo.AncestryOf(wj).Contains(wi))).ToList();
     }
 
     /// <summary>Whether some other parent sees an entry for <paramref name="tkey"/> that is not an ancestor of the one

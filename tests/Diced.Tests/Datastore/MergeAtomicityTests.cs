@@ -35,4 +35,33 @@ public class MergeAtomicityTests
         Assert.Equal("a"u8.ToArray(), await new KeyValueData(ds.DataAt(child, kv)).GetAsync("k"));
         Assert.Equal(nodes + 1, repo.State.Nodes.Count);
     }
+
+    /// <summary>Regression (issue 19 review): with three parents, a version two of them share counted as a change of
+    /// both, so one of them writing the key again since looked like a conflict with the other.</summary>
+    [Fact]
+    public async Task A_key_rewritten_after_a_version_two_of_three_parents_share_is_no_conflict()
+    {
+        var ds = await Diced.Datastore.Datastore.OpenAsync(new MemoryKeyValueStore(), DataTypeRegistry.Default());
+        var repo = await ds.CreateRepoAsync("three", "");
+        var root = ds.Resolve(repo.Root);
+        var kv = await ds.CreateInstanceAsync(root, new Dictionary<string, string> { ["typename"] = "keyvalue", ["dataname"] = "kv" });
+        KeyValueData At(VersionRef v) => new(ds.DataAt(v, kv));
+        await ds.CommitAsync(root, "root", null);
+        var shared = ds.Resolve(await ds.BranchAsync(root, "shared", null, null));
+        await At(shared).PutAsync("k", "shared"u8.ToArray());
+        await ds.CommitAsync(shared, "s", null);
+        var p1 = ds.Resolve(await ds.BranchAsync(shared, "p1", null, null));
+        await At(p1).PutAsync("other", "x"u8.ToArray());
+        await ds.CommitAsync(p1, "p1", null);
+        var p2 = ds.Resolve(await ds.BranchAsync(shared, "p2", null, null));
+        await At(p2).PutAsync("k", "rewritten"u8.ToArray());
+        await ds.CommitAsync(p2, "p2", null);
+        var p3 = ds.Resolve(await ds.BranchAsync(root, "p3", null, null));
+        await At(p3).PutAsync("third", "y"u8.ToArray());
+        await ds.CommitAsync(p3, "p3", null);
+        var child = ds.Resolve(await ds.MergeAsync(repo, [p1.Uuid, p2.Uuid, p3.Uuid], "three"));
+        Assert.Equal("rewritten"u8.ToArray(), await At(child).GetAsync("k"));
+        Assert.Equal("x"u8.ToArray(), await At(child).GetAsync("other"));
+        Assert.Equal("y"u8.ToArray(), await At(child).GetAsync("third"));
+    }
 }
