@@ -76,10 +76,7 @@ public static partial class DicedCli
     private static async Task<DicedArray> OpenNdArrayAsync(DicedStore store, Options o, ArrayDtype dtype, int[] shape, CancellationToken ct)
     {
         var name = o.Required("--array");
-        DicedRepo repo;
-        if (o.Get("--version") is { } v) repo = await store.OpenRepoAsync(uuid: v, ct: ct);
-        else if (o.Flags.Contains("--create") && !(await store.ListReposAsync(ct)).Any(r => r.Name == o.Required("--repo"))) repo = await store.CreateRepoAsync(o.Required("--repo"), ct: ct);
-        else repo = await OpenRepoAsync(store, o.Required("--repo"), ct);
+        var repo = await OpenRepoForArrayAsync(store, o, o.Flags.Contains("--create"), ct);
         DicedArray array;
         if (repo.ListArrays().Any(a => a.Name == name)) array = await repo.GetArrayAsync(name, ct);
         else if (o.Flags.Contains("--create")) array = await repo.CreateArrayAsync(name, dtype, shape: shape.Reverse().ToArray(), ct: ct);

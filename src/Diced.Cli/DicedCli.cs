@@ -233,12 +233,17 @@ public static partial class DicedCli
         catch (DicedException e) { throw new DicedException($"no repo named \"{nameOrUuid}\" and no version {nameOrUuid} ({e.Message})"); }
     }
 
+    /// <summary>The repo an array command names: <c>--version</c>, else <c>--repo</c> (made when <paramref name="create"/> and missing).</summary>
+    private static async Task<DicedRepo> OpenRepoForArrayAsync(DicedStore store, Options o, bool create, CancellationToken ct)
+    {
+        if (o.Get("--version") is { } v) return await store.OpenRepoAsync(uuid: v, ct: ct);
+        if (create && !(await store.ListReposAsync(ct)).Any(r => r.Name == o.Required("--repo"))) return await store.CreateRepoAsync(o.Required("--repo"), ct: ct);
+        return await OpenRepoAsync(store, o.Required("--repo"), ct);
+    }
+
     private static async Task<DicedArray> OpenArrayAsync(DicedStore store, Options o, ArrayDtype? createAs, CancellationToken ct)
     {
-        DicedRepo repo;
-        if (o.Get("--version") is { } v) repo = await store.OpenRepoAsync(uuid: v, ct: ct);
-        else if (createAs is not null && !(await store.ListReposAsync(ct)).Any(r => r.Name == o.Required("--repo"))) repo = await store.CreateRepoAsync(o.Required("--repo"), ct: ct);
-        else repo = await OpenRepoAsync(store, o.Required("--repo"), ct);
+        var repo = await OpenRepoForArrayAsync(store, o, createAs is not null, ct);
         var name = o.Required("--array");
         if (repo.ListArrays().Any(a => a.Name == name) || createAs is null) return await repo.GetArrayAsync(name, ct);
         return await repo.CreateArrayAsync(name, createAs.Value, ct: ct);

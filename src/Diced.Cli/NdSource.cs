@@ -32,23 +32,5 @@ internal sealed class NdSlices(INdSource source, int[] outer) : ISliceSource
 
     /// <summary>Every index of the outer dimensions of <paramref name="shape"/>, the first outer dimension fastest.</summary>
     public static IEnumerable<int[]> OuterIndices(int[] shape)
-    {
-        if (shape.Length <= 3)
-        {
-            yield return [];
-            yield break;
-        }
-        var i = new int[shape.Length - 3];
-        while (true)
-        {
-            yield return (int[])i.Clone();
-            int d = 0;
-            for (; d < i.Length; d++)
-            {
-                if (++i[d] < shape[3 + d]) break;
-                i[d] = 0;
-            }
-            if (d == i.Length) yield break;
-        }
-    }
+        => shape.Length <= 3 ? [[]] : Diced.Datastore.Geometry.NdBox.Points(new int[shape.Length - 3], shape[3..].Select(n => n - 1).ToArray());
 }

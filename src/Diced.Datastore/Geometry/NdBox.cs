@@ -105,17 +105,24 @@ public sealed class NdBox : IEquatable<NdBox>
     public IEnumerable<int[]> Chunks(int[] chunkShape)
     {
         var (first, last) = ChunkRange(chunkShape);
+        return Points(first, last);
+    }
+
+    /// <summary>Every integer point from <paramref name="first"/> to <paramref name="last"/> (inclusive), dimension 0
+    /// fastest; one empty point when both are empty.</summary>
+    public static IEnumerable<int[]> Points(int[] first, int[] last)
+    {
         var c = (int[])first.Clone();
         while (true)
         {
             yield return (int[])c.Clone();
             int d = 0;
-            for (; d < Rank; d++)
+            for (; d < c.Length; d++)
             {
                 if (c[d] < last[d]) { c[d]++; break; }
                 c[d] = first[d];
             }
-            if (d == Rank) yield break;
+            if (d == c.Length) yield break;
         }
     }
 

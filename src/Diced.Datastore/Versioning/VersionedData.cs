@@ -81,32 +81,24 @@ public sealed class VersionedData
     /// <summary>The version whose entry for <paramref name="tkey"/> is the one visible here (null when none is, or a
     /// tombstone is): DVID's "which version stored this".</summary>
     public async ValueTask<uint?> VisibleVersionAsync(byte[] tkey, CancellationToken ct = default)
-    {
-        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
-        var entries = new List<KeyValue>(2);
-        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
-            if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
-        return entries.Count > 0 && Resolve(entries) is { } c && !DataKeys.IsTombstone(c.Key) ? DataKeys.VersionOf(c.Key) : null;
-    }
+        => await VisibleEntryKeyAsync(tkey, ct) is { } k && !DataKeys.IsTombstone(k) ? DataKeys.VersionOf(k) : null;
 
     /// <summary>The version whose entry (value or tombstone) for <paramref name="tkey"/> is visible here, or null.</summary>
     public async ValueTask<uint?> WriterVersionAsync(byte[] tkey, CancellationToken ct = default)
+        => await VisibleEntryKeyAsync(tkey, ct) is { } k ? DataKeys.VersionOf(k) : null;
+
+    /// <summary>Whether <paramref name="tkey"/> has a visible value here.</summary>
+    public async ValueTask<bool> ExistsAsync(byte[] tkey, CancellationToken ct = default)
+        => await VisibleEntryKeyAsync(tkey, ct) is { } k && !DataKeys.IsTombstone(k);
+
+    /// <summary>The full key of the entry (value or tombstone) visible here for <paramref name="tkey"/>, read keys only.</summary>
+    private async ValueTask<byte[]?> VisibleEntryKeyAsync(byte[] tkey, CancellationToken ct)
     {
         var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
         var entries = new List<KeyValue>(2);
         await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
             if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
-        return entries.Count > 0 && Resolve(entries) is { } c ? DataKeys.VersionOf(c.Key) : null;
-    }
-
-    /// <summary>Whether <paramref name="tkey"/> has a visible value here.</summary>
-    public async ValueTask<bool> ExistsAsync(byte[] tkey, CancellationToken ct = default)
-    {
-        var prefix = DataKeys.TypeKeyPrefix(Instance.InstanceId, tkey);
-        var entries = new List<KeyValue>(1);
-        await foreach (var kv in _store.ScanAsync(prefix, KeyOrder.PrefixEnd(prefix), true, ct))
-            if (kv.Key.Length == prefix.Length + DataKeys.SuffixLength) entries.Add(kv);
-        return entries.Count > 0 && Resolve(entries) is { } c && !DataKeys.IsTombstone(c.Key);
+        return entries.Count > 0 && Resolve(entries) is { } c ? c.Key : null;
     }
 
     /// <summary>

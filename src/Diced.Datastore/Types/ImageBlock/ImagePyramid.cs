@@ -152,7 +152,8 @@ public sealed class ImagePyramid
     {
         if (level < 1 || level > MaxLevel) throw DatastoreException.BadRequest($"level {level} is not kept: \"{_base.Data.Instance.Name}\" keeps levels 1 to {MaxLevel} (MaxDownresLevel)");
         byte below = level == 1 ? ImageVolume.BlockClass : LevelClass(level - 1);
-        foreach (var batch in parents.Distinct().Chunk(RebuildBatch))
+        var distinct = parents.Distinct().ToList();
+        foreach (var batch in distinct.Chunk(RebuildBatch))
         {
             var locks = batch.Select(p => (LevelClass(level), p)).Concat(batch.SelectMany(Children).Select(c => (below, c))).ToList();
             await _base.Data.WriteAsync(async tx =>
@@ -162,7 +163,7 @@ public sealed class ImagePyramid
                 return 0;
             }, ct);
         }
-        return parents.Distinct().Count();
+        return distinct.Count;
     }
 
     private static IEnumerable<Point3> Children(Point3 p)

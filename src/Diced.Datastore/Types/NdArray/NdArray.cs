@@ -180,19 +180,9 @@ public sealed partial class NdArray
     /// <summary>The first chunk of every row along dimension 0 between <paramref name="first"/> and <paramref name="last"/>.</summary>
     private static List<int[]> RowStarts(int[] first, int[] last)
     {
-        var rows = new List<int[]>();
-        var c = (int[])first.Clone();
-        while (true)
-        {
-            rows.Add((int[])c.Clone());
-            int d = 1;
-            for (; d < c.Length; d++)
-            {
-                if (c[d] < last[d]) { c[d]++; break; }
-                c[d] = first[d];
-            }
-            if (d >= c.Length) return rows;
-        }
+        var rowLast = (int[])last.Clone();
+        rowLast[0] = first[0];
+        return NdBox.Points(first, rowLast).ToList();
     }
 
     /// <summary>Decodes one stored chunk into the slab (runs concurrently for different chunks).</summary>
