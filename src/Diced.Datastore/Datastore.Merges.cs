@@ -40,18 +40,25 @@ public sealed partial class Datastore
             if (!repo.State.Instances.ContainsKey(name)) throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
         var parents = ResolveParents(repo, parentUuids);
         var changes = await ChangesSinceCommonAsync(repo, parents, repo.State.Instances.Values, ct);
-        var named = changes.Where(c => instances.Contains(c.Instance.Name)).ToList();
+        // labelsz counts are derived from their annotation's records: resolving the annotation resolves them too.
+        var names = instances.Concat(repo.State.Instances.Values.Where(i => i.TypeName == "labelsz" && i.Syncs.Any(instances.Contains)).Select(i => i.Name)).ToHashSet();
+        var named = changes.Where(c => names.Contains(c.Instance.Name)).ToList();
         var others = await PlanAsync(repo, parents, changes.Except(named).ToList(), priority: false, ct);
         if (others.Conflicts.Count > 0) throw new MergeConflictException(others.Conflicts);
-        // Label instances with conflicts: blocks come from the parents by priority, and then the indices of every body
-        // any parent changed are counted again from the child's blocks, so voxels and indices agree.
-        var labels = (await PlanAsync(repo, parents, named.Where(c => Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList(), priority: false, ct)).Conflicts
-            .Select(c => c.Instance).ToHashSet();
+        // Instances whose conflicts priority settles: their derived records (label indices and pyramids, annotation
+        // label and tag records, labelsz counts) are made to agree with what the child took, after the winners are written.
+        var conflicted = (await PlanAsync(repo, parents, named, priority: false, ct)).Conflicts.Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
         return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct, async child =>
         {
-            foreach (var c in named.Where(c => labels.Contains(c.Instance.Name)))
+            foreach (var c in named.Where(c => conflicted.Contains(c.Instance.Name) && Types.Get(c.Instance.TypeName) is Types.Labels.LabelType))
                 await RecountResolvedLabelsAsync(repo, child, parents, c, resolved.Writes.Where(w => w.Instance.Name == c.Instance.Name).Select(w => w.TKey).ToList(), ct);
+            foreach (var c in named.Where(c => c.Instance.TypeName == "annotation"))
+            {
+                var sizes = named.Where(s => s.Instance.TypeName == "labelsz" && s.Instance.Syncs.Contains(c.Instance.Name)).ToList();
+                if (conflicted.Contains(c.Instance.Name) || sizes.Any(s => conflicted.Contains(s.Instance.Name)))
+                    await SettleResolvedAnnotationsAsync(repo, child, parents, c, sizes, ct);
+            }
         });
     }
 

@@ -110,21 +110,47 @@ public sealed class LabelSizes
         tx.Put(RankKey(index, now, label), []);
     }
 
+    /// <summary>
+    /// Sets <paramref name="label"/>'s counts from its annotation label record <paramref name="entries"/>, in
+    /// <paramref name="tx"/>, removing the rank keys of the counts any of <paramref name="parents"/> (the same instance at
+    /// other versions) held: after a resolve took count and rank keys from different parents, more than one can be visible.
+    /// </summary>
+    public async Task RecountAsync(Transaction tx, ulong label, IReadOnlyList<IndexEntry> entries, IReadOnlyList<LabelSizes> parents, CancellationToken ct)
+    {
+        var counts = await CountEntriesAsync(entries, ct);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            var index = (SizeIndex)i;
+            ulong now = await CountInAsync(tx, index, label, ct);
+            foreach (var p in parents)
+                if (await p.CountAsync(label, index, ct) is var held and > 0 && held != now) tx.Delete(RankKey(index, held, label));
+            SetCount(tx, index, label, now, counts[i]);
+            if (now == counts[i] && now > 0) tx.Put(RankKey(index, now, label), []);
+        }
+    }
+
+    /// <summary>Counts of <paramref name="entries"/> per index (elements outside the ROI, when there is one, not counted).</summary>
+    private async Task<ulong[]> CountEntriesAsync(IReadOnlyList<IndexEntry> entries, CancellationToken ct)
+    {
+        var roi = await _roi(ct);
+        var counts = new ulong[(int)SizeIndex.Voxels];
+        foreach (var e in entries)
+        {
+            if (IndexOf(e.Kind) is not { } index) continue;
+            if (roi is not null && !roi.ContainsVoxel(new Geometry.Point3(e.Pos.X, e.Pos.Y, e.Pos.Z))) continue;
+            counts[(int)index]++;
+            if (Element.IsSynaptic(e.Kind)) counts[(int)SizeIndex.AllSyn]++;
+        }
+        return counts;
+    }
+
     /// <summary>Replaces every count with those of <paramref name="labels"/> (an annotation's label index), in <paramref name="tx"/>.</summary>
     public async Task RebuildAsync(Transaction tx, IAsyncEnumerable<(ulong Label, List<IndexEntry> Entries)> labels, CancellationToken ct)
     {
         await foreach (var (tk, _) in _data.ScanAsync([CountClass], [RankClass + 1], keysOnly: true, ct)) tx.Delete(tk);
-        var roi = await _roi(ct);
         await foreach (var (label, entries) in labels)
         {
-            var counts = new ulong[(int)SizeIndex.Voxels];
-            foreach (var e in entries)
-            {
-                if (IndexOf(e.Kind) is not { } index) continue;
-                if (roi is not null && !roi.ContainsVoxel(new Geometry.Point3(e.Pos.X, e.Pos.Y, e.Pos.Z))) continue;
-                counts[(int)index]++;
-                if (Element.IsSynaptic(e.Kind)) counts[(int)SizeIndex.AllSyn]++;
-            }
+            var counts = await CountEntriesAsync(entries, ct);
             for (int i = 0; i < counts.Length; i++) SetCount(tx, (SizeIndex)i, label, 0, counts[i]);
         }
     }

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Diced.Tests.Infrastructure;
+
+namespace Diced.Tests.Http;
+
+/// <summary>
+/// Issue 19: a resolve of an annotation instance takes its records by priority from different parents (a block from
+/// one, a label or tag record from another); the child's label and tag records and the synced labelsz counts must then
+/// describe exactly the elements the child's blocks hold, as a <c>reload</c> would rebuild them.
+/// </summary>
+public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixture>
+{
+    private readonly HttpClient _c = f.Client;
+
+    private static object El(int x, int y, int z, string kind, params string[] tags) => new { Pos = new[] { x, y, z }, Kind = kind, Tags = tags };
+
+    private async Task<string> Branch(string uuid, string name)
+    {
+        var r = await (await _c.PostAsync($"/api/node/{uuid}/branch", DvidClient.Json(new { branch = name }))).ExpectAsync(200);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        return doc.RootElement.GetProperty("child").GetString()!;
+    }
+
+    private async Task Post(string uuid, params object[] elements)
+        => await (await _c.PostAsync($"/api/node/{uuid}/syn/elements", DvidClient.Json(elements))).ExpectAsync(200);
+
+    /// <summary>Sorted "x,y,z" of the elements a label or tag query lists.</summary>
+    private async Task<string> Listed(string uuid, string query)
+    {
+        using var doc = await _c.GetJsonAsync($"/api/node/{uuid}/syn/{query}");
+        if (doc.RootElement.ValueKind == JsonValueKind.Null) return "";
+        return string.Join(" ", doc.RootElement.EnumerateArray().Select(e => string.Join(",", e.GetProperty("Pos").EnumerateArray().Select(p => p.GetInt32()))).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<string> Counts(string uuid)
+        => string.Join(" ", await Task.WhenAll(new[] { "PostSyn", "PreSyn", "AllSyn" }.Select(async i => $"{await _c.GetStringAsync($"/api/node/{uuid}/sz/count/3/{i}")}{await _c.GetStringAsync($"/api/node/{uuid}/sz/top/5/{i}")}")));
+
+    [Fact]
+    public async Task Resolving_an_annotation_leaves_label_and_tag_records_and_labelsz_counts_agreeing_with_the_blocks_taken()
+    {
+        // Supervoxel 3 fills x 0-15 of an 8³-block labelmap; the annotation follows it, the labelsz follows the annotation.
+        var root = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(root, "labelmap", "seg", new { BlockSize = "8,8,8" });
+        var voxels = Enumerable.Repeat(3UL, 16 * 8 * 8).ToArray();
+        await (await _c.PostAsync($"/api/node/{root}/seg/raw/0_1_2/16_8_8/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(voxels.AsSpan()).ToArray()))).ExpectAsync(200);
+        await _c.CreateInstanceAsync(root, "annotation", "syn");
+        await (await _c.PostAsync($"/api/node/{root}/syn/sync", DvidClient.Json(new { sync = "seg" }))).ExpectAsync(200);
+        await _c.CreateInstanceAsync(root, "labelsz", "sz");
+        await (await _c.PostAsync($"/api/node/{root}/sz/sync", DvidClient.Json(new { sync = "syn" }))).ExpectAsync(200);
+        await Post(root, El(5, 5, 5, "PreSyn", "t"));
+        await _c.CommitAsync(root);
+        // x changes block 0,0,0; y changes it too and block 1,0,0 alone: both change body 3's record and tag t's.
+        var x = await Branch(root, "x");
+        var y = await Branch(root, "y");
+        await Post(x, El(1, 1, 1, "PostSyn", "t"));
+        await Post(y, El(2, 2, 2, "PreSyn", "u"), El(10, 2, 2, "PostSyn", "t"));
+        await _c.CommitAsync(x);
+        await _c.CommitAsync(y);
+
+        var refused = await _c.PostAsync($"/api/repo/{root}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents = new[] { x, y } }));
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var text = await refused.Content.ReadAsStringAsync();
+        Assert.Contains("\"syn\"", text);
+        Assert.Contains("\"sz\"", text);
+
+        // Naming the annotation resolves its labelsz too. The block 0,0,0 comes from the first parent, 1,0,0 from y alone.
+        foreach (var (first, second, label3, tagT, tagU, post, pre) in new[]
+        {
+            (x, y, "1,1,1 10,2,2 5,5,5", "1,1,1 10,2,2 5,5,5", "", 2, 1),
+            (y, x, "10,2,2 2,2,2 5,5,5", "10,2,2 5,5,5", "2,2,2", 1, 2),
+        })
+        {
+            var r = await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "syn" }, parents = new[] { first, second }, note = "r" }));
+            await r.ExpectAsync(200);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            var child = doc.RootElement.GetProperty("child").GetString()!;
+
+            Assert.Equal(label3, await Listed(child, "label/3"));
+            Assert.Equal(tagT, await Listed(child, "tag/t"));
+            Assert.Equal(tagU, await Listed(child, "tag/u"));
+            Assert.Equal($"{{\"Label\":3,\"PostSyn\":{post}}}", await _c.GetStringAsync($"/api/node/{child}/sz/count/3/PostSyn"));
+            Assert.Equal($"{{\"Label\":3,\"PreSyn\":{pre}}}", await _c.GetStringAsync($"/api/node/{child}/sz/count/3/PreSyn"));
+            // One rank per body and index: the rank keys of the parents' counts are gone.
+            Assert.Equal($"[{{\"Label\":3,\"Size\":{pre}}}]", await _c.GetStringAsync($"/api/node/{child}/sz/top/5/PreSyn"));
+            Assert.Equal($"[{{\"Label\":3,\"Size\":{post + pre}}}]", await _c.GetStringAsync($"/api/node/{child}/sz/top/5/AllSyn"));
+
+            // What reload rebuilds from the blocks is what the resolve left.
+            var before = (await Listed(child, "label/3"), await Listed(child, "tag/t"), await Listed(child, "tag/u"), await Counts(child));
+            await (await _c.PostAsync($"/api/node/{child}/syn/reload", null)).ExpectAsync(200);
+            Assert.Equal(before, (await Listed(child, "label/3"), await Listed(child, "tag/t"), await Listed(child, "tag/u"), await Counts(child)));
+        }
+    }
+}
