@@ -89,7 +89,7 @@ public sealed partial class Datastore
     /// (DVID's <c>-fullwrite</c> or admin privilege) a locked node accepts writes too.</summary>
     public VersionedData DataAt(VersionRef version, InstanceRecord instance, bool mayWriteLocked = false)
         => new(Stores.Of(instance), version.Repo, instance, version.Node,
-            mayWriteLocked && version.Node.Locked && !IsArchived(version) ? null : GateOf(version.Node.VersionId), _fence);
+            mayWriteLocked && version.Node.Locked && !IsArchived(version) ? PrivilegedGateOf(version.Node.VersionId) : GateOf(version.Node.VersionId), _fence);
 
     private static bool IsArchived(VersionRef v) => v.Repo.State.Nodes.TryGetValue(v.Node.VersionId, out var n) && n.Archived;
 

@@ -30,8 +30,7 @@ public sealed partial class Datastore
         if (node.Children.Count > 0)
             throw DatastoreException.BadRequest($"{node.Uuid} has {node.Children.Count} child version(s); only leaf versions can be deleted (delete its children first)");
         if (node.Archived) throw DatastoreException.BadRequest($"{node.Uuid} is archived; archived versions are kept");
-        var gate = GateOf(node.VersionId);
-        await gate.CloseAsync().WaitAsync(ct);
+        await CloseAllGatesAsync(node.VersionId, ct);
         var pendingKey = DataKeys.Metadata($"{PendingNodeDeletePrefix}{node.VersionId:x8}");
         List<InstanceRecord> instances = [];
         try
@@ -52,7 +51,11 @@ public sealed partial class Datastore
         }
         catch
         {
-            if (v.Repo.State.Nodes.TryGetValue(node.VersionId, out var still) && !still.Locked) gate.Reopen();
+            if (v.Repo.State.Nodes.TryGetValue(node.VersionId, out var still))
+            {
+                if (!still.Locked) GateOf(node.VersionId).Reopen();
+                if (!still.Archived) PrivilegedGateOf(node.VersionId).Reopen();
+            }
             throw;
         }
         lock (_indexLock) _uuidIndex = _uuidIndex.Remove(node.Uuid);
@@ -72,8 +75,29 @@ public sealed partial class Datastore
         if (branch == "master") branch = "";
         var members = repo.State.Nodes.Values.Where(n => n.Branch == branch).OrderBy(n => n.VersionId).ToList();
         if (members.Count == 0) throw DatastoreException.BadRequest($"repo {repo.Root} has no branch \"{branch}\"");
-        foreach (var n in members.Where(n => !n.Locked)) await GateOf(n.VersionId).CloseAsync().WaitAsync(ct);
-        var archived = await UpdateRepoAsync(repo, (s, _) =>
+        foreach (var n in members) await CloseAllGatesAsync(n.VersionId, ct);
+        IReadOnlyList<string> archived;
+        try
+        {
+            archived = await ArchiveInRepoAsync(repo, branch, ct);
+        }
+        catch
+        {
+            foreach (var n in members.Where(n => repo.State.Nodes.TryGetValue(n.VersionId, out var now) && !now.Archived))
+            {
+                if (!n.Locked) GateOf(n.VersionId).Reopen();
+                PrivilegedGateOf(n.VersionId).Reopen();
+            }
+            throw;
+        }
+        // Nodes that joined the branch meanwhile were locked too: close their gates as well (writes admitted finish).
+        foreach (var n in repo.State.Nodes.Values.Where(n => n.Branch == branch && n.Archived)) await CloseAllGatesAsync(n.VersionId, ct);
+        if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
+        return archived;
+    }
+
+    private Task<IReadOnlyList<string>> ArchiveInRepoAsync(Repo repo, string branch, CancellationToken ct)
+        => UpdateRepoAsync(repo, (s, _) =>
         {
             var now = DateTimeOffset.Now;
             var nodes = s.Nodes;
@@ -86,11 +110,6 @@ public sealed partial class Datastore
             var line = TimeFormat.LogLine(now, $"Archived branch \"{(branch.Length == 0 ? "master" : branch)}\" ({uuids.Count} versions)");
             return (s with { Nodes = nodes, Log = s.Log.Add(line) }, (IReadOnlyList<string>)uuids);
         }, ct);
-        // Nodes that joined the branch meanwhile were locked too: close their gates as well (writes admitted finish).
-        foreach (var n in repo.State.Nodes.Values.Where(n => n.Branch == branch && n.Archived)) await GateOf(n.VersionId).CloseAsync().WaitAsync(ct);
-        if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
-        return archived;
-    }
 
     private static byte[] PendingNodeRecord(uint version, IEnumerable<InstanceRecord> instances)
         => Encoding.UTF8.GetBytes(string.Join("\n", instances.Select(i => $"{i.InstanceId} {i.Store}").Prepend(version.ToString())));

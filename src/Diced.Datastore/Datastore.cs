@@ -26,6 +26,9 @@ public sealed partial class Datastore : IAsyncDisposable
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<string, Repo> _repos = new();
     private readonly ConcurrentDictionary<uint, NodeWriteGate> _gates = new();
+    /// <summary>Per version, the gate of privileged writers (<c>-fullwrite</c>, admins) to its locked node: closed
+    /// only when the node is deleted or archived, so those wait out such writes too.</summary>
+    private readonly ConcurrentDictionary<uint, NodeWriteGate> _privilegedGates = new();
     private readonly SemaphoreSlim _metaLock = new(1, 1);
     private readonly object _indexLock = new();
     private ImmutableSortedDictionary<string, (Repo Repo, uint Version)> _uuidIndex =
@@ -192,6 +195,15 @@ public sealed partial class Datastore : IAsyncDisposable
     }
 
     private NodeWriteGate GateOf(uint version) => _gates.GetOrAdd(version, _ => new NodeWriteGate());
+
+    private NodeWriteGate PrivilegedGateOf(uint version) => _privilegedGates.GetOrAdd(version, _ => new NodeWriteGate());
+
+    /// <summary>Closes both gates of <paramref name="version"/> (deletion, archiving) and waits for the writes they admitted.</summary>
+    private async Task CloseAllGatesAsync(uint version, CancellationToken ct)
+    {
+        await GateOf(version).CloseAsync().WaitAsync(ct);
+        await PrivilegedGateOf(version).CloseAsync().WaitAsync(ct);
+    }
 
     private void CloseGate(uint version) => _ = GateOf(version).CloseAsync();
 
