@@ -1,171 +1,121 @@
-// Diced web viewer: repos, the version DAG, instances at a version, a key browser and a slice viewer.
-// Plain ES module, no dependencies; everything comes from the server's own DVID API.
+// Diced web viewer: repos, the version DAG, instances at a version, a key browser, a slice viewer with labels over
+// images, links to Neuroglancer, and deep links. Plain ES modules, no dependencies; everything comes from the
+// server's own DVID API.
+import { $, api, el, short, when, token, IMAGE_TYPES, LABEL_TYPES } from "./js/api.js";
+import { renderDag, ancestorsOf } from "./js/dag.js";
+import { parseHash, formatHash, neuroglancerKind, neuroglancerUrl } from "./js/links.js";
+import { extentsPicture, timelinePicture } from "./js/pictures.js";
+import { SliceViewer, PLANES } from "./js/slices.js";
+import { setupDiff, loadKeys } from "./js/panels.js";
 
-const $ = (sel) => document.querySelector(sel);
-// With authentication on, the token (from "Token…", kept in this browser) goes with every request.
-const token = () => localStorage.getItem("dicedToken");
-const api = async (path, as = "json") => {
-  const t = token();
-  const r = await fetch(path, t ? { headers: { Authorization: `Bearer ${t}` } } : {});
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
-  return as === "json" ? r.json() : as === "text" ? r.text() : r.arrayBuffer();
-};
-const el = (tag, attrs = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-};
-const short = (uuid) => uuid.slice(0, 8);
-const when = (t) => (t ? new Date(t).toLocaleString() : "");
-const LABEL_TYPES = new Set(["labelblk", "labelmap", "labelarray"]);
-
-const state = { repos: {}, repo: null, node: null, instance: null, slice: null };
+const state = { repos: {}, repo: null, node: null, instance: null, infos: {} };
+const viewer = new SliceViewer($("#slice-canvas"), {
+  status: (text) => { $("#slice-status").textContent = text; },
+  view: (v) => { syncControls(v); writeHash(); },
+  contrast: ([lo, hi]) => { $("#contrast-min").value = lo; $("#contrast-max").value = hi; },
+});
 
 // ---------------------------------------------------------------- repos
 
 async function loadRepos() {
-  const repos = await api("/api/repos/info");
-  state.repos = repos || {};
+  state.repos = (await api("/api/repos/info")) || {};
   renderRepos();
 }
 
 function renderRepos() {
   const q = $("#search").value.trim().toLowerCase();
-  const body = $("#repos tbody");
-  body.replaceChildren();
   const list = Object.values(state.repos).filter((r) => r && typeof r === "object")
     .filter((r) => !q || [r.Alias, r.Description, r.Root].some((s) => (s || "").toLowerCase().includes(q)))
     .sort((a, b) => (a.Alias || "").localeCompare(b.Alias || ""));
-  for (const r of list) {
+  $("#repos tbody").replaceChildren(...list.map((r) => {
     const nodes = Object.values(r.DAG?.Nodes || {});
-    const created = nodes.map((n) => n.Created).sort()[0];
-    const updated = nodes.map((n) => n.Updated).sort().at(-1);
     const row = el("tr", { class: "repo-row", "data-uuid": r.Root, onclick: () => openRepo(r.Root) },
       el("td", { class: "repo-name" }, r.Alias || "(no name)"), el("td", { class: "repo-description" }, r.Description || ""),
-      el("td", {}, el("code", {}, short(r.Root))), el("td", {}, when(created)), el("td", {}, when(updated)));
+      el("td", {}, el("code", {}, short(r.Root))), el("td", {}, when(nodes.map((n) => n.Created).sort()[0])), el("td", {}, when(nodes.map((n) => n.Updated).sort().at(-1))));
     if (state.repo?.Root === r.Root) row.classList.add("selected");
-    body.append(row);
-  }
+    return row;
+  }));
   $("#repos-empty").hidden = list.length > 0;
 }
 
-// ---------------------------------------------------------------- the version DAG
+// ---------------------------------------------------------------- a repo and its versions
 
-async function openRepo(root, nodeUuid) {
+async function openRepo(root, nodeUuid, then) {
   state.repo = await api(`/api/repo/${root}/info`);
   renderRepos();
   $("#repo-panel").hidden = false;
   $("#repo-title").textContent = state.repo.Alias || short(root);
   $("#repo-description").textContent = state.repo.Description || "";
-  renderDag();
-  const nodes = Object.values(state.repo.DAG.Nodes);
-  const leaf = nodeUuid || nodes.sort((a, b) => b.VersionID - a.VersionID)[0].UUID;
-  selectNode(leaf);
+  renderDag($("#dag"), Object.values(state.repo.DAG.Nodes), (uuid) => selectNode(uuid));
+  const leaf = nodeUuid && state.repo.DAG.Nodes[nodeUuid] ? nodeUuid : Object.values(state.repo.DAG.Nodes).sort((a, b) => b.VersionID - a.VersionID)[0].UUID;
+  await selectNode(leaf, then);
 }
 
-function renderDag() {
-  const nodes = Object.values(state.repo.DAG.Nodes);
-  const byId = new Map(nodes.map((n) => [n.VersionID, n]));
-  const depth = new Map();
-  const depthOf = (n) => {
-    if (depth.has(n.VersionID)) return depth.get(n.VersionID);
-    const d = n.Parents.length === 0 ? 0 : 1 + Math.max(...n.Parents.map((p) => depthOf(byId.get(p))));
-    depth.set(n.VersionID, d);
-    return d;
-  };
-  const rows = new Map();
-  for (const n of nodes.sort((a, b) => a.VersionID - b.VersionID)) {
-    const d = depthOf(n);
-    if (!rows.has(d)) rows.set(d, []);
-    rows.get(d).push(n);
-  }
-  const W = 170, H = 58, GX = 24, GY = 34;
-  const pos = new Map();
-  let width = 0;
-  for (const [d, row] of rows) row.forEach((n, i) => { pos.set(n.VersionID, { x: 12 + i * (W + GX), y: 12 + d * (H + GY) }); width = Math.max(width, 12 + (i + 1) * (W + GX)); });
-  const svg = $("#dag");
-  const NS = "http://www.w3.org/2000/svg";
-  const s = (tag, attrs = {}, text) => {
-    const e = document.createElementNS(NS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
-  svg.replaceChildren();
-  svg.setAttribute("width", Math.max(width, 200));
-  svg.setAttribute("height", 24 + rows.size * (H + GY));
-  const defs = s("defs");
-  const marker = s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
-  marker.append(s("path", { d: "M0,0 L10,5 L0,10 z", fill: "#5b6670" }));
-  defs.append(marker);
-  svg.append(defs);
-  for (const n of nodes) for (const c of n.Children) {
-    const a = pos.get(n.VersionID), b = pos.get(c);
-    if (!b) continue;
-    svg.append(s("path", { class: "dag-edge", "data-from": n.UUID, "data-to": byId.get(c).UUID,
-      d: `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + GY / 2} ${b.x + W / 2},${b.y - GY / 2} ${b.x + W / 2},${b.y}` }));
-  }
-  for (const n of nodes) {
-    const p = pos.get(n.VersionID);
-    const g = s("g", { class: `dag-node ${n.Locked ? "locked" : "open"}`, "data-uuid": n.UUID, transform: `translate(${p.x},${p.y})` });
-    g.append(s("rect", { width: W, height: H }));
-    g.append(s("text", { x: 8, y: 16 }, `${short(n.UUID)} ${n.Locked ? "🔒" : "open"}`));
-    g.append(s("text", { x: 8, y: 32, class: "dag-branch" }, n.Branch ? `branch ${n.Branch}` : "master"));
-    g.append(s("text", { x: 8, y: 48, class: "dag-note" }, (n.Note || "").slice(0, 24)));
-    g.addEventListener("click", () => selectNode(n.UUID));
-    svg.append(g);
-  }
+/** Instances present at the selected version (created there or at an ancestor), stored data only. */
+function instancesAt(uuid) {
+  const ancestors = ancestorsOf(state.repo.DAG.Nodes, uuid);
+  return Object.entries(state.repo.DataInstances).sort(([a], [b]) => a.localeCompare(b))
+    .filter(([, inst]) => ancestors.has(inst.Base.RepoUUID) && !(inst.Base.Tags && ("diced-generated" in inst.Base.Tags || "pyramid" in inst.Base.Tags)));
 }
 
-function ancestorsOf(uuid) {
-  const nodes = state.repo.DAG.Nodes;
-  const byId = new Map(Object.values(nodes).map((n) => [n.VersionID, n]));
-  const seen = new Set();
-  const stack = [nodes[uuid]];
-  while (stack.length) {
-    const n = stack.pop();
-    if (seen.has(n.UUID)) continue;
-    seen.add(n.UUID);
-    for (const p of n.Parents) stack.push(byId.get(p));
-  }
-  return seen;
-}
-
-async function selectNode(uuid) {
+async function selectNode(uuid, then) {
   state.node = state.repo.DAG.Nodes[uuid];
+  state.infos = {};
   for (const g of document.querySelectorAll("#dag .dag-node")) g.classList.toggle("selected", g.dataset.uuid === uuid);
   $("#node-panel").hidden = false;
   $("#node-uuid").textContent = uuid;
   const badge = $("#node-state");
-  badge.textContent = state.node.Locked ? "locked" : "open";
+  badge.textContent = state.node.Archived ? "archived" : state.node.Locked ? "locked" : "open";
   badge.className = `badge ${state.node.Locked ? "locked" : "open"}`;
   $("#node-note").textContent = state.node.Note || "";
   const log = await api(`/api/node/${uuid}/log`).catch(() => ({ log: state.node.Log }));
   $("#node-log").replaceChildren(...(log.log || []).map((l) => el("li", {}, l)));
-  // Instance names are repo-wide; an instance is there at a version when it was created at it or an ancestor.
-  const ancestors = ancestorsOf(uuid);
-  const list = $("#instance-list");
-  list.replaceChildren();
-  for (const [name, inst] of Object.entries(state.repo.DataInstances).sort()) {
-    if (!ancestors.has(inst.Base.RepoUUID)) continue;
-    if (inst.Base.Tags && "diced-generated" in inst.Base.Tags) continue; // meshes built for Neuroglancer, not stored data
-    list.append(el("li", { class: "instance", "data-name": name, onclick: () => openInstance(name) }, name, " ", el("span", {}, inst.Base.TypeName)));
+  const present = instancesAt(uuid);
+  $("#instance-list").replaceChildren(...present.map(([name, inst]) =>
+    el("li", { class: "instance", "data-name": name, onclick: () => openInstance(name) }, name, " ", el("span", {}, inst.Base.TypeName))));
+  await Promise.all(present.map(async ([name]) => { state.infos[name] = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`).catch(() => null); }));
+  if (state.node.UUID !== uuid) return; // another version was chosen meanwhile
+  showVersionPictures(uuid, present);
+  setNeuroglancerLink($("#node-neuroglancer"), $("#node-neuroglancer-note"), uuid, present.map(([n]) => n));
+  writeHash();
+  if (then) await then();
+  else if (state.instance && present.some(([n]) => n === state.instance)) await openInstance(state.instance);
+  else $("#instance-panel").hidden = true;
+}
+
+function extentOf(name) {
+  const ext = state.infos[name]?.Extended;
+  return ext?.MinPoint && ext?.MaxPoint && ext.MinPoint.length === 3 ? { name, min: ext.MinPoint, max: ext.MaxPoint } : null;
+}
+
+function showVersionPictures(uuid, present) {
+  const boxes = present.map(([n]) => extentOf(n)).filter(Boolean);
+  $("#extents-view").hidden = boxes.length === 0;
+  $("#extents-picture").replaceChildren(extentsPicture(boxes));
+  $("#extents-picture").dataset.version = uuid;
+}
+
+/** Points `link` at Neuroglancer showing `names` at `uuid` (those it can read); `note` says what was left out and why. */
+function setNeuroglancerLink(link, note, uuid, names, focus) {
+  const layers = [], left = [];
+  for (const name of names) {
+    const info = state.infos[name];
+    if (!info) continue;
+    const k = neuroglancerKind(info.Base.TypeName, info);
+    if (k.kind) layers.push({ name, kind: k.kind, info });
+    else if (IMAGE_TYPES.has(info.Base.TypeName) || LABEL_TYPES.has(info.Base.TypeName)) left.push(`${name}: ${k.why}`);
   }
-  if (state.instance) {
-    if ([...list.children].some((li) => li.dataset.name === state.instance)) openInstance(state.instance);
-    else $("#instance-panel").hidden = true;
-  }
+  link.hidden = layers.length === 0;
+  link.href = layers.length ? neuroglancerUrl(location.origin, uuid, layers, focus) : "#";
+  note.textContent = left.join("; ");
 }
 
 // ---------------------------------------------------------------- instances
 
-async function openInstance(name) {
+async function openInstance(name, view = {}) {
   const uuid = state.node.UUID;
   state.instance = name;
-  const info = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`);
+  const info = state.infos[name] || (state.infos[name] = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`));
   const type = info.Base.TypeName;
   $("#instance-panel").hidden = false;
   $("#instance-title").textContent = `${name} at ${short(uuid)}`;
@@ -178,232 +128,165 @@ async function openInstance(name) {
   if (ext.BlockSize) add("Block size", ext.BlockSize.join(" × "));
   if (ext.VoxelSize) add("Voxel size", `${ext.VoxelSize.join(" × ")} ${(ext.VoxelUnits || [])[0] || ""}`);
   if ("MinPoint" in ext) add("Extents", ext.MinPoint ? `${ext.MinPoint.join(",")} → ${ext.MaxPoint.join(",")}` : "empty");
-  setupDiff(uuid, name);
+  // With an image, the labels of the version can go over it, and the other way round.
+  const others = (types) => instancesAt(uuid).map(([n]) => n).filter((n) => types.has(state.infos[n]?.Base.TypeName));
+  const isLabel = LABEL_TYPES.has(type);
+  setNeuroglancerLink($("#instance-neuroglancer"), $("#instance-neuroglancer-note"), uuid, isLabel ? [...others(new Set(["uint8blk"])).slice(0, 1), name] : [name, ...(view.labels ? [view.labels] : [])], name);
+  setupDiff(state.repo, state.node, name, () => state.instance);
+  showTimeline(uuid, name, type);
   $("#keyvalue-browser").hidden = type !== "keyvalue";
-  $("#slice-viewer").hidden = !ext.BlockSize;
+  const spatial = ext.BlockSize && ext.BlockSize.length === 3 && (IMAGE_TYPES.has(type) || isLabel);
+  $("#slice-viewer").hidden = !spatial;
   if (type === "keyvalue") await loadKeys(uuid, name);
-  if (ext.BlockSize) setupSlices(uuid, name, type, ext);
-}
-
-// The instance's changes since another version (its first parent by default): GET …/diff/{other}.
-function setupDiff(uuid, name) {
-  const nodes = Object.values(state.repo.DAG.Nodes);
-  const others = nodes.filter((n) => n.UUID !== uuid);
-  const view = $("#diff-view");
-  view.hidden = others.length === 0;
-  if (view.hidden) return;
-  const parent = nodes.find((n) => n.VersionID === (state.node.Parents || [])[0]);
-  const select = $("#diff-with");
-  select.replaceChildren(...others.map((n) => el("option", { value: n.UUID }, `${short(n.UUID)} ${n.Note || ""}`.trim())));
-  select.value = (parent || others[0]).UUID;
-  select.onchange = () => showDiff(uuid, name, select.value);
-  showDiff(uuid, name, select.value);
-}
-
-async function showDiff(uuid, name, other) {
-  const list = $("#diff-list");
-  list.replaceChildren();
-  $("#diff-summary").textContent = "comparing…";
-  try {
-    const d = await api(`/api/node/${other}/${encodeURIComponent(name)}/diff/${uuid}`);
-    if (state.instance !== name || $("#diff-with").value !== other) return; // another choice was made meanwhile
-    const counts = {};
-    for (const c of d.changes) counts[c.change] = (counts[c.change] || 0) + 1;
-    $("#diff-summary").textContent = d.changes.length === 0 ? "no changes"
-      : Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
-    list.replaceChildren(...d.changes.slice(0, 500).map((c) => el("li", { class: `change ${c.change}`, "data-key": c.key }, `${c.key} `, el("span", {}, c.change))));
-  } catch (e) {
-    $("#diff-summary").textContent = `diff unavailable: ${e.message}`;
+  if (spatial) {
+    fillLayerChoices(isLabel ? others(IMAGE_TYPES) : others(LABEL_TYPES), isLabel ? view.image ?? "" : view.labels ?? "", isLabel);
+    $("#layer-choice-label").firstChild.textContent = isLabel ? "Image under it " : "Labels over it ";
+    showSlices(view);
   }
 }
 
-async function loadKeys(uuid, name) {
-  $("#key-view").hidden = true;
-  const keys = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/keys`);
-  $("#keys").replaceChildren(...keys.map((k) => el("li", { class: "key", "data-key": k, onclick: () => showKey(uuid, name, k) }, k)));
+async function showTimeline(uuid, name, type) {
+  $("#timeline-view").hidden = true;
+  if (!(LABEL_TYPES.has(type) || ["keyvalue", "annotation", "neuronjson"].includes(type))) return;
+  const records = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/mutations`).catch(() => null);
+  if (state.instance !== name || !Array.isArray(records) || records.length === 0) return;
+  $("#timeline-view").hidden = false;
+  $("#timeline-summary").textContent = `${records.length} mutations`;
+  $("#timeline-picture").replaceChildren(timelinePicture(records));
 }
 
-async function showKey(uuid, name, key) {
-  const url = `/api/node/${uuid}/${encodeURIComponent(name)}/key/${encodeURIComponent(key)}`;
-  const bytes = new Uint8Array(await api(url, "bytes"));
-  $("#key-view").hidden = false;
-  $("#key-name").textContent = key;
-  const dl = $("#key-download");
-  dl.href = url;
-  dl.download = key;
-  let text;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    try { text = JSON.stringify(JSON.parse(text), null, 2); } catch { /* plain text */ }
-  } catch {
-    text = `${bytes.length} bytes of binary data: ` + [...bytes.slice(0, 64)].map((b) => b.toString(16).padStart(2, "0")).join(" ") + (bytes.length > 64 ? " …" : "");
-  }
-  $("#key-value").textContent = text;
+function fillLayerChoices(names, chosen, isLabel) {
+  const select = $("#layer-choice");
+  select.replaceChildren(el("option", { value: "" }, "none"), ...names.map((n) => el("option", { value: n }, n)));
+  select.value = names.includes(chosen) ? chosen : "";
+  select.dataset.role = isLabel ? "image" : "labels";
 }
 
-// ---------------------------------------------------------------- slice viewer
-
-const PLANES = { xy: { dims: "0_1", u: 0, v: 1, w: 2 }, xz: { dims: "0_2", u: 0, v: 2, w: 1 }, yz: { dims: "1_2", u: 1, v: 2, w: 0 } };
-const MAX_SIDE = 2048;
-
-function setupSlices(uuid, name, type, ext) {
-  const dataType = (ext.Values?.[0]?.DataType || "uint8");
-  const min = ext.MinPoint || [0, 0, 0], max = ext.MaxPoint || [63, 63, 63];
-  state.slice = { uuid, name, type, dataType, isLabel: LABEL_TYPES.has(type), min, max, zoom: 1, panX: 0, panY: 0, data: null, colors: new Map() };
-  $("#contrast").hidden = dataType !== "uint16";
-  setPlane($("#plane").value);
+/** A layer of the slice viewer for instance `name`: its levels and how to read each. */
+function layerOf(name) {
+  if (!name) return null;
+  const info = state.infos[name];
+  const type = info.Base.TypeName;
+  const isLabel = LABEL_TYPES.has(type);
+  let levels = 0;
+  if (type === "labelmap" || type === "labelarray") levels = info.Extended?.MaxDownresLevel || 0;
+  else if (!isLabel) while (state.repo.DataInstances[`${name}_${levels + 1}`]) levels++;
+  return {
+    name, type, isLabel, levels, dataType: info.Extended?.Values?.[0]?.DataType || "uint8",
+    levelName: (k) => (k === 0 || isLabel ? name : `${name}_${k}`),
+    query: (k) => (isLabel && k > 0 ? `?scale=${k}` : ""),
+  };
 }
 
-function setPlane(plane) {
-  const s = state.slice;
-  s.plane = plane;
-  const p = PLANES[plane];
+function showSlices(view = {}) {
+  const main = layerOf(state.instance), other = layerOf($("#layer-choice").value);
+  const image = main.isLabel ? other : main, labels = main.isLabel ? main : other;
+  const boxes = [image, labels].filter(Boolean).map((l) => extentOf(l.name)).filter(Boolean);
+  const bounds = boxes.length ? { min: [0, 1, 2].map((a) => Math.min(...boxes.map((b) => b.min[a]))), max: [0, 1, 2].map((a) => Math.max(...boxes.map((b) => b.max[a]))) }
+    : { min: [0, 0, 0], max: [63, 63, 63] };
+  $("#contrast").hidden = !image || image.dataType === "uint8";
+  $("#opacity-control").hidden = !(image && labels);
+  if (view.opacity !== undefined) viewer.opacity = view.opacity;
+  viewer.open(state.node.UUID, image, labels, bounds, state.infos[state.instance].Extended?.VoxelSize, { plane: view.plane || $("#plane").value, pos: view.pos, zoom: view.zoom });
+}
+
+function syncControls(v) {
+  const p = PLANES[v.plane];
+  $("#plane").value = v.plane;
   const slider = $("#slice");
-  slider.min = s.min[p.w];
-  slider.max = s.max[p.w];
-  slider.value = Math.round((s.min[p.w] + s.max[p.w]) / 2);
-  fetchSlice();
+  slider.min = viewer.min[p.w]; slider.max = viewer.max[p.w]; slider.value = v.pos[p.w];
+  $("#slice-value").textContent = v.pos[p.w];
+  $("#opacity").value = v.opacity;
 }
 
-async function fetchSlice() {
-  const s = state.slice;
-  const p = PLANES[s.plane];
-  const at = Number($("#slice").value);
-  $("#slice-value").textContent = at;
-  const w = Math.min(MAX_SIDE, s.max[p.u] - s.min[p.u] + 1), h = Math.min(MAX_SIDE, s.max[p.v] - s.min[p.v] + 1);
-  const offset = [0, 0, 0];
-  offset[p.u] = s.min[p.u]; offset[p.v] = s.min[p.v]; offset[p.w] = at;
-  const url = `/api/node/${s.uuid}/${encodeURIComponent(s.name)}/raw/${p.dims}/${w}_${h}/${offset.join("_")}/binary`;
-  $("#slice-status").textContent = "loading…";
-  const request = (s.request = url);
-  const buffer = await api(url, "bytes");
-  if (s.request !== request) return; // a newer slice was asked for meanwhile
-  Object.assign(s, { data: new DataView(buffer), width: w, height: h, offset, bytes: buffer.byteLength / (w * h) });
-  if (s.dataType === "uint16" && !s.contrastSet) {
-    let lo = 65535, hi = 0;
-    for (let i = 0; i < w * h; i++) { const v = s.data.getUint16(2 * i, true); if (v < lo) lo = v; if (v > hi) hi = v; }
-    $("#contrast-min").value = lo; $("#contrast-max").value = Math.max(hi, lo + 1);
-    s.contrastSet = true;
-  }
-  draw();
-  $("#slice-status").textContent = `${s.name}@${short(s.uuid)} ${s.plane.toUpperCase()} slice ${at}: ${w} × ${h} from ${offset.join(",")}`;
-}
+// ---------------------------------------------------------------- deep links
 
-function valueAt(i) {
-  const s = state.slice;
-  switch (s.bytes) {
-    case 1: return s.data.getUint8(i);
-    case 2: return s.data.getUint16(2 * i, true);
-    case 4: return s.dataType === "float32" ? s.data.getFloat32(4 * i, true) : s.data.getUint32(4 * i, true);
-    default: return s.data.getBigUint64(8 * i, true);
-  }
-}
-
-/** A distinct, stable colour per label (label 0 is black): a 64-bit hash of the id, as HSV with high saturation. */
-function labelColor(label) {
-  const s = state.slice;
-  let c = s.colors.get(label);
-  if (c) return c;
-  if (label === 0n) c = [0, 0, 0];
-  else {
-    let x = label * 0x9E3779B97F4A7C15n & 0xFFFFFFFFFFFFFFFFn;
-    x ^= x >> 29n;
-    const hue = Number(x % 360n), sat = 0.65 + Number((x >> 9n) % 35n) / 100, val = 0.75 + Number((x >> 17n) % 25n) / 100;
-    const f = (n) => { const k = (n + hue / 60) % 6; return Math.round(255 * (val - val * sat * Math.max(0, Math.min(k, 4 - k, 1)))); };
-    c = [f(5), f(3), f(1)];
-  }
-  s.colors.set(label, c);
-  return c;
-}
-
-function draw() {
-  const s = state.slice;
-  const canvas = $("#slice-canvas");
-  canvas.width = s.width; canvas.height = s.height;
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const img = ctx.createImageData(s.width, s.height);
-  const px = img.data;
-  const lo = Number($("#contrast-min").value), hi = Number($("#contrast-max").value);
-  let fmin = Infinity, fmax = -Infinity;
-  if (s.dataType === "float32" || s.dataType === "uint32") for (let i = 0; i < s.width * s.height; i++) { const v = valueAt(i); fmin = Math.min(fmin, v); fmax = Math.max(fmax, v); }
-  for (let i = 0; i < s.width * s.height; i++) {
-    let r, g, b;
-    if (s.isLabel || s.bytes === 8) [r, g, b] = labelColor(valueAt(i));
-    else {
-      const v = valueAt(i);
-      const gray = s.bytes === 1 ? v : s.dataType === "uint16" ? Math.max(0, Math.min(255, Math.round((v - lo) * 255 / Math.max(1, hi - lo))))
-        : Math.round((v - fmin) * 255 / Math.max(1e-9, fmax - fmin));
-      r = g = b = gray;
+function writeHash() {
+  if (state.applying || !state.repo) return;
+  const v = { repo: state.repo.Root, version: state.node?.UUID };
+  if (state.instance && !$("#instance-panel").hidden) {
+    v.instance = state.instance;
+    if (!$("#slice-viewer").hidden && viewer.uuid) {
+      Object.assign(v, viewer.view());
+      const choice = $("#layer-choice").value;
+      if (choice) v[$("#layer-choice").dataset.role] = choice;
+      if (!(viewer.image && viewer.labels)) delete v.opacity;
     }
-    px[4 * i] = r; px[4 * i + 1] = g; px[4 * i + 2] = b; px[4 * i + 3] = 255;
   }
-  ctx.putImageData(img, 0, 0);
-  applyTransform();
+  const hash = formatHash(v);
+  if (location.hash !== hash) history.replaceState(null, "", hash);
 }
 
-function applyTransform() {
-  const s = state.slice;
-  $("#slice-canvas").style.transform = `translate(${s.panX}px, ${s.panY}px) scale(${s.zoom})`;
+async function applyHash() {
+  const v = parseHash(location.hash);
+  if (!v.repo) return;
+  state.applying = true;
+  try {
+    // Names the version does not have are left out rather than failing the page.
+    const present = () => instancesAt(state.node.UUID).some(([n]) => n === v.instance);
+    await openRepo(v.repo, v.version, v.instance ? async () => { if (present()) await openInstance(v.instance, v); } : undefined);
+  } catch (e) {
+    $("#repos-empty").hidden = false;
+    $("#repos-empty").textContent = `Cannot open the view in the link: ${e.message}`;
+  } finally {
+    state.applying = false;
+  }
+  writeHash();
 }
 
-function zoomBy(factor, cx = 256, cy = 256) {
-  const s = state.slice;
-  const z = Math.min(64, Math.max(0.125, s.zoom * factor));
-  s.panX = cx - (cx - s.panX) * z / s.zoom;
-  s.panY = cy - (cy - s.panY) * z / s.zoom;
-  s.zoom = z;
-  applyTransform();
-}
+// ---------------------------------------------------------------- controls and start
 
-function pointerVoxel(ev) {
-  const s = state.slice;
-  const rect = $("#canvas-wrap").getBoundingClientRect();
-  const u = Math.floor((ev.clientX - rect.left - s.panX) / s.zoom), v = Math.floor((ev.clientY - rect.top - s.panY) / s.zoom);
-  if (u < 0 || v < 0 || u >= s.width || v >= s.height) return null;
-  const p = PLANES[s.plane];
-  const point = [...s.offset];
-  point[p.u] += u; point[p.v] += v;
-  return { index: v * s.width + u, point };
-}
-
-function wireSliceViewer() {
-  $("#plane").addEventListener("change", (e) => setPlane(e.target.value));
-  $("#slice").addEventListener("input", () => fetchSlice());
-  $("#zoom-in").addEventListener("click", () => zoomBy(2));
-  $("#zoom-out").addEventListener("click", () => zoomBy(0.5));
-  for (const id of ["#contrast-min", "#contrast-max"]) $(id).addEventListener("input", () => state.slice?.data && draw());
+function wireControls() {
+  $("#plane").addEventListener("change", (e) => viewer.setPlane(e.target.value));
+  $("#slice").addEventListener("input", (e) => viewer.setSlice(Number(e.target.value)));
+  $("#zoom-in").addEventListener("click", () => viewer.zoomBy(2));
+  $("#zoom-out").addEventListener("click", () => viewer.zoomBy(0.5));
+  $("#fit").addEventListener("click", () => viewer.fit());
+  $("#opacity").addEventListener("input", (e) => viewer.setOpacity(Number(e.target.value)));
+  $("#layer-choice").addEventListener("change", () => showSlices(viewer.view()));
+  for (const id of ["#contrast-min", "#contrast-max"]) $(id).addEventListener("input", () => viewer.setContrast(Number($("#contrast-min").value), Number($("#contrast-max").value)));
   const wrap = $("#canvas-wrap");
+  const local = (ev) => { const r = wrap.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
   wrap.addEventListener("wheel", (ev) => {
     ev.preventDefault();
-    const s = state.slice;
-    if (!s) return;
-    if (ev.ctrlKey || ev.metaKey) { const r = wrap.getBoundingClientRect(); zoomBy(ev.deltaY < 0 ? 1.25 : 0.8, ev.clientX - r.left, ev.clientY - r.top); return; }
-    const slider = $("#slice");
-    slider.value = Math.max(Number(slider.min), Math.min(Number(slider.max), Number(slider.value) + (ev.deltaY > 0 ? 1 : -1)));
-    fetchSlice();
+    if (!viewer.uuid) return;
+    if (ev.ctrlKey || ev.metaKey) viewer.zoomBy(ev.deltaY < 0 ? 1.25 : 0.8, ...local(ev));
+    else viewer.setSlice(viewer.pos[PLANES[viewer.plane].w] + (ev.deltaY > 0 ? 1 : -1));
   }, { passive: false });
-  let drag = null;
-  wrap.addEventListener("pointerdown", (ev) => { drag = { x: ev.clientX, y: ev.clientY, panX: state.slice?.panX, panY: state.slice?.panY }; wrap.setPointerCapture(ev.pointerId); });
+  let drag = null, hoverTimer = 0;
+  wrap.addEventListener("pointerdown", (ev) => { drag = { x: ev.clientX, y: ev.clientY }; wrap.setPointerCapture(ev.pointerId); });
   wrap.addEventListener("pointerup", () => { drag = null; });
   wrap.addEventListener("pointermove", (ev) => {
-    const s = state.slice;
-    if (!s?.data) return;
-    if (drag) { s.panX = drag.panX + ev.clientX - drag.x; s.panY = drag.panY + ev.clientY - drag.y; applyTransform(); }
-    const hit = pointerVoxel(ev);
-    $("#cursor-value").textContent = hit ? String(valueAt(hit.index)) : "–";
+    if (!viewer.uuid) return;
+    if (drag) { viewer.panBy(ev.clientX - drag.x, ev.clientY - drag.y); drag = { x: ev.clientX, y: ev.clientY }; }
+    const hit = viewer.hit(...local(ev));
+    const value = hit ? (viewer.image ? hit.image : hit.label) : undefined;
+    $("#cursor-value").textContent = value === undefined ? "–" : String(value);
     $("#cursor-point").textContent = hit ? hit.point.join(",") : "–";
+    clearTimeout(hoverTimer);
+    if (hit && viewer.labels) hoverTimer = setTimeout(() => describeLabel(hit.point), 120);
+    else $("#cursor-label").textContent = "";
   });
 }
 
-// ---------------------------------------------------------------- start
+/** The body and supervoxel under `point` and the body's size, asked of the server (exact at any zoom). */
+async function describeLabel(point) {
+  const layer = viewer.labels, uuid = viewer.uuid;
+  const at = `/api/node/${uuid}/${encodeURIComponent(layer.name)}/label/${point.join("_")}`;
+  try {
+    const body = (await api(at)).Label;
+    let text = body === 0 ? "background" : `body ${body}`;
+    if (layer.type === "labelmap" && body !== 0) {
+      const sv = (await api(`${at}?supervoxels=true`)).Label;
+      const size = (await api(`/api/node/${uuid}/${encodeURIComponent(layer.name)}/size/${body}`)).voxels;
+      text += ` (supervoxel ${sv}), ${size.toLocaleString("en-US")} voxels`;
+    }
+    if (viewer.labels === layer && viewer.uuid === uuid) $("#cursor-label").textContent = text;
+  } catch (e) {
+    $("#cursor-label").textContent = e.message;
+  }
+}
 
-$("#search").addEventListener("input", renderRepos);
-$("#home").addEventListener("click", (e) => { e.preventDefault(); loadRepos(); });
-wireSliceViewer();
-loadRepos().catch((e) => { $("#repos-empty").hidden = false; $("#repos-empty").textContent = `Cannot list repos: ${e.message}`; });
-window.diced = { state, openRepo, selectNode, openInstance }; // for tests and the console
-
-// Who the server takes this browser to be; "Token…" sets or clears the token.
 async function showWho() {
   try {
     const w = await api("/api/server/whoami");
@@ -414,10 +297,18 @@ async function showWho() {
     $("#who").textContent = e.message.includes(": 401") ? "token not accepted" : "";
   }
 }
+
+$("#search").addEventListener("input", renderRepos);
+$("#home").addEventListener("click", (e) => { e.preventDefault(); history.replaceState(null, "", "#"); loadRepos(); });
 $("#signin").addEventListener("click", () => {
   const t = prompt("Token (sent as Authorization: Bearer …); empty to sign out", token() ?? "");
   if (t === null) return;
   if (t.trim()) localStorage.setItem("dicedToken", t.trim()); else localStorage.removeItem("dicedToken");
   location.reload();
 });
+window.addEventListener("hashchange", () => applyHash());
+window.addEventListener("resize", () => viewer.uuid && viewer.draw());
+wireControls();
 showWho();
+loadRepos().then(applyHash).catch((e) => { $("#repos-empty").hidden = false; $("#repos-empty").textContent = `Cannot list repos: ${e.message}`; });
+window.diced = { state, viewer, openRepo, selectNode, openInstance }; // for tests and the console

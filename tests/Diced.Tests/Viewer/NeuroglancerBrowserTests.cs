@@ -166,4 +166,53 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f) : IClassFixt
         Assert.True(coloured > 2000, $"the 3-D view shows {coloured} coloured pixels with body 7 selected");
         Assert.True(ColouredPixels(without) < 200, $"without a selected body the 3-D view shows {ColouredPixels(without)} coloured pixels");
     }
+
+    /// <summary>Issue 20: "Open in Neuroglancer" from Diced's own viewer: grey and segmentation drawn at the version pinned.</summary>
+    [Fact]
+    public async Task The_viewers_link_opens_neuroglancer_with_grey_under_segmentation_at_the_version()
+    {
+        var context = await f.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 800 } });
+        var failed = new List<string>();
+        context.Response += (_, r) => { if (r.Status >= 400) lock (failed) failed.Add($"{r.Status} {r.Url}"); };
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{f.Server.BaseAddress}#repo={f.Repo}&version={f.Repo}&instance=seg");
+        await page.WaitForSelectorAsync("#instance-neuroglancer:not([hidden])");
+        var href = (await page.GetAttributeAsync("#instance-neuroglancer", "href"))!;
+        var state = JsonDocument.Parse(Uri.UnescapeDataString(href[(href.IndexOf("#!") + 2)..])).RootElement;
+        var layers = state.GetProperty("layers").EnumerateArray().Select(l => (l.GetProperty("type").GetString(), l.GetProperty("source").GetString())).ToList();
+        Assert.Equal([("image", $"dvid://{f.Server.BaseAddress.GetLeftPart(UriPartial.Authority)}/{f.Repo}/em"), ("segmentation", $"dvid://{f.Server.BaseAddress.GetLeftPart(UriPartial.Authority)}/{f.Repo}/seg")], layers);
+        Assert.Equal([64.0, 64, 64], state.GetProperty("position").EnumerateArray().Select(p => p.GetDouble()).ToArray()); // centred on seg's extents
+        // The version link shows them both too.
+        Assert.Contains("em", Uri.UnescapeDataString((await page.GetAttributeAsync("#node-neuroglancer", "href"))!));
+
+        await page.GotoAsync(new Uri(f.Server.BaseAddress, href).ToString());
+        await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        (int Bright, int Dark, int Coloured) Count(byte[] png)
+        {
+            using var bmp = SKBitmap.Decode(png);
+            int bright = 0, dark = 0, coloured = 0;
+            for (int y = 0; y < bmp.Height; y++)
+                for (int x = 0; x < bmp.Width; x++)
+                {
+                    var p = bmp.GetPixel(x, y);
+                    int spread = Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue));
+                    if (spread > 40) coloured++;
+                    else if (spread == 0 && p.Red is > 200 and < 240) bright++;
+                    else if (spread == 0 && p.Red is > 25 and < 55) dark++;
+                }
+            return (bright, dark, coloured);
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        (int Bright, int Dark, int Coloured) seen;
+        while (true)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            seen = Count(await page.ScreenshotAsync());
+            if ((seen.Bright > 1000 && seen.Dark > 1000 && seen.Coloured > 5000) || DateTime.UtcNow > deadline) break;
+        }
+        await context.CloseAsync();
+        Assert.True(seen.Bright > 1000 && seen.Dark > 1000 && seen.Coloured > 5000,
+            $"Neuroglancer drew {seen.Bright} bright and {seen.Dark} dark grey pixels and {seen.Coloured} segmentation-coloured ones; failed requests: {string.Join(", ", failed)}");
+        Assert.Empty(failed);
+    }
 }

@@ -18,6 +18,10 @@ public sealed class BrowserFixture : IAsyncLifetime
     public byte[] Grey { get; } = new byte[64 * 64 * 64];
     public ushort[] Grey16 { get; } = new ushort[64 * 64 * 64];
     public ulong[] Labels { get; } = new ulong[64 * 64 * 64];
+    public string DagRepo { get; private set; } = "";
+    public string DagLeft { get; private set; } = "";
+    public string DagRight { get; private set; } = "";
+    public string Merged { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
@@ -46,6 +50,20 @@ public sealed class BrowserFixture : IAsyncLifetime
         await (await c.PostAsync($"/api/node/{Child}/grey/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(new byte[64 * 64 * 64]))).ExpectAsync(200);
         await c.CreateInstanceAsync(Child, "keyvalue", "child-only");
         await c.CreateRepoAsync("other-repo", "something else");
+        // A grey instance keeping one pyramid level, for coarse-first tiles.
+        await c.CreateInstanceAsync(Child, "uint8blk", "pyr", new { MaxDownresLevel = "1" });
+        await (await c.PostAsync($"/api/node/{Child}/pyr/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(Grey))).ExpectAsync(200);
+        // A repo whose DAG has a merge and an archived branch.
+        DagRepo = await c.CreateRepoAsync("dag-repo", "merges and branches");
+        await c.CommitAsync(DagRepo, "root");
+        var left = await c.BranchAsync(DagRepo, "left", "left side");
+        var right = await c.BranchAsync(DagRepo, "right", "right side");
+        await c.CommitAsync(left);
+        await c.CommitAsync(right);
+        var merged = await (await c.PostAsync($"/api/repo/{DagRepo}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents = new[] { left, right }, note = "both sides" }))).ExpectAsync(200);
+        Merged = JsonDocument.Parse(await merged.Content.ReadAsStringAsync()).RootElement.GetProperty("child").GetString()!;
+        (DagLeft, DagRight) = (left, right);
+        await (await c.PostAsync($"/api/repo/{DagRepo}/archive/right", null)).ExpectAsync(200);
 
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -78,34 +96,9 @@ public sealed class BrowserFixture : IAsyncLifetime
 
 public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
 {
-    private async Task<IPage> OpenAsync()
-    {
-        var page = await f.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
-        await page.GotoAsync(f.Server.BaseAddress.ToString());
-        await page.WaitForSelectorAsync($"tr.repo-row[data-uuid='{f.Repo}']");
-        Assert.Empty(errors);
-        return page;
-    }
+    private Task<IPage> OpenAsync() => ViewerPage.OpenAsync(f);
 
-    private static Task<JsonElement> Pixel(IPage page, int x, int y)
-        => page.EvaluateAsync<JsonElement>($"() => Array.from(document.querySelector('#slice-canvas').getContext('2d').getImageData({x}, {y}, 1, 1).data)");
-
-    private string _current = "";
-
-    private async Task OpenInstance(IPage page, string node, string name)
-    {
-        _current = $"{name}@{node[..8]} ";
-        await page.ClickAsync($"tr.repo-row[data-uuid='{f.Repo}']");
-        await page.ClickAsync($"#dag .dag-node[data-uuid='{node}']");
-        await page.WaitForFunctionAsync($"() => document.querySelector('#node-uuid').textContent === '{node}'");
-        await page.ClickAsync($"#instance-list li.instance[data-name='{name}']");
-    }
-
-    /// <summary>Waits until the slice named (instance@version plane slice N) has been drawn.</summary>
-    private async Task WaitForSlice(IPage page, string text)
-        => await page.WaitForFunctionAsync($"() => document.querySelector('#slice-status').textContent.includes('{_current}{text}')");
+    private Task OpenInstance(IPage page, string node, string name) => ViewerPage.OpenInstanceAsync(page, f.Repo, node, name);
 
     [Fact]
     public async Task Repos_are_listed_with_their_fields_and_the_search_box_filters_them()
@@ -115,7 +108,7 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         Assert.Equal("viewer-repo", await row.Locator(".repo-name").TextContentAsync());
         Assert.Equal("for the browser tests", await row.Locator(".repo-description").TextContentAsync());
         Assert.Contains(f.Repo[..8], await row.TextContentAsync());
-        Assert.Equal(2, await page.Locator("tr.repo-row").CountAsync());
+        Assert.Equal(3, await page.Locator("tr.repo-row").CountAsync());
         await page.FillAsync("#search", "something else");
         Assert.Equal(1, await page.Locator("tr.repo-row").CountAsync());
         Assert.Equal(0, await page.Locator($"tr.repo-row[data-uuid='{f.Repo}']").CountAsync());
@@ -145,6 +138,9 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         await page.ClickAsync($"#dag .dag-node[data-uuid='{f.Child}']");
         await page.WaitForSelectorAsync("#instance-list li.instance[data-name='child-only']");
         Assert.Contains("child-only", await page.Locator("#node-log").TextContentAsync() + string.Join(",", await page.Locator("#instance-list li").AllTextContentsAsync()));
+        // An image's kept pyramid level is read through the image, not listed as an instance of its own.
+        Assert.Equal(1, await page.Locator("#instance-list li.instance[data-name='pyr']").CountAsync());
+        Assert.Equal(0, await page.Locator("#instance-list li.instance[data-name='pyr_1']").CountAsync());
     }
 
     [Fact]
@@ -161,73 +157,6 @@ public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
         await page.WaitForFunctionAsync("() => document.querySelector('#key-value').textContent.includes('binary')");
         Assert.Contains("00 01 02 ff", await page.TextContentAsync("#key-value"));
         Assert.EndsWith("/kv/key/blob", await page.GetAttributeAsync("#key-download", "href"));
-    }
-
-    [Fact]
-    public async Task Slices_are_drawn_from_the_servers_voxels_in_every_plane_and_version()
-    {
-        var page = await OpenAsync();
-        await OpenInstance(page, f.Repo, "grey");
-        await WaitForSlice(page, "XY slice 32");
-        Assert.Equal("64 × 64 × 64", await page.TextContentAsync("#instance-info dd[data-field='Block size']"));
-        Assert.Equal("0,0,0 → 63,63,63", await page.TextContentAsync("#instance-info dd[data-field='Extents']"));
-        // XY at z=32: voxel (x, y) = x*4 + 32.
-        foreach (var (x, y) in new[] { (0, 0), (10, 5), (50, 60) })
-            Assert.Equal(f.Grey[(32 * 64 + y) * 64 + x], (await Pixel(page, x, y))[0].GetInt32());
-        // Scroll through z with the slider; then XZ and YZ planes.
-        await page.Locator("#slice").FillAsync("40");
-        await WaitForSlice(page, "XY slice 40");
-        Assert.Equal(f.Grey[(40 * 64 + 3) * 64 + 9], (await Pixel(page, 9, 3))[0].GetInt32());
-        await page.SelectOptionAsync("#plane", "xz");
-        await WaitForSlice(page, "XZ slice 32");
-        Assert.Equal(f.Grey[(17 * 64 + 32) * 64 + 11], (await Pixel(page, 11, 17))[0].GetInt32());
-        await page.SelectOptionAsync("#plane", "yz");
-        await WaitForSlice(page, "YZ slice 32");
-        Assert.Equal(f.Grey[(20 * 64 + 5) * 64 + 32], (await Pixel(page, 5, 20))[0].GetInt32());
-        // Zoom changes the drawn scale, dragging pans, the wheel moves through the third axis.
-        await page.ClickAsync("#zoom-in");
-        Assert.Contains("scale(2)", await page.GetAttributeAsync("#slice-canvas", "style"));
-        var wrap = (await page.Locator("#canvas-wrap").BoundingBoxAsync())!;
-        await page.Mouse.MoveAsync(wrap.X + 100, wrap.Y + 100);
-        await page.Mouse.DownAsync();
-        await page.Mouse.MoveAsync(wrap.X + 130, wrap.Y + 90, new MouseMoveOptions { Steps = 3 });
-        await page.Mouse.UpAsync();
-        Assert.Contains("translate(", await page.GetAttributeAsync("#slice-canvas", "style"));
-        Assert.DoesNotContain("translate(0px, 0px)", await page.GetAttributeAsync("#slice-canvas", "style"));
-        await page.Mouse.WheelAsync(0, 100);
-        await WaitForSlice(page, "YZ slice 33");
-        // The child version overwrote the volume with zeros: the same slice there is black.
-        await OpenInstance(page, f.Child, "grey");
-        await WaitForSlice(page, "YZ slice 32");
-        Assert.Equal(0, (await Pixel(page, 50, 60))[0].GetInt32());
-    }
-
-    [Fact]
-    public async Task Uint16_has_contrast_and_labels_have_distinct_colours_with_the_label_under_the_cursor()
-    {
-        var page = await OpenAsync();
-        await OpenInstance(page, f.Repo, "grey16");
-        await WaitForSlice(page, "XY slice 32");
-        Assert.True(await page.IsVisibleAsync("#contrast"));
-        // Auto contrast spans the slice: y=0 is the minimum (black), y=63 the maximum (white).
-        Assert.Equal(0, (await Pixel(page, 5, 0))[0].GetInt32());
-        Assert.Equal(255, (await Pixel(page, 5, 63))[0].GetInt32());
-        await page.FillAsync("#contrast-max", "1100");
-        await page.WaitForFunctionAsync("() => document.querySelector('#slice-canvas').getContext('2d').getImageData(5, 20, 1, 1).data[0] === 255");
-
-        await OpenInstance(page, f.Repo, "seg");
-        await WaitForSlice(page, "XY slice 32");
-        Assert.False(await page.IsVisibleAsync("#contrast"));
-        var left = await Pixel(page, 10, 10);
-        var right = await Pixel(page, 50, 10);
-        Assert.False(left.EnumerateArray().Take(3).Select(v => v.GetInt32()).SequenceEqual(right.EnumerateArray().Take(3).Select(v => v.GetInt32())),
-            "two labels drawn in the same colour");
-        Assert.Equal(left.ToString(), (await Pixel(page, 20, 40)).ToString()); // one label, one colour
-        var box = (await page.Locator("#canvas-wrap").BoundingBoxAsync())!;
-        await page.Mouse.MoveAsync(box.X + 50.5f, box.Y + 10.5f);
-        await page.WaitForFunctionAsync("() => document.querySelector('#cursor-value').textContent !== '–'");
-        Assert.Equal((1UL << 40).ToString(), await page.TextContentAsync("#cursor-value"));
-        Assert.Equal("50,10,32", await page.TextContentAsync("#cursor-point"));
     }
 
     [Fact]
