@@ -4,7 +4,7 @@
 import { $, api, el, short, when, token, IMAGE_TYPES, LABEL_TYPES } from "./js/api.js";
 import { renderDag, ancestorsOf } from "./js/dag.js";
 import { parseHash, formatHash, neuroglancerKind, neuroglancerUrl } from "./js/links.js";
-import { extentsPicture, timelinePicture } from "./js/pictures.js";
+import { extentsPicture, timelinePicture, storageBars } from "./js/pictures.js";
 import { SliceViewer, PLANES } from "./js/slices.js";
 import { setupDiff, loadKeys } from "./js/panels.js";
 
@@ -46,6 +46,7 @@ async function openRepo(root, nodeUuid, then) {
   $("#repo-panel").hidden = false;
   $("#repo-title").textContent = state.repo.Alias || short(root);
   $("#repo-description").textContent = state.repo.Description || "";
+  $("#storage-view").hidden = true;
   renderDag($("#dag"), Object.values(state.repo.DAG.Nodes), (uuid) => selectNode(uuid));
   const leaf = nodeUuid && state.repo.DAG.Nodes[nodeUuid] ? nodeUuid : Object.values(state.repo.DAG.Nodes).sort((a, b) => b.VersionID - a.VersionID)[0].UUID;
   await selectNode(leaf, then);
@@ -93,6 +94,33 @@ function showVersionPictures(uuid, present) {
   $("#extents-view").hidden = boxes.length === 0;
   $("#extents-picture").replaceChildren(extentsPicture(boxes));
   $("#extents-picture").dataset.version = uuid;
+}
+
+/** Bytes kept per instance and per version of the repo (GET /api/repo/{uuid}/storage), as bars. */
+async function measureStorage() {
+  const repo = state.repo;
+  $("#measure-storage").disabled = true;
+  try {
+    const s = await api(`/api/repo/${repo.Root}/storage`);
+    if (state.repo !== repo) return;
+    $("#storage-instances").replaceChildren(storageBars(s.Instances.map((i) => ({ label: i.Name, bytes: i.Bytes, keys: i.Keys }))));
+    const perVersion = new Map();
+    for (const i of s.Instances) for (const v of i.Versions) {
+      const key = v.UUID || `(deleted version ${v.VersionID})`;
+      const sum = perVersion.get(key) || { bytes: 0, keys: 0 };
+      perVersion.set(key, { bytes: sum.bytes + v.Bytes, keys: sum.keys + v.Keys });
+    }
+    const nodes = repo.DAG.Nodes;
+    $("#storage-versions").replaceChildren(storageBars([...perVersion].map(([uuid, v]) => ({
+      label: nodes[uuid] ? `${short(uuid)} ${nodes[uuid].Note || ""}`.trim() : uuid, id: uuid, ...v,
+    }))));
+    $("#storage-view").hidden = false;
+  } catch (e) {
+    $("#storage-view").hidden = false;
+    $("#storage-instances").textContent = `cannot measure: ${e.message}`;
+  } finally {
+    $("#measure-storage").disabled = false;
+  }
 }
 
 /** Points `link` at Neuroglancer showing `names` at `uuid` (those it can read); `note` says what was left out and why. */
@@ -242,6 +270,7 @@ function wireControls() {
   $("#zoom-in").addEventListener("click", () => viewer.zoomBy(2));
   $("#zoom-out").addEventListener("click", () => viewer.zoomBy(0.5));
   $("#fit").addEventListener("click", () => viewer.fit());
+  $("#measure-storage").addEventListener("click", measureStorage);
   $("#opacity").addEventListener("input", (e) => viewer.setOpacity(Number(e.target.value)));
   $("#layer-choice").addEventListener("change", () => showSlices(viewer.view()));
   for (const id of ["#contrast-min", "#contrast-max"]) $(id).addEventListener("input", () => viewer.setContrast(Number($("#contrast-min").value), Number($("#contrast-max").value)));

@@ -212,6 +212,7 @@ public static class DicedApp
         app.MapRepoEndpoints();
         Endpoints.MergeEndpoints.MapMergeEndpoints(app);
         Endpoints.VersionEndpoints.MapVersionEndpoints(app);
+        Endpoints.StorageEndpoints.MapStorageEndpoints(app);
         app.MapNodeEndpoints();
         app.MapKeyvalueEndpoints();
         app.MapImageblkEndpoints();

@@ -125,22 +125,23 @@ public sealed class GcsKeyValueStore : ObjectKeyValueStore
         if (!r.IsSuccessStatusCode && r.StatusCode != HttpStatusCode.NotFound) throw await Failure(r, $"delete of {name}");
     }
 
-    protected override async IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt,
+    protected override async IAsyncEnumerable<List<(string Name, string Tag, long Size)>> ListPagesAsync(string prefix, string? startAt,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         string? token = null;
         do
         {
-            var url = $"{_api}/storage/v1/b/{Uri.EscapeDataString(_bucket)}/o?prefix={Uri.EscapeDataString(prefix)}&maxResults=1000&fields=items(name,generation),nextPageToken";
+            var url = $"{_api}/storage/v1/b/{Uri.EscapeDataString(_bucket)}/o?prefix={Uri.EscapeDataString(prefix)}&maxResults=1000&fields=items(name,generation,size),nextPageToken";
             if (startAt is { Length: > 0 }) url += $"&startOffset={Uri.EscapeDataString(startAt)}";
             if (token is not null) url += $"&pageToken={Uri.EscapeDataString(token)}";
             using var r = await Limit(() => SendAsync(HttpMethod.Get, url, null, ct), ct);
             if (!r.IsSuccessStatusCode) throw await Failure(r, "listing");
             using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync(ct));
-            var page = new List<(string, string)>();
+            var page = new List<(string, string, long)>();
             if (doc.RootElement.TryGetProperty("items", out var items))
                 foreach (var item in items.EnumerateArray())
-                    page.Add((item.GetProperty("name").GetString()!, item.GetProperty("generation").ToString()));
+                    page.Add((item.GetProperty("name").GetString()!, item.GetProperty("generation").ToString(),
+                        item.TryGetProperty("size", out var size) && long.TryParse(size.ToString(), out var n) ? n : 0));
             yield return page;
             token = doc.RootElement.TryGetProperty("nextPageToken", out var t) ? t.GetString() : null;
         } while (token is not null);

@@ -71,6 +71,17 @@ public interface IKeyValueStore : IAsyncDisposable
     IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default);
 
     /// <summary>
+    /// Keys with <paramref name="start"/> ≤ key &lt; <paramref name="end"/>, in ascending order, each with the bytes its
+    /// value takes in the backend (the value's length; an object's size). Backends that can answer without reading
+    /// values (iterators, listings) do; the default reads them.
+    /// </summary>
+    async IAsyncEnumerable<KeySize> ScanSizesAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var kv in ScanAsync(start, end, keysOnly: false, ct)) yield return new KeySize(kv.Key, kv.Value.Length);
+    }
+
+    /// <summary>
     /// A read-only view of the store as it is now, which later writes do not change (RocksDB snapshots), so that a
     /// reader of many keys sees each batch whole or not at all; null where the backend offers none. Dispose it.
     /// </summary>
@@ -83,6 +94,9 @@ public interface IKeyValueStore : IAsyncDisposable
 /// <summary>One stored entry returned by a scan. <see cref="Value"/> is empty for key-only scans; <see cref="Tag"/> is set
 /// where the backend reports version tags in listings (object stores).</summary>
 public readonly record struct KeyValue(byte[] Key, byte[] Value, string? Tag = null);
+
+/// <summary>A stored key and the bytes its value takes (<see cref="IKeyValueStore.ScanSizesAsync"/>).</summary>
+public readonly record struct KeySize(byte[] Key, long Size);
 
 /// <summary>A value and its version tag: an opaque string that identifies the stored content.</summary>
 public sealed record TaggedValue(byte[] Value, string Tag);

@@ -44,7 +44,7 @@ public abstract partial class ObjectKeyValueStore
         bool complete = false;
         await foreach (var page in ListPagesAsync(DataPrefix, first, ct))
         {
-            foreach (var (name, _) in page)
+            foreach (var (name, _, _) in page)
             {
                 if (string.CompareOrdinal(name, first) < 0) continue;
                 if (string.CompareOrdinal(name, last) > 0) { complete = true; break; }

@@ -49,7 +49,7 @@ public abstract partial class ObjectKeyValueStore : IKeyValueStore
     protected abstract Task DeleteObjectAsync(string name, CancellationToken ct);
 
     /// <summary>Pages of (name, tag) under <paramref name="prefix"/> in name order, from <paramref name="startAt"/> (inclusive).</summary>
-    protected abstract IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt, CancellationToken ct);
+    protected abstract IAsyncEnumerable<List<(string Name, string Tag, long Size)>> ListPagesAsync(string prefix, string? startAt, CancellationToken ct);
 
     /// <summary>Hands an object's bytes to <paramref name="reader"/>; false when absent (services override this to read
     /// into pooled memory).</summary>
@@ -130,7 +130,7 @@ public abstract partial class ObjectKeyValueStore : IKeyValueStore
             var names = new List<string>(page.Count);
             var tags = new List<string>(page.Count);
             bool done = false;
-            foreach (var (n, tag) in page)
+            foreach (var (n, tag, _) in page)
             {
                 if (string.CompareOrdinal(n, startName) < 0) continue;
                 if (endName is not null && string.CompareOrdinal(n, endName) >= 0) { done = true; break; }
@@ -152,6 +152,21 @@ public abstract partial class ObjectKeyValueStore : IKeyValueStore
             }
             if (done) yield break;
         }
+    }
+
+    /// <summary>Sizes from the listing: no object is read.</summary>
+    public async IAsyncEnumerable<KeySize> ScanSizesAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var startName = ObjectName(start.Span);
+        var endName = end.Length > 0 ? ObjectName(end.Span) : null;
+        await foreach (var page in ListPagesAsync(DataPrefix, start.Length > 0 ? startName : null, ct))
+            foreach (var (n, _, size) in page)
+            {
+                if (string.CompareOrdinal(n, startName) < 0) continue;
+                if (endName is not null && string.CompareOrdinal(n, endName) >= 0) yield break;
+                yield return new KeySize(KeyOf(n), size);
+            }
     }
 
     public async ValueTask DeleteRangeAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default)

@@ -86,15 +86,21 @@ public sealed class RetryingKeyValueStore(IKeyValueStore inner, int maxAttempts 
     /// again would see its own writes as another writer's. The backend retries each request of it instead.</summary>
     public ValueTask<bool> TryWriteAsync(WriteBatch batch, CancellationToken ct = default) => inner.TryWriteAsync(batch, ct);
 
-    public async IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    public IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default)
+        => Resuming(from => inner.ScanAsync(from, end, keysOnly, ct), kv => kv.Key, start, ct);
+
+    public IAsyncEnumerable<KeySize> ScanSizesAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, CancellationToken ct = default)
+        => Resuming(from => inner.ScanSizesAsync(from, end, ct), ks => ks.Key, start, ct);
+
+    /// <summary>A scan that, after a transient failure, resumes after the last key delivered, so it neither repeats nor skips entries.</summary>
+    private async IAsyncEnumerable<T> Resuming<T>(Func<ReadOnlyMemory<byte>, IAsyncEnumerable<T>> scan, Func<T, byte[]> keyOf, ReadOnlyMemory<byte> start,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        // Resume after the last key delivered, so a failure mid-scan neither repeats nor skips entries.
         byte[]? after = null;
         for (int attempt = 1; ; attempt++)
         {
             var from = after is null ? start : (ReadOnlyMemory<byte>)Successor(after);
-            var e = inner.ScanAsync(from, end, keysOnly, ct).GetAsyncEnumerator(ct);
+            var e = scan(from).GetAsyncEnumerator(ct);
             bool more;
             try
             {
@@ -108,7 +114,7 @@ public sealed class RetryingKeyValueStore(IKeyValueStore inner, int maxAttempts 
                         break;
                     }
                     if (!more) yield break;
-                    after = e.Current.Key;
+                    after = keyOf(e.Current);
                     yield return e.Current;
                 }
             }

@@ -201,6 +201,28 @@ public sealed unsafe partial class RocksDbKeyValueStore : IKeyValueStore
     public IAsyncEnumerable<KeyValue> ScanAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly = false, CancellationToken ct = default)
         => ScanCore(start, end, keysOnly, 0, ct);
 
+    /// <summary>Sizes from the iterator: values are not copied out (the blocks holding them are still read).</summary>
+    public async IAsyncEnumerable<KeySize> ScanSizesAsync(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var from = start.ToArray();
+        bool inclusive = true;
+        while (true)
+        {
+            var sizes = new List<long>();
+            var chunk = ReadChunk(from, inclusive, end, keysOnly: true, 1024, 0, sizes);
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                yield return new KeySize(chunk[i].Key, sizes[i]);
+            }
+            if (chunk.Count < 1024) yield break;
+            from = chunk[^1].Key;
+            inclusive = false;
+            await Task.Yield();
+        }
+    }
+
     /// <summary>A scan, of the live database or (<paramref name="snapshot"/> not 0) of a snapshot.</summary>
     internal async IAsyncEnumerable<KeyValue> ScanCore(ReadOnlyMemory<byte> start, ReadOnlyMemory<byte> end, bool keysOnly, nint snapshot,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
@@ -223,7 +245,7 @@ public sealed unsafe partial class RocksDbKeyValueStore : IKeyValueStore
         }
     }
 
-    private List<KeyValue> ReadChunk(byte[] from, bool inclusive, ReadOnlyMemory<byte> end, bool keysOnly, int max, nint snapshot)
+    private List<KeyValue> ReadChunk(byte[] from, bool inclusive, ReadOnlyMemory<byte> end, bool keysOnly, int max, nint snapshot, List<long>? sizes = null)
         => Use(db =>
         {
             var result = new List<KeyValue>();
@@ -249,6 +271,11 @@ public sealed unsafe partial class RocksDbKeyValueStore : IKeyValueStore
                             var vp = rocksdb_iter_value(it, out var vlen);
                             value = GC.AllocateUninitializedArray<byte>(checked((int)vlen));
                             new ReadOnlySpan<byte>(vp, value.Length).CopyTo(value);
+                        }
+                        if (sizes is not null)
+                        {
+                            rocksdb_iter_value(it, out var size);
+                            sizes.Add((long)size);
                         }
                         result.Add(new KeyValue(key, value));
                         rocksdb_iter_next(it);

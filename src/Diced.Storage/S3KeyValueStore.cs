@@ -145,7 +145,7 @@ public sealed class S3KeyValueStore : ObjectKeyValueStore
             await Limit(() => _s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _bucket, Objects = chunk.Select(n => new KeyVersion { Key = n }).ToList() }, ct), ct);
     }
 
-    protected override async IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt,
+    protected override async IAsyncEnumerable<List<(string Name, string Tag, long Size)>> ListPagesAsync(string prefix, string? startAt,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         string? token = null;

@@ -74,7 +74,7 @@ internal sealed class S3ObjectReader : IDisposable
     }
 
     /// <summary>One page of a ListObjectsV2 listing: (name, ETag) in name order and the token of the next page.</summary>
-    public async Task<(List<(string Name, string Tag)> Objects, string? Next)> ListAsync(string prefix, string? startAfter, string? token, CancellationToken ct)
+    public async Task<(List<(string Name, string Tag, long Size)> Objects, string? Next)> ListAsync(string prefix, string? startAfter, string? token, CancellationToken ct)
     {
         var query = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["list-type"] = "2", ["max-keys"] = "1000", ["prefix"] = prefix };
         if (token is not null) query["continuation-token"] = token;
@@ -88,7 +88,7 @@ internal sealed class S3ObjectReader : IDisposable
         var root = doc.Root!;
         string? Child(System.Xml.Linq.XElement e, string local) => e.Elements().FirstOrDefault(c => c.Name.LocalName == local)?.Value;
         var objects = root.Elements().Where(e => e.Name.LocalName == "Contents")
-            .Select(e => (Child(e, "Key") ?? "", Child(e, "ETag") ?? "")).ToList();
+            .Select(e => (Child(e, "Key") ?? "", Child(e, "ETag") ?? "", long.TryParse(Child(e, "Size"), out var size) ? size : 0L)).ToList();
         bool truncated = Child(root, "IsTruncated") == "true";
         var next = Child(root, "NextContinuationToken");
         return (objects, truncated ? next : null);

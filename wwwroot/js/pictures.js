@@ -78,7 +78,7 @@ export function storageBars(rows) {
   const max = Math.max(1, ...rows.map((r) => r.bytes));
   const human = (n) => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : n < 1 << 30 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / (1 << 30)).toFixed(2)} GiB`);
   return el("div", { class: "bars" }, ...[...rows].sort((a, b) => b.bytes - a.bytes).map((r, i) =>
-    el("div", { class: "bar-row", "data-label": r.label, "data-bytes": String(r.bytes) },
+    el("div", { class: "bar-row", "data-label": r.id ?? r.label, "data-bytes": String(r.bytes) },
       el("span", { class: "bar-label" }, r.label),
       el("span", { class: "bar", style: `width:${Math.max(1, Math.round(300 * r.bytes / max))}px;background:${COLORS[i % COLORS.length]}` }),
       el("span", { class: "bar-value" }, `${human(r.bytes)}${r.keys !== undefined ? ` in ${r.keys} keys` : ""}`))));

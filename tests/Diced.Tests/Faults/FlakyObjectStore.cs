@@ -65,11 +65,11 @@ public sealed class FlakyObjectStore(double failBefore, double failAfter, int se
         return Task.CompletedTask;
     }
 
-    protected override async IAsyncEnumerable<List<(string Name, string Tag)>> ListPagesAsync(string prefix, string? startAt, [EnumeratorCancellation] CancellationToken ct)
+    protected override async IAsyncEnumerable<List<(string Name, string Tag, long Size)>> ListPagesAsync(string prefix, string? startAt, [EnumeratorCancellation] CancellationToken ct)
     {
         await Task.Yield();
         yield return _objects.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && (startAt is null || string.CompareOrdinal(kv.Key, startAt) >= 0))
-            .OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value.Tag)).ToList();
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value.Tag, (long)kv.Value.Data.Length)).ToList();
     }
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -38,6 +38,7 @@ public class RouteCoverageTests(ServerFixture f) : IClassFixture<ServerFixture>
         ["GET /api/node/{uuid}/{name}/diff/{other}"] = u => ($"/api/node/{u}/kv/diff/{Unknown}", null, "could not find UUID"),
         ["DELETE /api/node/{uuid}"] = u => ($"/api/node/{u}", null, "imsure=true"),
         ["POST /api/repo/{uuid}/archive/{branch}"] = u => ($"/api/repo/{u}/archive/nosuchbranch", "", "has no branch"),
+        ["GET /api/repo/{uuid}/storage"] = _ => ($"/api/repo/{Unknown}/storage", null, "could not find UUID"),
         ["GET /api/repo/{uuid}/log"] = _ => ($"/api/repo/{Unknown}/log", null, "could not find UUID"),
         ["POST /api/repo/{uuid}/log"] = u => ($"/api/repo/{u}/log", "{\"log\": \"not a list\"}", "array of strings"),
         ["GET /api/repo/{uuid}/branch-versions/{branch}"] = _ => ($"/api/repo/{Unknown}/branch-versions/master", null, "could not find UUID"),

@@ -90,7 +90,7 @@ public sealed class GcsStandIn : IAsyncLifetime
                     .Where(n => end.Length == 0 || string.CompareOrdinal(n, end) < 0)
                     .Where(n => after.Length == 0 || string.CompareOrdinal(n, after) > 0)
                     .Take(max + 1).ToList();
-                var page = names.Take(max).Select(n => new { name = n, generation = _objects[(bucket, n)].Generation.ToString() }).ToList();
+                var page = names.Take(max).Select(n => new { name = n, generation = _objects[(bucket, n)].Generation.ToString(), size = _objects[(bucket, n)].Data.Length.ToString() }).ToList();
                 return names.Count > max
                     ? Results.Json(new { items = page, nextPageToken = page[^1].name })
                     : Results.Json(new { items = page });

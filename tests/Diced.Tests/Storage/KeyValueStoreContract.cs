@@ -62,6 +62,25 @@ public abstract class KeyValueStoreContract
     }
 
     [Fact]
+    public async Task Size_scans_list_the_same_keys_with_each_values_length()
+    {
+        var dir = TempDir.Create("kvc");
+        try
+        {
+            await using var s = await OpenAsync(dir);
+            byte[][] keys = [B(0x01), B(0x01, 0x00), B(0x02), B(0x03, 0x07), B(0x80)];
+            for (int i = 0; i < keys.Length; i++) await s.PutAsync(keys[i], new byte[i * 1000 + (i == 0 ? 0 : 3)]);
+            var sizes = new List<KeySize>();
+            await foreach (var ks in s.ScanSizesAsync(B(0x01, 0x00), B(0x80))) sizes.Add(ks);
+            var values = await All(s, B(0x01, 0x00), B(0x80));
+            Assert.Equal(values.Select(v => v.Key).ToArray(), sizes.Select(k => k.Key).ToArray());
+            Assert.Equal(values.Select(v => (long)v.Value.Length), sizes.Select(k => k.Size));
+            Assert.Equal([1003L, 2003, 3003], sizes.Select(k => k.Size));
+        }
+        finally { TempDir.Delete(dir); }
+    }
+
+    [Fact]
     public async Task Batches_apply_puts_and_deletes_in_order()
     {
         var dir = TempDir.Create("kvc");

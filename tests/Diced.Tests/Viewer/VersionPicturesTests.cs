@@ -62,4 +62,25 @@ public class VersionPicturesTests(BrowserFixture f) : IClassFixture<BrowserFixtu
         Assert.Contains("seg: labelmap needs MaxDownresLevel ≥ 1", note);
         Assert.Contains("grey16: Neuroglancer's DVID source does not read uint16blk", note);
     }
+
+    [Fact]
+    public async Task Storage_per_instance_and_per_version_is_drawn_as_bars_from_the_servers_counts()
+    {
+        var page = await OpenAsync(f, $"#repo={f.Repo}&version={f.Child}");
+        await page.WaitForFunctionAsync($"() => document.querySelector('#node-uuid').textContent === '{f.Child}'");
+        await page.ClickAsync("#measure-storage");
+        await page.WaitForSelectorAsync("#storage-instances .bar-row");
+        using var doc = await Infrastructure.DvidClient.GetJsonAsync(f.Server.Client, $"/api/repo/{f.Repo}/storage");
+        var instances = doc.RootElement.GetProperty("Instances").EnumerateArray().ToDictionary(i => i.GetProperty("Name").GetString()!, i => i.GetProperty("Bytes").GetInt64());
+        var drawn = await page.Locator("#storage-instances .bar-row").EvaluateAllAsync<string[][]>("els => els.map(e => [e.dataset.label, e.dataset.bytes, e.querySelector('.bar').style.width])");
+        Assert.Equal(instances.OrderByDescending(i => i.Value).Select(i => i.Key), drawn.Select(d => d[0]));
+        Assert.All(drawn, d => Assert.Equal(instances[d[0]].ToString(CultureInfo.InvariantCulture), d[1]));
+        Assert.Equal("300px", drawn[0][2]); // the largest is the full width; the others in proportion
+        var perVersion = doc.RootElement.GetProperty("Instances").EnumerateArray().SelectMany(i => i.GetProperty("Versions").EnumerateArray())
+            .GroupBy(v => v.GetProperty("UUID").GetString()!).ToDictionary(g => g.Key, g => g.Sum(v => v.GetProperty("Bytes").GetInt64()));
+        var versions = await page.Locator("#storage-versions .bar-row").EvaluateAllAsync<string[][]>("els => els.map(e => [e.dataset.label, e.dataset.bytes])");
+        Assert.Equal(perVersion.Count, versions.Length);
+        Assert.All(versions, v => Assert.Equal(perVersion[v[0]].ToString(CultureInfo.InvariantCulture), v[1]));
+        Assert.Contains(versions, v => v[0] == f.Child);
+    }
 }
