@@ -6,7 +6,8 @@ namespace Diced.Bench;
 /// <summary>
 /// The version DAG over a 1 GiB base (1024³ uint8 in 32³ blocks): merge time with 10 vs ~10,000 changed blocks
 /// (it should follow the changes, not the data), the diff of two versions 1,000 blocks apart (goal &lt; 1 s), and
-/// the space a pruned 256 MiB branch gives back once compacted (goal ≥ 90%).
+/// the space a pruned 256 MiB branch gives back once compacted (goal ≥ 90%), and the storage report's time against
+/// reading the store's files.
 /// </summary>
 public static class DagBench
 {
@@ -66,10 +67,20 @@ public static class DagBench
         long after = server.StoreBytes();
         double reclaimed = (double)(written - after) / Math.Max(1, written - before);
 
+        // Storage report (GET /api/repo/{uuid}/storage) against reading every store file and discarding it.
+        long fileBytes = 0, keys = 0;
+        double tFiles = await Time(() => { fileBytes = server.ReadStoreFiles(); return Task.CompletedTask; });
+        double tStorage = await Time(async () =>
+        {
+            using var doc = JsonDocument.Parse(await server.Client.GetStringAsync($"/api/repo/{root}/storage"));
+            keys = doc.RootElement.GetProperty("Instances").EnumerateArray().Sum(i => i.GetProperty("Keys").GetInt64());
+        });
+
         Console.WriteLine($"merge, 10 + 10 changed blocks:          {tSmall * 1000,8:F0} ms");
         Console.WriteLine($"merge, 10,240 + 10 changed blocks:      {tBig * 1000,8:F0} ms  ({tBig / tSmall:F0}x the time for {10250 / 20.0:F0}x the changes; {tBig / 10250 * 1e6:F0} us per changed block)");
         Console.WriteLine($"diff of versions 1,000 blocks apart:    {tDiff * 1000,8:F0} ms  ({listed} changes listed; goal < 1000 ms)");
         Console.WriteLine($"prune of a branch that wrote 256 MiB:   {tPrune * 1000,8:F0} ms; store {before >> 20} -> {written >> 20} -> {after >> 20} MiB after compaction: {reclaimed:P0} given back (goal >= 90%)");
+        Console.WriteLine($"storage report over the repo:           {tStorage * 1000,8:F0} ms  ({keys} keys; reading the store's {fileBytes >> 20} MiB of files and discarding them: {tFiles * 1000:F0} ms; ratio {tStorage / tFiles:F2}x)");
     }
 
     private static async Task<double> Time(Func<Task> op)
