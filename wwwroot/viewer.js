@@ -8,7 +8,11 @@ import { extentsPicture, timelinePicture, storageBars } from "./js/pictures.js";
 import { SliceViewer, PLANES } from "./js/slices.js";
 import { setupDiff, loadKeys } from "./js/panels.js";
 
-const state = { repos: {}, repo: null, node: null, instance: null, infos: {} };
+const state = { repos: {}, repo: null, node: null, instance: null, infos: {}, asked: 0 };
+// Every choice the user makes (repo, version, instance) takes a new number; an answer that arrives after a newer
+// choice was made is dropped, so slow answers never overwrite what is shown.
+const ask = () => ++state.asked;
+const stale = (n) => n !== state.asked;
 const viewer = new SliceViewer($("#slice-canvas"), {
   status: (text) => { $("#slice-status").textContent = text; },
   view: (v) => { syncControls(v); writeHash(); },
@@ -41,7 +45,10 @@ function renderRepos() {
 // ---------------------------------------------------------------- a repo and its versions
 
 async function openRepo(root, nodeUuid, then) {
-  state.repo = await api(`/api/repo/${root}/info`);
+  const n = ask();
+  const repo = await api(`/api/repo/${root}/info`);
+  if (stale(n)) return;
+  state.repo = repo;
   renderRepos();
   $("#repo-panel").hidden = false;
   $("#repo-title").textContent = state.repo.Alias || short(root);
@@ -60,6 +67,7 @@ function instancesAt(uuid) {
 }
 
 async function selectNode(uuid, then) {
+  const n = ask();
   state.node = state.repo.DAG.Nodes[uuid];
   state.infos = {};
   for (const g of document.querySelectorAll("#dag .dag-node")) g.classList.toggle("selected", g.dataset.uuid === uuid);
@@ -70,17 +78,20 @@ async function selectNode(uuid, then) {
   badge.className = `badge ${state.node.Locked ? "locked" : "open"}`;
   $("#node-note").textContent = state.node.Note || "";
   const log = await api(`/api/node/${uuid}/log`).catch(() => ({ log: state.node.Log }));
+  if (stale(n)) return;
   $("#node-log").replaceChildren(...(log.log || []).map((l) => el("li", {}, l)));
   const present = instancesAt(uuid);
   $("#instance-list").replaceChildren(...present.map(([name, inst]) =>
     el("li", { class: "instance", "data-name": name, onclick: () => openInstance(name) }, name, " ", el("span", {}, inst.Base.TypeName))));
-  await Promise.all(present.map(async ([name]) => { state.infos[name] = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`).catch(() => null); }));
-  if (state.node.UUID !== uuid) return; // another version was chosen meanwhile
+  const infos = {};
+  await Promise.all(present.map(async ([name]) => { infos[name] = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`).catch(() => null); }));
+  if (stale(n)) return;
+  state.infos = infos;
   showVersionPictures(uuid, present);
   setNeuroglancerLink($("#node-neuroglancer"), $("#node-neuroglancer-note"), uuid, present.map(([n]) => n));
   writeHash();
   if (then) await then();
-  else if (state.instance && present.some(([n]) => n === state.instance)) await openInstance(state.instance);
+  else if (state.instance && present.some(([name]) => name === state.instance)) await openInstance(state.instance);
   else $("#instance-panel").hidden = true;
 }
 
@@ -141,9 +152,12 @@ function setNeuroglancerLink(link, note, uuid, names, focus) {
 // ---------------------------------------------------------------- instances
 
 async function openInstance(name, view = {}) {
+  const n = ask();
   const uuid = state.node.UUID;
   state.instance = name;
-  const info = state.infos[name] || (state.infos[name] = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`));
+  const info = state.infos[name] || await api(`/api/node/${uuid}/${encodeURIComponent(name)}/info`);
+  if (stale(n)) return;
+  state.infos[name] = info;
   const type = info.Base.TypeName;
   $("#instance-panel").hidden = false;
   $("#instance-title").textContent = `${name} at ${short(uuid)}`;
@@ -159,25 +173,35 @@ async function openInstance(name, view = {}) {
   // With an image, the labels of the version can go over it, and the other way round.
   const others = (types) => instancesAt(uuid).map(([n]) => n).filter((n) => types.has(state.infos[n]?.Base.TypeName));
   const isLabel = LABEL_TYPES.has(type);
-  setNeuroglancerLink($("#instance-neuroglancer"), $("#instance-neuroglancer-note"), uuid, isLabel ? [...others(new Set(["uint8blk"])).slice(0, 1), name] : [name, ...(view.labels ? [view.labels] : [])], name);
   setupDiff(state.repo, state.node, name, () => state.instance);
-  showTimeline(uuid, name, type);
+  showTimeline(uuid, name, type, n);
   $("#keyvalue-browser").hidden = type !== "keyvalue";
   const spatial = ext.BlockSize && ext.BlockSize.length === 3 && (IMAGE_TYPES.has(type) || isLabel);
   $("#slice-viewer").hidden = !spatial;
-  if (type === "keyvalue") await loadKeys(uuid, name);
+  if (type === "keyvalue") await loadKeys(uuid, name, () => !stale(n));
   if (spatial) {
     fillLayerChoices(isLabel ? others(IMAGE_TYPES) : others(LABEL_TYPES), isLabel ? view.image ?? "" : view.labels ?? "", isLabel);
     $("#layer-choice-label").firstChild.textContent = isLabel ? "Image under it " : "Labels over it ";
     showSlices(view);
   }
+  instanceNeuroglancerLink();
 }
 
-async function showTimeline(uuid, name, type) {
+/** The instance's Neuroglancer link: it and the layer chosen over or under it (for labels, else the first uint8 image). */
+function instanceNeuroglancerLink() {
+  const name = state.instance, uuid = state.node.UUID;
+  const isLabel = LABEL_TYPES.has(state.infos[name]?.Base.TypeName);
+  const chosen = $("#slice-viewer").hidden ? "" : $("#layer-choice").value;
+  const firstGrey = instancesAt(uuid).map(([n]) => n).find((n) => state.infos[n]?.Base.TypeName === "uint8blk");
+  const names = isLabel ? [chosen || firstGrey, name].filter(Boolean) : [name, chosen].filter(Boolean);
+  setNeuroglancerLink($("#instance-neuroglancer"), $("#instance-neuroglancer-note"), uuid, names, name);
+}
+
+async function showTimeline(uuid, name, type, n) {
   $("#timeline-view").hidden = true;
   if (!(LABEL_TYPES.has(type) || ["keyvalue", "annotation", "neuronjson"].includes(type))) return;
   const records = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/mutations`).catch(() => null);
-  if (state.instance !== name || !Array.isArray(records) || records.length === 0) return;
+  if (stale(n) || !Array.isArray(records) || records.length === 0) return;
   $("#timeline-view").hidden = false;
   $("#timeline-summary").textContent = `${records.length} mutations`;
   $("#timeline-picture").replaceChildren(timelinePicture(records));
@@ -229,7 +253,14 @@ function syncControls(v) {
 
 // ---------------------------------------------------------------- deep links
 
+let hashTimer = 0;
+/** Puts the view in the address (after it settles: panning and scrolling do not write it on every event). */
 function writeHash() {
+  clearTimeout(hashTimer);
+  hashTimer = setTimeout(writeHashNow, 100);
+}
+
+function writeHashNow() {
   if (state.applying || !state.repo) return;
   const v = { repo: state.repo.Root, version: state.node?.UUID };
   if (state.instance && !$("#instance-panel").hidden) {
@@ -249,17 +280,21 @@ async function applyHash() {
   const v = parseHash(location.hash);
   if (!v.repo) return;
   state.applying = true;
+  if (!v.instance) state.instance = null;
   try {
     // Names the version does not have are left out rather than failing the page.
     const present = () => instancesAt(state.node.UUID).some(([n]) => n === v.instance);
-    await openRepo(v.repo, v.version, v.instance ? async () => { if (present()) await openInstance(v.instance, v); } : undefined);
+    await openRepo(v.repo, v.version, async () => {
+      if (v.instance && present()) await openInstance(v.instance, v);
+      else { state.instance = null; $("#instance-panel").hidden = true; }
+    });
   } catch (e) {
     $("#repos-empty").hidden = false;
     $("#repos-empty").textContent = `Cannot open the view in the link: ${e.message}`;
   } finally {
     state.applying = false;
   }
-  writeHash();
+  writeHashNow();
 }
 
 // ---------------------------------------------------------------- controls and start
@@ -272,7 +307,7 @@ function wireControls() {
   $("#fit").addEventListener("click", () => viewer.fit());
   $("#measure-storage").addEventListener("click", measureStorage);
   $("#opacity").addEventListener("input", (e) => viewer.setOpacity(Number(e.target.value)));
-  $("#layer-choice").addEventListener("change", () => showSlices(viewer.view()));
+  $("#layer-choice").addEventListener("change", () => { showSlices(viewer.view()); instanceNeuroglancerLink(); });
   for (const id of ["#contrast-min", "#contrast-max"]) $(id).addEventListener("input", () => viewer.setContrast(Number($("#contrast-min").value), Number($("#contrast-max").value)));
   const wrap = $("#canvas-wrap");
   const local = (ev) => { const r = wrap.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
@@ -294,26 +329,31 @@ function wireControls() {
     $("#cursor-point").textContent = hit ? hit.point.join(",") : "–";
     clearTimeout(hoverTimer);
     if (hit && viewer.labels) hoverTimer = setTimeout(() => describeLabel(hit.point), 120);
-    else $("#cursor-label").textContent = "";
+    else { described++; $("#cursor-label").textContent = ""; }
   });
 }
 
 /** The body and supervoxel under `point` and the body's size, asked of the server (exact at any zoom). */
+let described = 0;
 async function describeLabel(point) {
+  const n = ++described;
   const layer = viewer.labels, uuid = viewer.uuid;
   const at = `/api/node/${uuid}/${encodeURIComponent(layer.name)}/label/${point.join("_")}`;
+  // Label ids are uint64: read the digits from the text, not through a JSON number (exact only below 2^53).
+  const labelOf = async (url) => (/"Label"\s*:\s*(\d+)/.exec(await api(url, "text")) || [])[1] ?? "0";
+  let text;
   try {
-    const body = (await api(at)).Label;
-    let text = body === 0 ? "background" : `body ${body}`;
-    if (layer.type === "labelmap" && body !== 0) {
-      const sv = (await api(`${at}?supervoxels=true`)).Label;
+    const body = await labelOf(at);
+    text = body === "0" ? "background" : `body ${body}`;
+    if (layer.type === "labelmap" && body !== "0") {
+      const sv = await labelOf(`${at}?supervoxels=true`);
       const size = (await api(`/api/node/${uuid}/${encodeURIComponent(layer.name)}/size/${body}`)).voxels;
       text += ` (supervoxel ${sv}), ${size.toLocaleString("en-US")} voxels`;
     }
-    if (viewer.labels === layer && viewer.uuid === uuid) $("#cursor-label").textContent = text;
   } catch (e) {
-    $("#cursor-label").textContent = e.message;
+    text = e.message;
   }
+  if (n === described && viewer.labels === layer && viewer.uuid === uuid) $("#cursor-label").textContent = text;
 }
 
 async function showWho() {

@@ -49,16 +49,20 @@ public sealed partial class Datastore
         // label and tag records, labelsz counts) are made to agree with what the child took, after the winners are written.
         var conflicted = (await PlanAsync(repo, parents, named, priority: false, ct)).Conflicts.Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
+        var labels = named.Where(c => conflicted.Contains(c.Instance.Name) && Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList();
+        // Annotations to settle: those whose records or labelsz counts priority took, and those following labels it took
+        // (their elements' supervoxels and bodies follow the child's voxels and mapping), named or not.
+        var settled = changes.Where(c => c.Instance.TypeName == "annotation").Select(c => (Annotation: c, Sizes: changes
+            .Where(s => s.Instance.TypeName == "labelsz" && s.Instance.Syncs.Contains(c.Instance.Name)).ToList()))
+            .Where(a => conflicted.Contains(a.Annotation.Instance.Name) || a.Sizes.Any(s => conflicted.Contains(s.Instance.Name))
+                || a.Annotation.Instance.Syncs.Any(s => labels.Any(l => l.Instance.Name == s)))
+            .ToList();
         return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct, async child =>
         {
-            foreach (var c in named.Where(c => conflicted.Contains(c.Instance.Name) && Types.Get(c.Instance.TypeName) is Types.Labels.LabelType))
+            foreach (var c in labels)
                 await RecountResolvedLabelsAsync(repo, child, parents, c, resolved.Writes.Where(w => w.Instance.Name == c.Instance.Name).Select(w => w.TKey).ToList(), ct);
-            foreach (var c in named.Where(c => c.Instance.TypeName == "annotation"))
-            {
-                var sizes = named.Where(s => s.Instance.TypeName == "labelsz" && s.Instance.Syncs.Contains(c.Instance.Name)).ToList();
-                if (conflicted.Contains(c.Instance.Name) || sizes.Any(s => conflicted.Contains(s.Instance.Name)))
-                    await SettleResolvedAnnotationsAsync(repo, child, parents, c, sizes, ct);
-            }
+            foreach (var (annotation, sizes) in settled)
+                await SettleResolvedAnnotationsAsync(repo, child, parents, annotation, sizes, ct);
         });
     }
 

@@ -30,11 +30,12 @@ public sealed partial class Datastore
         if (node.Children.Count > 0)
             throw DatastoreException.BadRequest($"{node.Uuid} has {node.Children.Count} child version(s); only leaf versions can be deleted (delete its children first)");
         if (node.Archived) throw DatastoreException.BadRequest($"{node.Uuid} is archived; archived versions are kept");
-        await CloseAllGatesAsync(node.VersionId, ct);
         var pendingKey = DataKeys.Metadata($"{PendingNodeDeletePrefix}{node.VersionId:x8}");
         List<InstanceRecord> instances = [];
+        await _versionRemovals.WaitAsync(ct);
         try
         {
+            await CloseAllGatesAsync(node.VersionId);
             await UpdateRepoAsync(v.Repo, (s, mc) =>
             {
                 if (!s.Nodes.TryGetValue(node.VersionId, out var current)) throw DatastoreException.BadRequest($"{node.Uuid} was already deleted");
@@ -58,6 +59,7 @@ public sealed partial class Datastore
             }
             throw;
         }
+        finally { _versionRemovals.Release(); }
         lock (_indexLock) _uuidIndex = _uuidIndex.Remove(node.Uuid);
         // Other servers sharing the store stop admitting writes to the node within the fence window.
         if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
@@ -75,23 +77,26 @@ public sealed partial class Datastore
         if (branch == "master") branch = "";
         var members = repo.State.Nodes.Values.Where(n => n.Branch == branch).OrderBy(n => n.VersionId).ToList();
         if (members.Count == 0) throw DatastoreException.BadRequest($"repo {repo.Root} has no branch \"{branch}\"");
-        foreach (var n in members) await CloseAllGatesAsync(n.VersionId, ct);
         IReadOnlyList<string> archived;
+        await _versionRemovals.WaitAsync(ct);
         try
         {
+            foreach (var n in members) await CloseAllGatesAsync(n.VersionId);
             archived = await ArchiveInRepoAsync(repo, branch, ct);
+            // Nodes that joined the branch meanwhile were locked too: close their gates as well (writes admitted finish).
+            foreach (var n in repo.State.Nodes.Values.Where(n => n.Branch == branch && n.Archived)) await CloseAllGatesAsync(n.VersionId);
         }
         catch
         {
-            foreach (var n in members.Where(n => repo.State.Nodes.TryGetValue(n.VersionId, out var now) && !now.Archived))
+            foreach (var n in members)
             {
-                if (!n.Locked) GateOf(n.VersionId).Reopen();
+                if (!repo.State.Nodes.TryGetValue(n.VersionId, out var now) || now.Archived) continue;
+                if (!now.Locked) GateOf(n.VersionId).Reopen();
                 PrivilegedGateOf(n.VersionId).Reopen();
             }
             throw;
         }
-        // Nodes that joined the branch meanwhile were locked too: close their gates as well (writes admitted finish).
-        foreach (var n in repo.State.Nodes.Values.Where(n => n.Branch == branch && n.Archived)) await CloseAllGatesAsync(n.VersionId, ct);
+        finally { _versionRemovals.Release(); }
         if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
         return archived;
     }

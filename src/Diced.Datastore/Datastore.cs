@@ -198,12 +198,18 @@ public sealed partial class Datastore : IAsyncDisposable
 
     private NodeWriteGate PrivilegedGateOf(uint version) => _privilegedGates.GetOrAdd(version, _ => new NodeWriteGate());
 
-    /// <summary>Closes both gates of <paramref name="version"/> (deletion, archiving) and waits for the writes they admitted.</summary>
-    private async Task CloseAllGatesAsync(uint version, CancellationToken ct)
+    /// <summary>
+    /// Closes both gates of <paramref name="version"/> (deletion, archiving) and waits for the writes they admitted:
+    /// not cancellable, so a caller that gives up never leaves a gate closed for an operation that did not happen.
+    /// </summary>
+    private async Task CloseAllGatesAsync(uint version)
     {
-        await GateOf(version).CloseAsync().WaitAsync(ct);
-        await PrivilegedGateOf(version).CloseAsync().WaitAsync(ct);
+        await GateOf(version).CloseAsync();
+        await PrivilegedGateOf(version).CloseAsync();
     }
+
+    /// <summary>Deleting and archiving versions one at a time, so one's failure never reopens a gate the other closed.</summary>
+    private readonly SemaphoreSlim _versionRemovals = new(1, 1);
 
     private void CloseGate(uint version) => _ = GateOf(version).CloseAsync();
 

@@ -35,7 +35,7 @@ export function paint(values, isLabel, lo, hi, clearZero) {
   const px = new Uint8ClampedArray(values.length * 4);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (isLabel || typeof v === "bigint") {
+    if (isLabel) {
       const [r, g, b] = labelColor(BigInt(v));
       px[4 * i] = r; px[4 * i + 1] = g; px[4 * i + 2] = b; px[4 * i + 3] = clearZero && v == 0 ? 0 : 255;
     } else {

@@ -10,7 +10,8 @@ export function renderDag(svg, nodes, onSelect) {
   const depth = new Map();
   const depthOf = (n) => {
     if (depth.has(n.VersionID)) return depth.get(n.VersionID);
-    const d = n.Parents.length === 0 ? 0 : 1 + Math.max(...n.Parents.map((p) => depthOf(byId.get(p))));
+    const parents = n.Parents.map((p) => byId.get(p)).filter(Boolean);
+    const d = parents.length === 0 ? 0 : 1 + Math.max(...parents.map(depthOf));
     depth.set(n.VersionID, d);
     return d;
   };

@@ -11,7 +11,7 @@ export function parseHash(hash) {
   const plane = q.get("plane");
   if (plane === "xy" || plane === "xz" || plane === "yz") view.plane = plane;
   const pos = (q.get("pos") || "").split(",").map(Number);
-  if (pos.length === 3 && pos.every(Number.isFinite)) view.pos = pos.map(Math.round);
+  if (pos.length === 3 && pos.every(Number.isFinite)) view.pos = pos;
   const zoom = Number(q.get("zoom"));
   if (q.has("zoom") && Number.isFinite(zoom) && zoom > 0) view.zoom = zoom;
   if (q.has("labels")) view.labels = q.get("labels");
@@ -25,7 +25,7 @@ export function formatHash(view) {
   const q = new URLSearchParams();
   for (const k of ["repo", "version", "instance", "plane"]) if (view[k]) q.set(k, view[k]);
   if (view.pos) q.set("pos", view.pos.join(","));
-  if (view.zoom) q.set("zoom", String(Math.round(view.zoom * 1000) / 1000));
+  if (view.zoom) q.set("zoom", String(Number(view.zoom.toPrecision(6))));
   for (const k of ["labels", "image"]) if (view[k]) q.set(k, view[k]);
   if (view.opacity !== undefined) q.set("opacity", String(view.opacity));
   return "#" + q.toString().replaceAll("%2C", ",");
@@ -52,8 +52,9 @@ export function neuroglancerKind(type, info) {
  * in a 4-panel view.
  */
 export function neuroglancerUrl(origin, uuid, layers, focus) {
-  const framed = layers.some((l) => l.name === focus) ? layers.filter((l) => l.name === focus) : layers;
-  const exts = framed.map((l) => l.info?.Extended || {}).filter((e) => e.MinPoint && e.MaxPoint);
+  const extentsOf = (list) => list.map((l) => l.info?.Extended || {}).filter((e) => e.MinPoint && e.MaxPoint);
+  const focused = extentsOf(layers.filter((l) => l.name === focus));
+  const exts = focused.length ? focused : extentsOf(layers);
   const lo = [0, 1, 2].map((a) => Math.min(...exts.map((e) => e.MinPoint[a])));
   const hi = [0, 1, 2].map((a) => Math.max(...exts.map((e) => e.MaxPoint[a]) ) + 1);
   const center = exts.length ? lo.map((v, a) => (v + hi[a]) / 2) : [0, 0, 0];

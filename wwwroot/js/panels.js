@@ -33,9 +33,10 @@ async function showDiff(uuid, name, other, current) {
   }
 }
 
-export async function loadKeys(uuid, name) {
+export async function loadKeys(uuid, name, current = () => true) {
   $("#key-view").hidden = true;
   const keys = await api(`/api/node/${uuid}/${encodeURIComponent(name)}/keys`);
+  if (!current()) return;
   $("#keys").replaceChildren(...keys.map((k) => el("li", { class: "key", "data-key": k, onclick: () => showKey(uuid, name, k) }, k)));
 }
 

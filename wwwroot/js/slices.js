@@ -4,7 +4,9 @@ import { api, short } from "./api.js";
 import { paint, voxelsOf } from "./colors.js";
 
 export const PLANES = { xy: { dims: "0_1", u: 0, v: 1, w: 2 }, xz: { dims: "0_2", u: 0, v: 2, w: 1 }, yz: { dims: "1_2", u: 1, v: 2, w: 0 } };
-const TILE = 256, MAX_TILES = 600, IN_FLIGHT = 6;
+// At most MAX_VISIBLE tiles per layer are asked for by one view (zoom in, or keep a pyramid, to see more detail);
+// the cache keeps MAX_TILES and never drops a tile the current view uses.
+const TILE = 256, MAX_VISIBLE = 96, MAX_TILES = 600, IN_FLIGHT = 6;
 
 /**
  * A layer: { name, type, dataType, isLabel, levels (coarsest level kept, 0 without a pyramid), levelName(k) -> the
@@ -19,14 +21,17 @@ export class SliceViewer {
     this.inFlight = 0;
     this.opacity = 0.5;
     this.contrast = null; // [lo, hi] for images that are not uint8, set from the first tiles drawn
+    this.drawn = 0; // draws so far: tiles used by the current one are not evicted
   }
 
   /** Shows `image` and/or `labels` at version `uuid`; `bounds` {min, max} in voxels; `view` {plane, pos, zoom} or fit. */
   open(uuid, image, labels, bounds, voxelSize, view = {}) {
     Object.assign(this, { uuid, image, labels, min: bounds.min, max: bounds.max, voxelSize: voxelSize || [1, 1, 1] });
     this.contrast = null;
+    for (const t of this.tiles.values()) t.painted = t.bitmapCanvas || null; // label 0 is clear over an image only
     this.plane = view.plane || this.plane || "xy";
     this.pos = view.pos ? [...view.pos] : this.min.map((lo, a) => Math.round((lo + this.max[a]) / 2));
+    this.pos[PLANES[this.plane].w] = Math.round(this.pos[PLANES[this.plane].w]);
     if (view.zoom) this.zoom = view.zoom; else this.fit(false);
     this.changed();
   }
@@ -54,14 +59,15 @@ export class SliceViewer {
   setPlane(plane) { this.plane = plane; this.pos[PLANES[plane].w] = Math.round(this.pos[PLANES[plane].w]); this.changed(); }
   setSlice(at) { this.pos[PLANES[this.plane].w] = Math.max(this.min[PLANES[this.plane].w], Math.min(this.max[PLANES[this.plane].w], at)); this.changed(); }
   setOpacity(o) { this.opacity = o; this.draw(); this.hooks.view?.(this.view()); }
-  setContrast(lo, hi) { this.contrast = [lo, hi]; for (const t of this.tiles.values()) t.painted = null; this.draw(); }
+  setContrast(lo, hi) { this.contrast = [lo, hi]; for (const t of this.tiles.values()) if (t.layer === this.image && !t.bitmapCanvas) t.painted = null; this.draw(); }
 
   zoomBy(factor, sx, sy) {
+    const floor = Math.min(1 / 1024, this.zoom); // a fitted huge volume may already be below it
     const { w, h } = this.size();
     sx ??= w / 2; sy ??= h / 2;
     const p = PLANES[this.plane];
     const before = this.voxelAt(sx, sy);
-    this.zoom = Math.min(64, Math.max(1 / 1024, this.zoom * factor));
+    this.zoom = Math.min(64, Math.max(floor, this.zoom * factor));
     const after = this.voxelAt(sx, sy);
     this.pos[p.u] += before[0] - after[0];
     this.pos[p.v] += before[1] - after[1];
@@ -75,8 +81,11 @@ export class SliceViewer {
     this.changed();
   }
 
-  /** The view as a deep link keeps it: plane, integer position, zoom. */
-  view() { return { plane: this.plane, pos: this.pos.map(Math.round), zoom: this.zoom, opacity: this.opacity }; }
+  /** The view as a deep link keeps it: plane, position (the slice an integer, the centre to a tenth of a voxel), zoom. */
+  view() {
+    const w = PLANES[this.plane].w;
+    return { plane: this.plane, pos: this.pos.map((c, a) => (a === w ? Math.round(c) : Math.round(c * 10) / 10)), zoom: this.zoom, opacity: this.opacity };
+  }
 
   /** Fractional (u, v) voxel coordinates at canvas pixel (sx, sy). */
   voxelAt(sx, sy) {
@@ -100,43 +109,60 @@ export class SliceViewer {
   }
 
   changed() {
-    // Tiles asked for but not yet started are asked for again if the new view still needs them.
+    // Tiles asked for but not yet started, or that failed, are asked for again if the new view needs them.
     this.queue = [];
-    for (const [key, e] of this.tiles) if (e.state === "queued") this.tiles.delete(key);
+    for (const [key, e] of this.tiles) if (e.state === "queued" || e.state === "failed") this.tiles.delete(key);
     this.draw();
     this.hooks.view?.(this.view());
   }
 
   // ---------------------------------------------------------------- tiles
 
-  /** Tiles of `layer` at level k covering the visible area: [{key, k, offset, w, h}], nearest the centre first. */
+  /** Tile (tu, tv) of `layer` at level k in slice `at` (level-k coordinates), clipped to the extents; null if empty. */
+  tileOf(layer, k, tu, tv, at) {
+    const p = PLANES[this.plane];
+    const s = 2 ** k;
+    const lo = (a) => Math.floor(this.min[a] / s), hi = (a) => Math.floor(this.max[a] / s);
+    const ou = Math.max(tu * TILE, lo(p.u)), ov = Math.max(tv * TILE, lo(p.v));
+    const w = Math.min((tu + 1) * TILE, hi(p.u) + 1) - ou, h = Math.min((tv + 1) * TILE, hi(p.v) + 1) - ov;
+    if (w <= 0 || h <= 0) return null;
+    const offset = [0, 0, 0];
+    offset[p.u] = ou; offset[p.v] = ov; offset[p.w] = at;
+    return { key: `${this.uuid}/${layer.name}/${k}/${this.plane}/${at}/${ou}_${ov}_${w}_${h}`, k, offset, ou, ov, w, h };
+  }
+
+  /** Tiles of `layer` at level k covering the visible area, nearest the centre first. */
   visibleTiles(layer, k) {
     const p = PLANES[this.plane];
     const { w, h } = this.size();
     const [u0, v0] = this.voxelAt(0, 0), [u1, v1] = this.voxelAt(w, h);
     const s = 2 ** k;
-    const lo = (a) => Math.floor(this.min[a] / s), hi = (a) => Math.floor(this.max[a] / s);
     const at = Math.floor(this.pos[p.w] / s);
     const list = [];
-    for (let tv = Math.floor(Math.max(v0 / s, lo(p.v)) / TILE); tv * TILE <= Math.min(v1 / s, hi(p.v)); tv++)
-      for (let tu = Math.floor(Math.max(u0 / s, lo(p.u)) / TILE); tu * TILE <= Math.min(u1 / s, hi(p.u)); tu++) {
-        const ou = Math.max(tu * TILE, lo(p.u)), ov = Math.max(tv * TILE, lo(p.v));
-        const tw = Math.min((tu + 1) * TILE, hi(p.u) + 1) - ou, th = Math.min((tv + 1) * TILE, hi(p.v) + 1) - ov;
-        if (tw <= 0 || th <= 0) continue;
-        const offset = [0, 0, 0];
-        offset[p.u] = ou; offset[p.v] = ov; offset[p.w] = at;
-        const key = `${this.uuid}/${layer.name}/${k}/${this.plane}/${at}/${tu}/${tv}`;
-        list.push({ key, k, offset, ou, ov, w: tw, h: th, d: Math.hypot((ou + tw / 2) * s - this.pos[p.u], (ov + th / 2) * s - this.pos[p.v]) });
+    const first = (c, a) => Math.floor(Math.max(c / s, Math.floor(this.min[a] / s)) / TILE);
+    const last = (c, a) => Math.floor(Math.min(c / s, Math.floor(this.max[a] / s)) / TILE);
+    for (let tv = first(v0, p.v); tv <= last(v1, p.v); tv++)
+      for (let tu = first(u0, p.u); tu <= last(u1, p.u); tu++) {
+        const t = this.tileOf(layer, k, tu, tv, at);
+        if (t) list.push({ ...t, d: Math.hypot((t.ou + t.w / 2) * s - this.pos[p.u], (t.ov + t.h / 2) * s - this.pos[p.v]) });
       }
     return list.sort((a, b) => a.d - b.d);
   }
 
   request(layer, t) {
-    if (this.tiles.has(t.key)) { const e = this.tiles.get(t.key); this.tiles.delete(t.key); this.tiles.set(t.key, e); return e; }
-    const entry = { state: "queued", w: t.w, h: t.h };
+    let entry = this.tiles.get(t.key);
+    if (entry) this.tiles.delete(t.key); // re-inserted: the map's order is least recently used first
+    else {
+      entry = { state: "queued", w: t.w, h: t.h };
+      this.queue.push(() => this.load(layer, t, entry));
+    }
+    entry.used = this.drawn;
     this.tiles.set(t.key, entry);
-    this.queue.push(() => this.load(layer, t, entry));
-    if (this.tiles.size > MAX_TILES) for (const [key, e] of this.tiles) { if (this.tiles.size <= MAX_TILES) break; if (e.state !== "loading") this.tiles.delete(key); }
+    if (this.tiles.size > MAX_TILES)
+      for (const [key, e] of this.tiles) {
+        if (this.tiles.size <= MAX_TILES) break;
+        if (e.state !== "loading" && e.used !== this.drawn) { e.bitmap?.close?.(); this.tiles.delete(key); }
+      }
     return entry;
   }
 
@@ -154,14 +180,15 @@ export class SliceViewer {
     const base = `/api/node/${this.uuid}/${encodeURIComponent(layer.levelName(t.k))}/raw/${p.dims}/${t.w}_${t.h}/${t.offset.join("_")}`;
     try {
       if (layer.dataType === "uint8" && !layer.isLabel) {
-        const bitmap = await createImageBitmap(await api(`${base}/png${layer.query(t.k)}`, "blob"));
+        const bitmap = await createImageBitmap(await api(`${base}/png${layer.query(t.k)}`, "blob"), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
         const c = document.createElement("canvas");
         c.width = t.w; c.height = t.h;
         const ctx = c.getContext("2d", { willReadFrequently: true });
         ctx.drawImage(bitmap, 0, 0);
         const rgba = ctx.getImageData(0, 0, t.w, t.h).data;
         entry.values = new Uint8Array(t.w * t.h).map((_, i) => rgba[4 * i]);
-        entry.painted = c;
+        bitmap.close();
+        entry.painted = entry.bitmapCanvas = c;
       } else {
         entry.values = voxelsOf(await api(`${base}/binary${layer.query(t.k)}`, "bytes"), layer.isLabel ? "uint64" : layer.dataType);
       }
@@ -175,6 +202,8 @@ export class SliceViewer {
   /** The tile's pixels as a canvas: labels coloured, other images grey within the contrast. */
   painted(layer, entry) {
     if (entry.painted) return entry.painted;
+    // Images of uint64 voxels are grey like the others; BigInts become Numbers for that (exact below 2^53).
+    if (!layer.isLabel && entry.values instanceof BigUint64Array) entry.values = Float64Array.from(entry.values, Number);
     if (!layer.isLabel && !this.contrast) this.autoContrast();
     const [lo, hi] = this.contrast || [0, 255];
     const c = document.createElement("canvas");
@@ -186,8 +215,8 @@ export class SliceViewer {
   /** Contrast spanning the values of the image tiles loaded for this view. */
   autoContrast() {
     let lo = Infinity, hi = -Infinity;
-    for (const e of this.tiles.values()) if (e.state === "ready" && e.layer === this.image && !(e.values instanceof BigUint64Array))
-      for (const v of e.values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (const e of this.tiles.values()) if (e.state === "ready" && e.layer === this.image)
+      for (const v of e.values) { const n = Number(v); if (n < lo) lo = n; if (n > hi) hi = n; }
     if (lo === Infinity) return;
     this.contrast = [lo, Math.max(hi, lo + 1)];
     this.hooks.contrast?.(this.contrast);
@@ -209,28 +238,34 @@ export class SliceViewer {
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, w, h);
     const p = PLANES[this.plane];
-    let missing = 0;
+    this.drawn++;
+    let missing = 0, failed = 0, tooMany = 0;
     const fine = {};
     for (const layer of [this.image, this.labels].filter(Boolean)) {
       const k = (fine[layer.name] = this.levelFor(layer));
       const levels = layer.levels > k ? [layer.levels, k] : [k]; // the coarsest level first, while the fitting one loads
       ctx.globalAlpha = layer === this.labels && this.image ? this.opacity : 1;
-      for (const level of levels)
-        for (const t of this.visibleTiles(layer, level)) {
+      for (const level of levels) {
+        const tiles = this.visibleTiles(layer, level);
+        if (tiles.length > MAX_VISIBLE) { if (level === k) tooMany = tiles.length; continue; }
+        for (const t of tiles) {
           const entry = this.request(layer, t);
           entry.layer = layer;
-          if (entry.state !== "ready") { if (level === k && entry.state !== "failed") missing++; continue; }
+          if (entry.state !== "ready") { if (level === k) { if (entry.state === "failed") failed++; else missing++; } continue; }
           const s = 2 ** level;
           ctx.drawImage(this.painted(layer, entry), w / 2 + (t.ou * s - this.pos[p.u] - 0.5) * this.scaleOf(p.u), h / 2 + (t.ov * s - this.pos[p.v] - 0.5) * this.scaleOf(p.v),
             t.w * s * this.scaleOf(p.u), t.h * s * this.scaleOf(p.v));
         }
+      }
     }
     ctx.globalAlpha = 1;
     this.pump();
     const names = [this.image, this.labels].filter(Boolean).map((l) => l.name).join(" + ");
-    const at = this.pos[p.w];
-    this.hooks.status?.(missing > 0 ? `${names}@${short(this.uuid)} ${this.plane.toUpperCase()} slice ${at}: loading ${missing} tiles…`
-      : `${names}@${short(this.uuid)} ${this.plane.toUpperCase()} slice ${at}: drawn at level ${Object.values(fine).join("/")}, zoom ${this.zoom.toFixed(3)}`);
+    const head = `${names}@${short(this.uuid)} ${this.plane.toUpperCase()} slice ${this.pos[p.w]}`;
+    this.hooks.status?.(tooMany ? `${head}: zoom in: this view needs ${tooMany} tiles at the finest level kept (MaxDownresLevel keeps coarser ones)`
+      : missing > 0 ? `${head}: loading ${missing} tiles…`
+      : failed > 0 ? `${head}: ${failed} tiles could not be read (they are asked for again when the view changes)`
+      : `${head}: drawn at level ${Object.values(fine).join("/")}, zoom ${this.zoom.toFixed(3)}`);
   }
 
   /** What is under canvas pixel (sx, sy): the voxel and each layer's value there, from the finest tile loaded. */
@@ -244,12 +279,10 @@ export class SliceViewer {
       if (!layer) return undefined;
       for (let k = 0; k <= layer.levels; k++) {
         const s = 2 ** k;
-        const tu = Math.floor(point[p.u] / s / TILE), tv = Math.floor(point[p.v] / s / TILE);
-        const e = this.tiles.get(`${this.uuid}/${layer.name}/${k}/${this.plane}/${Math.floor(point[p.w] / s)}/${tu}/${tv}`);
+        const t = this.tileOf(layer, k, Math.floor(point[p.u] / s / TILE), Math.floor(point[p.v] / s / TILE), Math.floor(point[p.w] / s));
+        const e = t && this.tiles.get(t.key);
         if (e?.state !== "ready") continue;
-        const iu = Math.floor(point[p.u] / s) - Math.max(tu * TILE, Math.floor(this.min[p.u] / s));
-        const iv = Math.floor(point[p.v] / s) - Math.max(tv * TILE, Math.floor(this.min[p.v] / s));
-        return e.values[iv * e.w + iu];
+        return e.values[(Math.floor(point[p.v] / s) - t.ov) * e.w + Math.floor(point[p.u] / s) - t.ou];
       }
       return undefined;
     };

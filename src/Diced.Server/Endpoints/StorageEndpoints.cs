@@ -11,11 +11,18 @@ public static class StorageEndpoints
 
     /// <summary>
     /// <c>{"Root": uuid, "Instances": [{"Name", "TypeName", "Keys", "Bytes", "Versions": [{"UUID", "VersionID", "Keys",
-    /// "Bytes"}, …]}, …]}</c>, one instance at a time as each is counted (a large store takes as long as listing it).
+    /// "Bytes"}, …]}, …]}</c>, one instance at a time as each is counted (a large store takes as long as listing it), so
+    /// a store failing part-way cuts the answer short (invalid JSON) rather than turning it into an error status. HEAD
+    /// only checks the repo.
     /// </summary>
     private static async Task Storage(HttpContext http, string uuid, Datastore.Datastore ds)
     {
         var v = ds.Resolve(uuid);
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            http.Response.ContentType = "application/json";
+            return;
+        }
         var ct = http.RequestAborted;
         await DvidJson.WriteAsync(http, async w =>
         {

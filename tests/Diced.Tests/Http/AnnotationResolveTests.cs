@@ -92,4 +92,48 @@ public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixtu
             Assert.Equal(before, (await Listed(child, "label/3"), await Listed(child, "tag/t"), await Listed(child, "tag/u"), await Counts(child)));
         }
     }
+
+    /// <summary>Regression (issue 19 review): resolving only the labels took a label block by priority while the
+    /// annotation following them kept the other side's element records, so an element stayed listed under the body its
+    /// voxel no longer belonged to.</summary>
+    [Fact]
+    public async Task Resolving_only_the_labels_relabels_the_annotations_that_follow_them()
+    {
+        var root = await _c.CreateRepoAsync();
+        await _c.CreateInstanceAsync(root, "labelmap", "seg", new { BlockSize = "8,8,8" });
+        var voxels = Enumerable.Repeat(3UL, 8 * 8 * 8).ToArray();
+        await (await _c.PostAsync($"/api/node/{root}/seg/raw/0_1_2/8_8_8/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(voxels.AsSpan()).ToArray()))).ExpectAsync(200);
+        await _c.CreateInstanceAsync(root, "annotation", "syn");
+        await (await _c.PostAsync($"/api/node/{root}/syn/sync", DvidClient.Json(new { sync = "seg" }))).ExpectAsync(200);
+        await _c.CreateInstanceAsync(root, "labelsz", "sz");
+        await (await _c.PostAsync($"/api/node/{root}/sz/sync", DvidClient.Json(new { sync = "syn" }))).ExpectAsync(200);
+        await Post(root, El(2, 2, 2, "PreSyn"));
+        await _c.CommitAsync(root);
+        var a = await Branch(root, "a");
+        var b = await Branch(root, "b");
+        // a relabels the voxel under the element (the annotation follows: the element joins body 9); b changes
+        // another voxel of the same block, so the label block conflicts and the annotation does not.
+        async Task Voxel(string uuid, int at, ulong label)
+        {
+            var block = Enumerable.Repeat(3UL, 512).ToArray();
+            block[at] = label;
+            await (await _c.PostAsync($"/api/node/{uuid}/seg/raw/0_1_2/8_8_8/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(block.AsSpan()).ToArray()))).ExpectAsync(200);
+        }
+        await Voxel(a, (2 * 8 + 2) * 8 + 2, 9);
+        await Voxel(b, (6 * 8 + 6) * 8 + 6, 11);
+        await _c.CommitAsync(a);
+        await _c.CommitAsync(b);
+        Assert.Equal("2,2,2", await Listed(a, "label/9"));
+
+        var r = await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { b, a }, note = "b wins" }));
+        await r.ExpectAsync(200);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        var child = doc.RootElement.GetProperty("child").GetString()!;
+        using (var label = await _c.GetJsonAsync($"/api/node/{child}/seg/label/2_2_2"))
+            Assert.Equal(3UL, label.RootElement.GetProperty("Label").GetUInt64()); // b's block: the voxel is 3 again
+        Assert.Equal("2,2,2", await Listed(child, "label/3"));
+        Assert.Equal("", await Listed(child, "label/9"));
+        Assert.Equal("""{"Label":3,"PreSyn":1}""", await _c.GetStringAsync($"/api/node/{child}/sz/count/3/PreSyn"));
+        Assert.Equal("""[{"Label":3,"Size":1}]""", await _c.GetStringAsync($"/api/node/{child}/sz/top/5/PreSyn"));
+    }
 }

@@ -52,7 +52,8 @@ public sealed class NeuroglancerBrowserFixture : IAsyncLifetime
     }
 }
 
-public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f) : IClassFixture<NeuroglancerBrowserFixture>
+[Collection(BrowserCollection.Name)]
+public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f)
 {
     /// <summary>A state with the labelmap as a segmentation layer, the 3-D view alone, no slices, axes or bounds drawn.</summary>
     private string StateUrl(params string[] segments)

@@ -4,7 +4,8 @@ using static Diced.Tests.Viewer.ViewerPage;
 namespace Diced.Tests.Viewer;
 
 /// <summary>Issue 20: the DAG with merges, branch heads and archived versions; extents drawn as boxes; the mutation log as a timeline.</summary>
-public class VersionPicturesTests(BrowserFixture f) : IClassFixture<BrowserFixture>
+[Collection(BrowserCollection.Name)]
+public class VersionPicturesTests(BrowserFixture f)
 {
     [Fact]
     public async Task The_dag_marks_merges_branch_heads_and_archived_versions()

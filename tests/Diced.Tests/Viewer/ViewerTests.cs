@@ -18,6 +18,8 @@ public sealed class BrowserFixture : IAsyncLifetime
     public byte[] Grey { get; } = new byte[64 * 64 * 64];
     public ushort[] Grey16 { get; } = new ushort[64 * 64 * 64];
     public ulong[] Labels { get; } = new ulong[64 * 64 * 64];
+    /// <summary>A label beyond 2^53, where JavaScript numbers are no longer exact.</summary>
+    public const ulong BigLabel = (1UL << 60) + 3;
     public string DagRepo { get; private set; } = "";
     public string DagLeft { get; private set; } = "";
     public string DagRight { get; private set; } = "";
@@ -38,7 +40,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             int i = (z * 64 + y) * 64 + x;
             Grey[i] = (byte)(x * 4 + z);
             Grey16[i] = (ushort)(1000 + 10 * y);
-            Labels[i] = x < 32 ? 7UL : 1UL << 40;
+            Labels[i] = x < 32 ? 7UL : BigLabel;
         }
         await (await c.PostAsync($"/api/node/{Repo}/grey/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(Grey))).ExpectAsync(200);
         await (await c.PostAsync($"/api/node/{Repo}/grey16/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(Grey16.AsSpan()).ToArray()))).ExpectAsync(200);
@@ -50,6 +52,10 @@ public sealed class BrowserFixture : IAsyncLifetime
         await (await c.PostAsync($"/api/node/{Child}/grey/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(new byte[64 * 64 * 64]))).ExpectAsync(200);
         await c.CreateInstanceAsync(Child, "keyvalue", "child-only");
         await c.CreateRepoAsync("other-repo", "something else");
+        // An image 30,000 voxels wide with no pyramid: fitted, it needs more tiles than one view asks for.
+        await c.CreateInstanceAsync(Child, "uint8blk", "wide", new { BlockSize = "32,32,32" });
+        foreach (var x in new[] { 0, 30000 })
+            await (await c.PostAsync($"/api/node/{Child}/wide/raw/0_1_2/32_32_32/{x}_0_0", new ByteArrayContent(Enumerable.Repeat((byte)200, 32 * 32 * 32).ToArray()))).ExpectAsync(200);
         // A grey instance keeping one pyramid level, for coarse-first tiles.
         await c.CreateInstanceAsync(Child, "uint8blk", "pyr", new { MaxDownresLevel = "1" });
         await (await c.PostAsync($"/api/node/{Child}/pyr/raw/0_1_2/64_64_64/0_0_0", new ByteArrayContent(Grey))).ExpectAsync(200);
@@ -94,7 +100,15 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 }
 
-public class ViewerTests(BrowserFixture f) : IClassFixture<BrowserFixture>
+/// <summary>The browser tests share one server and one Chromium and run one at a time (each is heavy on two cores).</summary>
+[CollectionDefinition(Name)]
+public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>, ICollectionFixture<NeuroglancerBrowserFixture>
+{
+    public const string Name = "browser";
+}
+
+[Collection(BrowserCollection.Name)]
+public class ViewerTests(BrowserFixture f)
 {
     private Task<IPage> OpenAsync() => ViewerPage.OpenAsync(f);
 

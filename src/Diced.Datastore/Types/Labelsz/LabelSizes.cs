@@ -34,6 +34,11 @@ public sealed class LabelSizes
 
     public VersionedData Data => _data;
 
+    private Task<RoiIndex?>? _roiIndex;
+
+    /// <summary>The ROI counted within (null: everywhere), read once per instance of this class (one request's).</summary>
+    private Task<RoiIndex?> RoiAsync(CancellationToken ct) => _roiIndex ??= _roi(ct);
+
     /// <summary>Advanced around every commit that changes these counts (readers of several keys check it).</summary>
     public VersionStamp Stamp { get; }
 
@@ -74,7 +79,7 @@ public sealed class LabelSizes
     /// <summary>Applies element deltas in <paramref name="tx"/> (this instance's part of the transaction).</summary>
     public async Task ApplyAsync(Transaction tx, IEnumerable<ElementDelta> deltas, CancellationToken ct)
     {
-        var roi = await _roi(ct);
+        var roi = await RoiAsync(ct);
         var sums = new Dictionary<(SizeIndex, ulong), long>();
         foreach (var d in deltas)
         {
@@ -132,7 +137,7 @@ public sealed class LabelSizes
     /// <summary>Counts of <paramref name="entries"/> per index (elements outside the ROI, when there is one, not counted).</summary>
     private async Task<ulong[]> CountEntriesAsync(IReadOnlyList<IndexEntry> entries, CancellationToken ct)
     {
-        var roi = await _roi(ct);
+        var roi = await RoiAsync(ct);
         var counts = new ulong[(int)SizeIndex.Voxels];
         foreach (var e in entries)
         {
