@@ -50,12 +50,13 @@ public sealed partial class Datastore
         var conflicted = (await PlanAsync(repo, parents, named, priority: false, ct)).Conflicts.Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
         var labels = named.Where(c => conflicted.Contains(c.Instance.Name) && Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList();
+        var labelsTaken = named.Where(c => conflicted.Contains(c.Instance.Name) && LabelTypes.Contains(c.Instance.TypeName)).Select(c => c.Instance.Name).ToHashSet();
         // Annotations to settle: those whose records or labelsz counts priority took, and those following labels it took
         // (their elements' supervoxels and bodies follow the child's voxels and mapping), named or not.
         var settled = changes.Where(c => c.Instance.TypeName == "annotation").Select(c => (Annotation: c, Sizes: changes
             .Where(s => s.Instance.TypeName == "labelsz" && s.Instance.Syncs.Contains(c.Instance.Name)).ToList()))
             .Where(a => conflicted.Contains(a.Annotation.Instance.Name) || a.Sizes.Any(s => conflicted.Contains(s.Instance.Name))
-                || a.Annotation.Instance.Syncs.Any(s => labels.Any(l => l.Instance.Name == s)))
+                || a.Annotation.Instance.Syncs.Any(s => labelsTaken.Contains(FollowedLabels(repo.State, s))))
             .ToList();
         return await CreateMergeChildAsync(repo, parents, note, [.. others.Writes, .. resolved.Writes], ct, async child =>
         {
@@ -65,6 +66,10 @@ public sealed partial class Datastore
                 await SettleResolvedAnnotationsAsync(repo, child, parents, annotation, sizes, ct);
         });
     }
+
+    /// <summary>The label instance whose voxels a sync to <paramref name="name"/> follows (a labelvol's labelblk, else itself).</summary>
+    private static string FollowedLabels(RepoRecord state, string name)
+        => state.Instances.TryGetValue(name, out var inst) && inst.TypeName == "labelvol" && SyncedLabelblk(state, inst) is { } blk ? blk : name;
 
     private List<NodeRecord> ResolveParents(Repo repo, IReadOnlyList<string> parentUuids)
     {

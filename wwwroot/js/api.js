@@ -5,9 +5,9 @@ export const $ = (sel) => document.querySelector(sel);
 // With authentication on, the token (from "Token…", kept in this browser) goes with every request.
 export const token = () => localStorage.getItem("dicedToken");
 
-export async function api(path, as = "json") {
+export async function api(path, as = "json", signal = undefined) {
   const t = token();
-  const r = await fetch(path, t ? { headers: { Authorization: `Bearer ${t}` } } : {});
+  const r = await fetch(path, { signal, ...(t ? { headers: { Authorization: `Bearer ${t}` } } : {}) });
   if (!r.ok) throw new Error(`${path}: ${r.status} ${(await r.text()).trim()}`);
   return as === "json" ? r.json() : as === "text" ? r.text() : as === "blob" ? r.blob() : r.arrayBuffer();
 }

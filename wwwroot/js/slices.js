@@ -5,8 +5,8 @@ import { paint, voxelsOf } from "./colors.js";
 
 export const PLANES = { xy: { dims: "0_1", u: 0, v: 1, w: 2 }, xz: { dims: "0_2", u: 0, v: 2, w: 1 }, yz: { dims: "1_2", u: 1, v: 2, w: 0 } };
 // At most MAX_VISIBLE tiles per layer are asked for by one view (zoom in, or keep a pyramid, to see more detail);
-// the cache keeps MAX_TILES and never drops a tile the current view uses.
-const TILE = 256, MAX_VISIBLE = 96, MAX_TILES = 600, IN_FLIGHT = 6;
+// the cache keeps at most MAX_BYTES of tiles and never drops a tile the current view uses.
+const TILE = 256, MAX_VISIBLE = 96, MAX_BYTES = 192 << 20, IN_FLIGHT = 6;
 
 /**
  * A layer: { name, type, dataType, isLabel, levels (coarsest level kept, 0 without a pyramid), levelName(k) -> the
@@ -22,10 +22,19 @@ export class SliceViewer {
     this.opacity = 0.5;
     this.contrast = null; // [lo, hi] for images that are not uint8, set from the first tiles drawn
     this.drawn = 0; // draws so far: tiles used by the current one are not evicted
+    this.bytes = 0; // what the cached tiles hold (values and painted pixels)
+    this.aborts = new AbortController();
   }
 
   /** Shows `image` and/or `labels` at version `uuid`; `bounds` {min, max} in voxels; `view` {plane, pos, zoom} or fit. */
   open(uuid, image, labels, bounds, voxelSize, view = {}) {
+    if (uuid !== this.uuid || image?.name !== this.image?.name || labels?.name !== this.labels?.name) {
+      // Another version or instance: requests still running for the old one are not waited for.
+      this.aborts.abort();
+      this.aborts = new AbortController();
+      for (const [key, e] of this.tiles) if (e.state !== "ready") this.tiles.delete(key);
+      this.queue = [];
+    }
     Object.assign(this, { uuid, image, labels, min: bounds.min, max: bounds.max, voxelSize: voxelSize || [1, 1, 1] });
     this.contrast = null;
     for (const t of this.tiles.values()) t.painted = t.bitmapCanvas || null; // label 0 is clear over an image only
@@ -158,10 +167,10 @@ export class SliceViewer {
     }
     entry.used = this.drawn;
     this.tiles.set(t.key, entry);
-    if (this.tiles.size > MAX_TILES)
+    if (this.bytes > MAX_BYTES)
       for (const [key, e] of this.tiles) {
-        if (this.tiles.size <= MAX_TILES) break;
-        if (e.state !== "loading" && e.used !== this.drawn) { e.bitmap?.close?.(); this.tiles.delete(key); }
+        if (this.bytes <= MAX_BYTES) break;
+        if (e.state !== "loading" && e.used !== this.drawn) { this.bytes -= e.bytes || 0; this.tiles.delete(key); }
       }
     return entry;
   }
@@ -175,12 +184,14 @@ export class SliceViewer {
   }
 
   async load(layer, t, entry) {
+    if (this.tiles.get(t.key) !== entry) return; // dropped before its turn came
     entry.state = "loading";
+    const signal = this.aborts.signal;
     const p = PLANES[this.plane];
     const base = `/api/node/${this.uuid}/${encodeURIComponent(layer.levelName(t.k))}/raw/${p.dims}/${t.w}_${t.h}/${t.offset.join("_")}`;
     try {
       if (layer.dataType === "uint8" && !layer.isLabel) {
-        const bitmap = await createImageBitmap(await api(`${base}/png${layer.query(t.k)}`, "blob"), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+        const bitmap = await createImageBitmap(await api(`${base}/png${layer.query(t.k)}`, "blob", signal), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
         const c = document.createElement("canvas");
         c.width = t.w; c.height = t.h;
         const ctx = c.getContext("2d", { willReadFrequently: true });
@@ -190,9 +201,11 @@ export class SliceViewer {
         bitmap.close();
         entry.painted = entry.bitmapCanvas = c;
       } else {
-        entry.values = voxelsOf(await api(`${base}/binary${layer.query(t.k)}`, "bytes"), layer.isLabel ? "uint64" : layer.dataType);
+        entry.values = voxelsOf(await api(`${base}/binary${layer.query(t.k)}`, "bytes", signal), layer.isLabel ? "uint64" : layer.dataType);
       }
       entry.state = "ready";
+      entry.bytes = entry.values.byteLength + 4 * t.w * t.h; // and its painted pixels
+      if (this.tiles.get(t.key) === entry) this.bytes += entry.bytes;
     } catch (e) {
       entry.state = "failed";
       entry.error = e.message;

@@ -95,16 +95,26 @@ public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixtu
 
     /// <summary>Regression (issue 19 review): resolving only the labels took a label block by priority while the
     /// annotation following them kept the other side's element records, so an element stayed listed under the body its
-    /// voxel no longer belonged to.</summary>
-    [Fact]
-    public async Task Resolving_only_the_labels_relabels_the_annotations_that_follow_them()
+    /// voxel no longer belonged to. For labelmaps, and for a labelblk followed through a labelvol.</summary>
+    [Theory]
+    [InlineData("labelmap")]
+    [InlineData("labelblk")]
+    public async Task Resolving_only_the_labels_relabels_the_annotations_that_follow_them(string labelType)
     {
         var root = await _c.CreateRepoAsync();
-        await _c.CreateInstanceAsync(root, "labelmap", "seg", new { BlockSize = "8,8,8" });
+        await _c.CreateInstanceAsync(root, labelType, "seg", new { BlockSize = "8,8,8" });
         var voxels = Enumerable.Repeat(3UL, 8 * 8 * 8).ToArray();
         await (await _c.PostAsync($"/api/node/{root}/seg/raw/0_1_2/8_8_8/0_0_0", new ByteArrayContent(MemoryMarshal.AsBytes(voxels.AsSpan()).ToArray()))).ExpectAsync(200);
+        var followed = "seg";
+        if (labelType == "labelblk")
+        {
+            await _c.CreateInstanceAsync(root, "labelvol", "bodies", new { BlockSize = "8,8,8" });
+            await (await _c.PostAsync($"/api/node/{root}/bodies/sync", DvidClient.Json(new { sync = "seg" }))).ExpectAsync(200);
+            await (await _c.PostAsync($"/api/node/{root}/seg/sync", DvidClient.Json(new { sync = "bodies" }))).ExpectAsync(200);
+            followed = "bodies";
+        }
         await _c.CreateInstanceAsync(root, "annotation", "syn");
-        await (await _c.PostAsync($"/api/node/{root}/syn/sync", DvidClient.Json(new { sync = "seg" }))).ExpectAsync(200);
+        await (await _c.PostAsync($"/api/node/{root}/syn/sync", DvidClient.Json(new { sync = followed }))).ExpectAsync(200);
         await _c.CreateInstanceAsync(root, "labelsz", "sz");
         await (await _c.PostAsync($"/api/node/{root}/sz/sync", DvidClient.Json(new { sync = "syn" }))).ExpectAsync(200);
         await Post(root, El(2, 2, 2, "PreSyn"));
