@@ -236,6 +236,7 @@ public sealed class VersionedData
     {
         for (int attempt = 0; ; attempt++)
         {
+            if (_fence is { IsStale: true } fence) await fence.WaitUntilFreshAsync(WriteFence.StaleWait, ct);
             using (var tx = Begin())
             {
                 var result = await body(tx);

@@ -18,7 +18,12 @@ public sealed class WriteFence
     /// <summary>Extra wait of a commit beyond <see cref="Window"/> (timer granularity).</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How long a write that finds the metadata stale waits for a refresh before it is refused (a busy store or
+    /// machine can make one refresh pass slower than the window; a store that does not answer still refuses writes).</summary>
+    public static readonly TimeSpan StaleWait = TimeSpan.FromSeconds(5);
+
     private long _refreshStarted;
+    private TaskCompletionSource _refreshed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="loadStarted">When this server began reading the metadata it starts with.</param>
     public WriteFence(long loadStarted) => _refreshStarted = loadStarted;
@@ -29,6 +34,23 @@ public sealed class WriteFence
         long seen;
         do seen = Volatile.Read(ref _refreshStarted);
         while (startTimestamp > seen && Interlocked.CompareExchange(ref _refreshStarted, startTimestamp, seen) != seen);
+        Interlocked.Exchange(ref _refreshed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Whether writes would be refused now.</summary>
+    public bool IsStale => Age > Window;
+
+    /// <summary>While stale, waits for refreshes, at most <paramref name="limit"/>; the write's own check comes after.</summary>
+    public async Task WaitUntilFreshAsync(TimeSpan limit, CancellationToken ct)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency);
+        while (IsStale)
+        {
+            var left = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            if (left <= TimeSpan.Zero) return;
+            try { await Volatile.Read(ref _refreshed).Task.WaitAsync(left, ct); }
+            catch (TimeoutException) { return; }
+        }
     }
 
     /// <summary>Time since the start of the last successful refresh.</summary>
