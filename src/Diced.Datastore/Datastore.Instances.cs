@@ -127,13 +127,15 @@ public sealed partial class Datastore
             return (s with { Instances = s.Instances.SetItem(name, updated) }, updated);
         }, ct);
 
-    /// <summary>Replaces an instance's record (type-specific settings, tags, syncs).</summary>
+    /// <summary>Replaces an instance's record (type-specific settings, tags, syncs); pyramid level names are checked
+    /// against the repo as the change is applied.</summary>
     public Task<InstanceRecord> UpdateInstanceAsync(Repo repo, string name, Func<InstanceRecord, InstanceRecord> change, CancellationToken ct = default)
         => UpdateRepoAsync(repo, (s, _) =>
         {
             if (!s.Instances.TryGetValue(name, out var inst))
                 throw DatastoreException.BadRequest($"invalid data instance name \"{name}\"");
             var next = change(inst);
+            Diced.Datastore.Types.ImageBlock.ImagePyramid.CheckNames(name, next.TypeName, next.Settings, s.Instances);
             return (s with { Instances = s.Instances.SetItem(name, next) }, next);
         }, ct);
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Diced.Datastore.Geometry;
 using Diced.Datastore.Types.ImageBlock;
 using Diced.Datastore.Types.Labels;
@@ -29,31 +28,7 @@ public sealed partial class Datastore
             foreach (var body in bodies)
                 if (await atParent.GetIndexAsync(body, ct) is { } idx) blocks.UnionWith(idx.Blocks.Keys);
         }
-        var mapping = await labels.MappingAsync(ct);
-        ulong BodyOf(ulong sv) => mapping.TryGetValue(sv, out var b) ? b : sv;
-        var recounted = bodies.ToDictionary(b => b, b => new LabelIndex(b));
-        var vol = labels.Volume;
-        foreach (var block in blocks)
-        {
-            var voxels = await vol.ReadAllAsync(new Box(block.BlockOrigin(vol.BlockSize), vol.BlockSize), ct);
-            var counts = new Dictionary<ulong, long>();
-            foreach (var sv in MemoryMarshal.Cast<byte, ulong>(voxels.AsSpan()))
-                if (sv != 0) counts[sv] = counts.GetValueOrDefault(sv) + 1;
-            foreach (var (sv, n) in counts)
-                if (recounted.TryGetValue(BodyOf(sv), out var idx)) idx.Add(block, sv, n);
-        }
-        await DataAt(child, inst).WriteAsync(tx =>
-        {
-            foreach (var (body, idx) in recounted)
-            {
-                var key = new byte[9];
-                key[0] = LabelVolume.IndexClass;
-                BinaryPrimitives.WriteUInt64BigEndian(key.AsSpan(1), body);
-                if (idx.IsEmpty) tx.Delete(key);
-                else tx.Put(key, idx.Serialize());
-            }
-            return Task.FromResult(0);
-        }, ct);
+        await labels.RecountIndicesAsync(bodies, blocks, ct);
         var taken = resolvedKeys.Where(k => k.Length == 13 && k[0] == ImageVolume.BlockClass).Select(k => ImageVolume.BlockOfKey(k)).ToList();
         await labels.RebuildLevelsAsync(taken, ct);
     }

@@ -47,8 +47,8 @@ public sealed partial class Datastore
         if (others.Conflicts.Count > 0) throw new MergeConflictException(others.Conflicts);
         // Instances whose conflicts priority settles: their derived records (label indices and pyramids, annotation
         // label and tag records, labelsz counts) are made to agree with what the child took, after the winners are written.
-        var conflicted = (await PlanAsync(repo, parents, named, priority: false, ct)).Conflicts.Select(c => c.Instance).ToHashSet();
         var resolved = await PlanAsync(repo, parents, named, priority: true, ct);
+        var conflicted = resolved.Conflicts.Select(c => c.Instance).ToHashSet();
         var labels = named.Where(c => conflicted.Contains(c.Instance.Name) && Types.Get(c.Instance.TypeName) is Types.Labels.LabelType).ToList();
         var labelsTaken = named.Where(c => conflicted.Contains(c.Instance.Name) && LabelTypes.Contains(c.Instance.TypeName)).Select(c => c.Instance.Name).ToHashSet();
         // Annotations to settle: those whose records or labelsz counts priority took, and those following labels it took
@@ -113,7 +113,7 @@ public sealed partial class Datastore
 
     /// <summary>
     /// Keys changed by more than one parent: equal values need nothing; values the type combines are written to the
-    /// child; others are conflicts, or with <paramref name="priority"/> take the first changing parent's value. A key
+    /// child; others are conflicts, and with <paramref name="priority"/> also take the first changing parent's value. A key
     /// changed by one parent is that parent's in the child: reads there find it by itself unless another parent sees
     /// an entry that is no ancestor of the changer's (possible below earlier merges), and then it is written to the child.
     /// </summary>
@@ -130,18 +130,24 @@ public sealed partial class Datastore
             foreach (var tkey in keys.Order(KeyOrder.Comparer))
             {
                 var changers = Enumerable.Range(0, parents.Count).Where(i => byParent[i].Contains(tkey)).ToList();
-                if (changers.Count > 1) changers = await LatestChangersAsync(repo, at, changers, tkey, ct);
+                // The version whose entry each parent sees, read once per key for both questions below.
+                var writers = new uint?[parents.Count];
+                for (int i = 0; i < parents.Count; i++) writers[i] = await at[i].WriterVersionAsync(tkey, ct);
+                if (changers.Count > 1) changers = LatestChangers(repo, writers, changers);
                 if (changers.Count == 1)
                 {
-                    if (await ShadowedAsync(repo, at, changers[0], tkey, ct)) plan.Writes.Add((inst, tkey, await at[changers[0]].GetAsync(tkey, ct)));
+                    if (Shadowed(repo, writers, changers[0])) plan.Writes.Add((inst, tkey, await at[changers[0]].GetAsync(tkey, ct)));
                     continue;
                 }
                 var values = new List<byte[]?>();
                 foreach (var i in changers) values.Add(await at[i].GetAsync(tkey, ct));
                 if (values.All(v => SameValue(v, values[0]))) continue;
                 if (type.MergeValues(tkey, values) is { } merged) plan.Writes.Add((inst, tkey, merged));
-                else if (priority) plan.Writes.Add((inst, tkey, values[0]));
-                else conflicting.Add(type.DescribeKey(tkey));
+                else
+                {
+                    if (priority) plan.Writes.Add((inst, tkey, values[0]));
+                    conflicting.Add(type.DescribeKey(tkey));
+                }
             }
             if (conflicting.Count > 0) plan.Conflicts.Add(new MergeConflict(inst.Name, inst.TypeName, conflicting));
         }
@@ -152,21 +158,18 @@ public sealed partial class Datastore
     /// The changers whose visible entry no other changer has built on: with three or more parents, a version two of
     /// them share is a change of both, and one may have written the key again since; the older entry is no rival.
     /// </summary>
-    private static async Task<List<int>> LatestChangersAsync(Repo repo, IReadOnlyList<VersionedData> at, List<int> changers, byte[] tkey, CancellationToken ct)
-    {
-        var writers = new Dictionary<int, uint?>();
-        foreach (var i in changers) writers[i] = await at[i].WriterVersionAsync(tkey, ct);
-        return changers.Where(i => !changers.Any(j => j != i && writers[i] is { } wi && writers[j] is { } wj && wi != wj && repo.AncestryOf(wj).Contains(wi))).ToList();
-    }
+    private static List<int> LatestChangers(Repo repo, uint?[] writers, List<int> changers)
+        => changers.Where(i => !changers.Any(j => j != i && writers[i] is { } wi && writers[j] is { } wj && wi != wj && repo.AncestryOf(wj).Contains(wi))).ToList();
 
-    /// <summary>Whether some other parent sees an entry for <paramref name="tkey"/> that is not an ancestor of the one
-    /// parent <paramref name="changer"/> sees, so the merged child would not find the changer's by itself.</summary>
-    private static async Task<bool> ShadowedAsync(Repo repo, IReadOnlyList<VersionedData> at, int changer, byte[] tkey, CancellationToken ct)
+    /// <summary>Whether some other parent sees an entry (<paramref name="writers"/>: the version each parent's entry
+    /// comes from) that is not an ancestor of the one parent <paramref name="changer"/> sees, so the merged child would
+    /// not find the changer's by itself.</summary>
+    private static bool Shadowed(Repo repo, uint?[] writers, int changer)
     {
-        var mine = await at[changer].WriterVersionAsync(tkey, ct);
-        for (int j = 0; j < at.Count; j++)
+        var mine = writers[changer];
+        for (int j = 0; j < writers.Length; j++)
         {
-            if (j == changer || await at[j].WriterVersionAsync(tkey, ct) is not { } theirs) continue;
+            if (j == changer || writers[j] is not { } theirs) continue;
             if (mine is null || (theirs != mine && !repo.AncestryOf(mine.Value).Contains(theirs))) return true;
         }
         return false;

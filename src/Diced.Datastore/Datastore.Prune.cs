@@ -52,11 +52,7 @@ public sealed partial class Datastore
         }
         catch
         {
-            if (v.Repo.State.Nodes.TryGetValue(node.VersionId, out var still))
-            {
-                if (!still.Locked) GateOf(node.VersionId).Reopen();
-                if (!still.Archived) PrivilegedGateOf(node.VersionId).Reopen();
-            }
+            ReopenGatesIfKept(v.Repo, node.VersionId);
             throw;
         }
         finally { _versionRemovals.Release(); }
@@ -88,17 +84,21 @@ public sealed partial class Datastore
         }
         catch
         {
-            foreach (var n in members)
-            {
-                if (!repo.State.Nodes.TryGetValue(n.VersionId, out var now) || now.Archived) continue;
-                if (!now.Locked) GateOf(n.VersionId).Reopen();
-                PrivilegedGateOf(n.VersionId).Reopen();
-            }
+            foreach (var n in members) ReopenGatesIfKept(repo, n.VersionId);
             throw;
         }
         finally { _versionRemovals.Release(); }
         if (_fence is not null) await Task.Delay(WriteFence.Window + WriteFence.Margin, CancellationToken.None);
         return archived;
+    }
+
+    /// <summary>After a deletion or archiving failed: the gates of <paramref name="version"/>, if it still exists and is
+    /// not archived, admit again what its state allows (writes while open; privileged writes while locked).</summary>
+    private void ReopenGatesIfKept(Repo repo, uint version)
+    {
+        if (!repo.State.Nodes.TryGetValue(version, out var now) || now.Archived) return;
+        if (!now.Locked) GateOf(version).Reopen();
+        PrivilegedGateOf(version).Reopen();
     }
 
     private Task<IReadOnlyList<string>> ArchiveInRepoAsync(Repo repo, string branch, CancellationToken ct)

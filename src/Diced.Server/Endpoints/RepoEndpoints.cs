@@ -77,7 +77,7 @@ public static class RepoEndpoints
         });
     }
 
-    private static void RequireImSure(HttpContext http)
+    internal static void RequireImSure(HttpContext http)
     {
         if (http.Request.Query["imsure"] != "true")
             throw Reject.BadRequest("Deletion requires the query string 'imsure=true'");

@@ -74,7 +74,7 @@ public static class VersionEndpoints
     {
         if (RawPath.Encoded(http).EndsWith('/'))
             throw Reject.BadRequest("DELETE of a version must name it exactly (/api/node/<uuid>)");
-        if (http.Request.Query["imsure"] != "true") throw Reject.BadRequest("Deletion requires the query string 'imsure=true'");
+        RepoEndpoints.RequireImSure(http);
         Admin.RequireForDestruction(http, o.Value, "Deleting a version");
         var v = ds.Resolve(uuid);
         var log = logs.CreateLogger("Diced.Versions");

@@ -24,12 +24,15 @@ public static class DvidRouting
         {
             var http = ctx.HttpContext;
             var inst = http.Instance();
-            if (IsMutation(http) && Datastore.Types.ImageBlock.ImagePyramid.LevelOf(inst.Instance) is > 0 and var level)
-                throw Reject.BadRequest($"\"{inst.Instance.Name}\" is level {level} of a pyramid, kept current from the writes of level 0; write to the instance it is a level of");
-            if (IsMutation(http) && inst.Instance.Versioned && inst.Version.Node.Locked && !inst.MayWriteLocked)
+            if (IsMutation(http))
             {
-                var keyword = http.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(4) ?? "";
-                throw Reject.BadRequest($"Cannot do {http.Request.Method.ToUpperInvariant()} on endpoint \"{keyword}\" of locked node {inst.Version.Uuid}");
+                if (Datastore.Types.ImageBlock.ImagePyramid.LevelOf(inst.Instance) is > 0 and var level)
+                    throw Reject.BadRequest($"\"{inst.Instance.Name}\" is level {level} of a pyramid, kept current from the writes of level 0; write to the instance it is a level of");
+                if (inst.Instance.Versioned && inst.Version.Node.Locked && !inst.MayWriteLocked)
+                {
+                    var keyword = http.Request.Path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(4) ?? "";
+                    throw Reject.BadRequest($"Cannot do {http.Request.Method.ToUpperInvariant()} on endpoint \"{keyword}\" of locked node {inst.Version.Uuid}");
+                }
             }
             return await next(ctx);
         });

@@ -20,17 +20,9 @@ public sealed class RepoJson(Datastore.Datastore store, InstanceInfoWriters info
         w.WritePropertyName("DataInstances");
         w.WriteStartObject();
         var masterLeaf = SafeMasterLeaf(s);
-        foreach (var inst in s.Instances.Values)
-        {
-            w.WritePropertyName(inst.Name);
-            await WriteInstanceAsync(w, new Http.InstanceContext(store, new VersionRef(repo, masterLeaf), inst), ct);
-        }
-        foreach (var inst in s.Instances.Values.SelectMany(i => Datastore.Types.ImageBlock.ImagePyramid.LevelInstances(i, s.Instances)))
-        {
-            w.WritePropertyName(inst.Name);
-            await WriteInstanceAsync(w, new Http.InstanceContext(store, new VersionRef(repo, masterLeaf), inst), ct);
-        }
-        foreach (var inst in store.GeneratedMeshInstances(s))
+        // Stored instances, then the virtual ones: image pyramid levels and generated mesh stores.
+        var levels = s.Instances.Values.SelectMany(i => Datastore.Types.ImageBlock.ImagePyramid.LevelInstances(i, s.Instances));
+        foreach (var inst in s.Instances.Values.Concat(levels).Concat(store.GeneratedMeshInstances(s)))
         {
             w.WritePropertyName(inst.Name);
             await WriteInstanceAsync(w, new Http.InstanceContext(store, new VersionRef(repo, masterLeaf), inst), ct);

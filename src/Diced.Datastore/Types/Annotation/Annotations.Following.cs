@@ -90,18 +90,14 @@ public sealed partial class Annotations
         await foreach (var (tk, v) in _data.ScanAsync([BlockClass], [BlockClass + 1], false, ct))
         {
             var list = ElementRecords.DecodeBlock(v);
-            var (svs, _) = await LabelsUnderAsync(list.Select(s => s.Element.Pos).ToList(), ct);
-            bool changed = false;
-            for (int i = 0; i < list.Count; i++)
+            await RelabelAsync(tx, tk, list, ct);
+            foreach (var (e, sv) in list)
             {
-                var e = list[i].Element;
-                if (list[i].Supervoxel != svs[i]) { list[i] = new StoredElement(e, svs[i]); changed = true; }
-                var entry = new IndexEntry(e.Pos, e.Kind, svs[i]);
-                if (bodyOf(svs[i]) is var body and not 0) Add(labels, body, entry);
+                var entry = new IndexEntry(e.Pos, e.Kind, sv);
+                if (bodyOf(sv) is var body and not 0) Add(labels, body, entry);
                 foreach (var t in e.Tags) Add(tags, t, entry with { Supervoxel = 0, Kind = ElementKind.Unknown });
                 count++;
             }
-            if (changed) tx.Put(tk, ElementRecords.EncodeBlock(list));
         }
         foreach (var (label, entries) in labels) tx.Put(LabelKey(label), ElementRecords.EncodeIndex(Sorted(entries)));
         foreach (var (tag, entries) in tags) tx.Put(TagKey(tag), ElementRecords.EncodeIndex(Sorted(entries)));
@@ -124,6 +120,17 @@ public sealed partial class Annotations
             foreach (var (l, e) in labels) yield return (l, e);
             await Task.CompletedTask;
         }
+    }
+
+    /// <summary>Sets each element of block record <paramref name="blockKey"/> (<paramref name="list"/>, changed in place) to
+    /// the supervoxel under it now (0 without synced labels), rewriting the record in <paramref name="tx"/> if any changed.</summary>
+    private async Task RelabelAsync(Transaction tx, byte[] blockKey, List<StoredElement> list, CancellationToken ct)
+    {
+        var (svs, _) = await LabelsUnderAsync(list.Select(s => s.Element.Pos).ToList(), ct);
+        bool changed = false;
+        for (int i = 0; i < list.Count; i++)
+            if (list[i].Supervoxel != svs[i]) { list[i] = list[i] with { Supervoxel = svs[i] }; changed = true; }
+        if (changed) tx.Put(blockKey, ElementRecords.EncodeBlock(list));
     }
 
     /// <summary>The label records stored here, for a labelsz rebuild.</summary>

@@ -37,11 +37,18 @@ public sealed partial class Annotations
                 else if (key.Length > 0 && key[0] == TagClass) tags.Add(Encoding.UTF8.GetString(key.AsSpan(1)));
                 else if (key.Length == 13 && key[0] == BlockClass) await RelabelBlockAsync(tx, Point3.ReadZyxIndex(key.AsSpan(1)), blocks, ct);
             }
-            foreach (var s in blocks.Values.SelectMany(b => b.Values))
+            // Every element of the blocks read so far, by body and by tag: with the positions the records list, the
+            // candidates of each rebuilt record.
+            var byBody = new Dictionary<ulong, List<ElementPos>>();
+            var byTag = new Dictionary<string, List<ElementPos>>(StringComparer.Ordinal);
+            void Bucket(StoredElement s)
             {
-                if (synced && bodyOf(s.Supervoxel) is var body and not 0) labels.Add(body);
-                tags.UnionWith(s.Element.Tags);
+                if (synced && bodyOf(s.Supervoxel) is var body and not 0) Add(byBody, body, s.Element.Pos);
+                foreach (var t in s.Element.Tags) Add(byTag, t, s.Element.Pos);
             }
+            foreach (var s in blocks.Values.SelectMany(b => b.Values)) Bucket(s);
+            labels.UnionWith(byBody.Keys);
+            tags.UnionWith(byTag.Keys);
 
             async Task<StoredElement?> At(ElementPos pos)
             {
@@ -50,14 +57,14 @@ public sealed partial class Annotations
                 {
                     inBlock = [];
                     if (await tx.GetAsync(BlockKey(b), ct) is { } r)
-                        foreach (var s in ElementRecords.DecodeBlock(r)) inBlock[s.Element.Pos] = s;
+                        foreach (var s in ElementRecords.DecodeBlock(r)) { inBlock[s.Element.Pos] = s; Bucket(s); }
                     blocks[b] = inBlock;
                 }
                 return inBlock.GetValueOrDefault(pos);
             }
-            async Task Rebuild(byte[] key, Func<StoredElement, IndexEntry?> entryOf)
+            async Task Rebuild(byte[] key, List<ElementPos>? bucket, Func<StoredElement, IndexEntry?> entryOf)
             {
-                var candidates = new HashSet<ElementPos>(blocks.Values.SelectMany(b => b.Keys));
+                var candidates = new HashSet<ElementPos>(bucket ?? []);
                 foreach (var at in parents.Select(p => p._data).Append(_data))
                     if (await at.GetAsync(key, ct) is { } record) candidates.UnionWith(ElementRecords.DecodeIndex(record).Select(e => e.Pos));
                 var entries = new List<IndexEntry>();
@@ -70,9 +77,9 @@ public sealed partial class Annotations
 
             if (synced)
                 foreach (var label in labels)
-                    await Rebuild(LabelKey(label), s => bodyOf(s.Supervoxel) == label ? new IndexEntry(s.Element.Pos, s.Element.Kind, s.Supervoxel) : null);
+                    await Rebuild(LabelKey(label), byBody.GetValueOrDefault(label), s => bodyOf(s.Supervoxel) == label ? new IndexEntry(s.Element.Pos, s.Element.Kind, s.Supervoxel) : null);
             foreach (var tag in tags)
-                await Rebuild(TagKey(tag), s => s.Element.Tags.Contains(tag) ? new IndexEntry(s.Element.Pos, ElementKind.Unknown, 0) : null);
+                await Rebuild(TagKey(tag), byTag.GetValueOrDefault(tag), s => s.Element.Tags.Contains(tag) ? new IndexEntry(s.Element.Pos, ElementKind.Unknown, 0) : null);
             foreach (var sizes in Sizes)
             {
                 var atParents = parents.Select(p => p.Sizes.First(s => s.Data.Instance.Name == sizes.Data.Instance.Name)).ToList();
@@ -86,20 +93,19 @@ public sealed partial class Annotations
             return 0;
         }, ct, Stamp);
 
+    private static void Add<TKey>(Dictionary<TKey, List<ElementPos>> map, TKey key, ElementPos pos) where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list)) map[key] = list = [];
+        list.Add(pos);
+    }
+
     /// <summary>Labels the elements of <paramref name="block"/> from the child's labels (when synced), rewriting its record if any changed, and keeps them in <paramref name="blocks"/>.</summary>
     private async Task RelabelBlockAsync(Transaction tx, Point3 block, Dictionary<Point3, Dictionary<ElementPos, StoredElement>> blocks, CancellationToken ct)
     {
         var inBlock = blocks[block] = [];
         if (await tx.GetAsync(BlockKey(block), ct) is not { } record) return;
         var list = ElementRecords.DecodeBlock(record);
-        if (Labels is not null)
-        {
-            var (svs, _) = await LabelsUnderAsync(list.Select(s => s.Element.Pos).ToList(), ct);
-            bool relabelled = false;
-            for (int i = 0; i < list.Count; i++)
-                if (list[i].Supervoxel != svs[i]) { list[i] = list[i] with { Supervoxel = svs[i] }; relabelled = true; }
-            if (relabelled) tx.Put(BlockKey(block), ElementRecords.EncodeBlock(list));
-        }
+        if (Labels is not null) await RelabelAsync(tx, BlockKey(block), list, ct);
         foreach (var s in list) inBlock[s.Element.Pos] = s;
     }
 }

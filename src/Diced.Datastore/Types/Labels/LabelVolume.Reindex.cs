@@ -116,6 +116,32 @@ public sealed partial class LabelVolume
         }, ct);
     }
 
+    /// <summary>
+    /// Replaces the indices of <paramref name="bodies"/> with counts from the stored <paramref name="blocks"/> (which must
+    /// hold every voxel of them), supervoxels mapped as stored here; one commit (a resolve settling its child).
+    /// </summary>
+    public async Task RecountIndicesAsync(IReadOnlyCollection<ulong> bodies, IReadOnlyCollection<Point3> blocks, CancellationToken ct = default)
+    {
+        var mapping = await MappingAsync(ct);
+        var recounted = bodies.ToDictionary(b => b, b => new LabelIndex(b));
+        var buffer = new byte[Volume.BlockBytes];
+        foreach (var block in blocks)
+        {
+            if (!await Volume.TryReadBlockAsync(block, buffer, ct)) continue;
+            foreach (var (sv, n) in Census(MemoryMarshal.Cast<byte, ulong>(buffer.AsSpan())))
+                if (recounted.TryGetValue(BodyOf(mapping, sv), out var idx)) idx.Add(block, sv, n);
+        }
+        await _data.WriteAsync(tx =>
+        {
+            foreach (var (body, idx) in recounted)
+            {
+                if (idx.IsEmpty) tx.Delete(Key(IndexClass, body));
+                else tx.Put(Key(IndexClass, body), idx.Serialize());
+            }
+            return Task.FromResult(0);
+        }, ct);
+    }
+
     /// <summary>Voxel counts of each non-zero label in <paramref name="labels"/>.</summary>
     private static Dictionary<ulong, long> Census(ReadOnlySpan<ulong> labels)
     {

@@ -21,19 +21,15 @@ public static class PyramidEndpoints
         if (!int.TryParse(level, NumberStyles.None, CultureInfo.InvariantCulture, out var k) || k < 1 || k > pyramid.MaxLevel)
             throw Reject.BadRequest($"level \"{level}\" must be 1 to {pyramid.MaxLevel} (MaxDownresLevel of \"{vol.Data.Instance.Name}\")");
         var box = GeometryStrings.ParseBox(DataShape.Volume, size, offset);
-        var bs = vol.BlockSize;
-        Point3 BlockAt(Point3 p) => new Point3(p.X >> k, p.Y >> k, p.Z >> k).BlockOf(bs); // level-k voxel, then its block
-        var first = BlockAt(box.Offset);
-        var last = BlockAt(box.Offset + box.Size - new Point3(1, 1, 1));
+        // The box at level k (each voxel halved k times), and its blocks there.
+        Point3 Down(Point3 p) => new(p.X >> k, p.Y >> k, p.Z >> k);
+        var (lo, hi) = (Down(box.Offset), Down(box.Last));
+        var atLevel = new Box(lo, hi - lo + new Point3(1, 1, 1));
+        var (first, last) = (atLevel.FirstBlock(vol.BlockSize), atLevel.LastBlock(vol.BlockSize));
         long count = (long)(last.X - first.X + 1) * (last.Y - first.Y + 1) * (last.Z - first.Z + 1);
         if (count > MaxBlocksPerRequest)
             throw Reject.BadRequest($"the box covers {count} blocks of level {k}; rebuild at most {MaxBlocksPerRequest} per request");
-        var parents = new List<Point3>((int)count);
-        for (int z = first.Z; z <= last.Z; z++)
-            for (int y = first.Y; y <= last.Y; y++)
-                for (int x = first.X; x <= last.X; x++)
-                    parents.Add(new Point3(x, y, z));
-        int n = await pyramid.RebuildAsync(k, parents, http.RequestAborted);
+        int n = await pyramid.RebuildAsync(k, vol.BlocksOf(atLevel), http.RequestAborted);
         await Json.DvidJson.WriteRawAsync(http, $"{{\"Level\": {k}, \"Blocks\": {n}}}");
     }
 }

@@ -136,7 +136,6 @@ public static class VolumeMetadataEndpoints
         var vol = ctx.Volume();
         var current = await vol.GetExtentsAsync(http.RequestAborted);
         var (settings, extents) = VolumeConfig.Apply(ctx.Instance, config, current, hasData: current is not null);
-        ImagePyramid.CheckNames(ctx.Instance.Name, ctx.Instance.TypeName, settings, ctx.Version.Repo.State.Instances);
         await ctx.Store.UpdateInstanceAsync(ctx.Version.Repo, ctx.Instance.Name, inst => inst with { Settings = settings }, http.RequestAborted);
         if (extents is not null) await vol.SetExtentsAsync(extents, http.RequestAborted);
         await InstanceEndpoints.WriteConfigChangedAsync(http, ctx.Instance.Name, config);
