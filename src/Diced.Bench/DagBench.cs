@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Diced.Bench;
@@ -83,12 +82,7 @@ public static class DagBench
         Console.WriteLine($"storage report over the repo:           {tStorage * 1000,8:F0} ms  ({keys} keys; reading the store's {fileBytes >> 20} MiB of files and discarding them: {tFiles * 1000:F0} ms; ratio {tStorage / tFiles:F2}x)");
     }
 
-    private static async Task<double> Time(Func<Task> op)
-    {
-        var sw = Stopwatch.StartNew();
-        await op();
-        return sw.Elapsed.TotalSeconds;
-    }
+    private static Task<double> Time(Func<Task> op) => Measure.SecondsPerOpAsync(1, op);
 
     /// <summary>Writes <paramref name="count"/> whole blocks row by row from block layer <paramref name="firstLayer"/>.</summary>
     private static async Task WriteBlocks(BenchServer server, string uuid, int count, int firstLayer, bool random = false)
@@ -118,9 +112,6 @@ public static class DagBench
         return doc.RootElement.GetProperty("child").GetString()!;
     }
 
-    private static async Task Merge(BenchServer server, string root, string a, string b)
-    {
-        var r = await server.Client.PostAsync($"/api/repo/{root}/merge", new StringContent($"{{\"mergeType\": \"conflict-free\", \"parents\": [\"{a}\", \"{b}\"]}}"));
-        if (!r.IsSuccessStatusCode) throw new InvalidOperationException(await r.Content.ReadAsStringAsync());
-    }
+    private static Task Merge(BenchServer server, string root, string a, string b)
+        => server.PostAsync($"/api/repo/{root}/merge", $"{{\"mergeType\": \"conflict-free\", \"parents\": [\"{a}\", \"{b}\"]}}");
 }

@@ -96,8 +96,6 @@ public static partial class DicedCli
             }
         }
 
-        public double MegabytesPerSecond => _done / 1e6 / Math.Max(1e-6, _clock.Elapsed.TotalSeconds);
-
         public void Done(TextWriter stdout, string summary)
         {
             lock (stderr) stderr.WriteLine();

@@ -21,9 +21,6 @@ internal sealed class NdSlices(INdSource source, int[] outer) : ISliceSource
 
     public (int X, int Y, int Z) Size => (source.Shape[0], _rank > 1 ? source.Shape[1] : 1, _rank > 2 ? source.Shape[2] : 1);
 
-    /// <summary>The index of the outer dimensions this volume is at.</summary>
-    public int[] Outer => outer;
-
     public void Read((int X, int Y, int Z) at, (int X, int Y, int Z) size, Span<byte> dest)
         => source.Read(Full(at.X, at.Y, at.Z, outer), Full(size.X, size.Y, size.Z, outer.Select(_ => 1).ToArray()), dest);
 

@@ -16,7 +16,6 @@ internal sealed class ZarrSource : INdSource
 {
     private readonly string _dir;
     private readonly Func<int[], string> _key;
-    private readonly int[] _chunks;      // C order: the unit chunks are decoded in (inner chunks of a sharded array)
     private readonly int[] _chunksDvid;
     private readonly int _bpe;
     private readonly bool _bigEndian;
@@ -26,7 +25,7 @@ internal sealed class ZarrSource : INdSource
 
     private ZarrSource(string dir, int[] shape, int[] chunks, int bpe, bool bigEndian, string? compressor, Func<int[], string> key, byte[] fill, ZarrShards? shards)
     {
-        (_dir, _chunks, _bpe, _bigEndian, _compressor, _key, _shards) = (dir, chunks, bpe, bigEndian, compressor, key, shards);
+        (_dir, _bpe, _bigEndian, _compressor, _key, _shards) = (dir, bpe, bigEndian, compressor, key, shards);
         Shape = shape.Reverse().ToArray();
         _chunksDvid = chunks.Reverse().ToArray();
         _fillChunk = new byte[chunks.Aggregate(bpe, (a, b) => checked(a * b))];

@@ -24,11 +24,12 @@ public sealed partial class DicedArray
         if (IsNd || IsLabel) throw new DicedException($"\"{Name}\" is {(IsNd ? "an n-D array" : "a label array")}; pyramids are built for image arrays (label arrays keep theirs from MaxDownresLevel at creation)");
         if (Locked) throw new DicedException($"cannot build levels of \"{Name}\": version {Version} is locked; branch from it to write");
         if (levels is < 1 or > 10) throw new DicedException($"levels must be 1 to 10, not {levels}");
-        if (await PyramidLevelsAsync(ct) < levels)
-            using (var _ = await _repo.Connection.SendAsync(HttpMethod.Post, $"/api/node/{Version}/{Name}/info",
-                       DvidConnection.Json(new Dictionary<string, string> { ["MaxDownresLevel"] = levels.ToString(System.Globalization.CultureInfo.InvariantCulture) }), ct: ct)) { }
+        // One read of the settings and extents (raising MaxDownresLevel changes no extents).
         using var info = await _repo.Connection.GetJsonAsync($"/api/node/{Version}/{Name}/info", ct);
         var e = info.RootElement.GetProperty("Extended");
+        if ((e.TryGetProperty("MaxDownresLevel", out var m) ? m.GetInt32() : 0) < levels)
+            using (var _ = await _repo.Connection.SendAsync(HttpMethod.Post, $"/api/node/{Version}/{Name}/info",
+                       DvidConnection.Json(new Dictionary<string, string> { ["MaxDownresLevel"] = levels.ToString(System.Globalization.CultureInfo.InvariantCulture) }), ct: ct)) { }
         if (e.GetProperty("MinPoint").ValueKind != JsonValueKind.Array) return 0; // nothing written: writes will fill the levels
         int[] min = e.GetProperty("MinPoint").EnumerateArray().Select(v => v.GetInt32()).ToArray();
         int[] max = e.GetProperty("MaxPoint").EnumerateArray().Select(v => v.GetInt32()).ToArray();
