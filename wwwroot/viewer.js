@@ -1,14 +1,15 @@
 // Diced web viewer: repos, the version DAG, instances at a version, a key browser, a slice viewer with labels over
 // images, links to Neuroglancer, and deep links. Plain ES modules, no dependencies; everything comes from the
 // server's own DVID API.
-import { $, api, el, short, when, token, IMAGE_TYPES, LABEL_TYPES } from "./js/api.js";
+import { $, api, el, short, when, token, boundsOf, IMAGE_TYPES, LABEL_TYPES } from "./js/api.js";
 import { renderDag, ancestorsOf } from "./js/dag.js";
 import { parseHash, formatHash, neuroglancerKind, neuroglancerUrl } from "./js/links.js";
 import { extentsPicture, timelinePicture, storageBars } from "./js/pictures.js";
 import { SliceViewer, PLANES } from "./js/slices.js";
 import { setupDiff, loadKeys } from "./js/panels.js";
 
-const state = { repos: {}, repo: null, node: null, instance: null, infos: {}, asked: 0 };
+// present: the instances of the selected version (name, repo-info entry), set when it is selected.
+const state = { repos: {}, repo: null, node: null, present: [], instance: null, infos: {}, asked: 0 };
 // Every choice the user makes (repo, version, instance) takes a new number; an answer that arrives after a newer
 // choice was made is dropped, so slow answers never overwrite what is shown.
 const ask = () => ++state.asked;
@@ -80,7 +81,7 @@ async function selectNode(uuid, then) {
   const log = await api(`/api/node/${uuid}/log`).catch(() => ({ log: state.node.Log }));
   if (stale(n)) return;
   $("#node-log").replaceChildren(...(log.log || []).map((l) => el("li", {}, l)));
-  const present = instancesAt(uuid);
+  const present = (state.present = instancesAt(uuid));
   $("#instance-list").replaceChildren(...present.map(([name, inst]) =>
     el("li", { class: "instance", "data-name": name, onclick: () => openInstance(name) }, name, " ", el("span", {}, inst.Base.TypeName))));
   const infos = {};
@@ -171,7 +172,7 @@ async function openInstance(name, view = {}) {
   if (ext.VoxelSize) add("Voxel size", `${ext.VoxelSize.join(" × ")} ${(ext.VoxelUnits || [])[0] || ""}`);
   if ("MinPoint" in ext) add("Extents", ext.MinPoint ? `${ext.MinPoint.join(",")} → ${ext.MaxPoint.join(",")}` : "empty");
   // With an image, the labels of the version can go over it, and the other way round.
-  const others = (types) => instancesAt(uuid).map(([n]) => n).filter((n) => types.has(state.infos[n]?.Base.TypeName));
+  const others = (types) => state.present.map(([n]) => n).filter((n) => types.has(state.infos[n]?.Base.TypeName));
   const isLabel = LABEL_TYPES.has(type);
   setupDiff(state.repo, state.node, name, () => state.instance);
   showTimeline(uuid, name, type, n);
@@ -192,7 +193,7 @@ function instanceNeuroglancerLink() {
   const name = state.instance, uuid = state.node.UUID;
   const isLabel = LABEL_TYPES.has(state.infos[name]?.Base.TypeName);
   const chosen = $("#slice-viewer").hidden ? "" : $("#layer-choice").value;
-  const firstGrey = instancesAt(uuid).map(([n]) => n).find((n) => state.infos[n]?.Base.TypeName === "uint8blk");
+  const firstGrey = state.present.map(([n]) => n).find((n) => state.infos[n]?.Base.TypeName === "uint8blk");
   const names = isLabel ? [chosen || firstGrey, name].filter(Boolean) : [name, chosen].filter(Boolean);
   setNeuroglancerLink($("#instance-neuroglancer"), $("#instance-neuroglancer-note"), uuid, names, name);
 }
@@ -234,8 +235,7 @@ function showSlices(view = {}) {
   const main = layerOf(state.instance), other = layerOf($("#layer-choice").value);
   const image = main.isLabel ? other : main, labels = main.isLabel ? main : other;
   const boxes = [image, labels].filter(Boolean).map((l) => extentOf(l.name)).filter(Boolean);
-  const bounds = boxes.length ? { min: [0, 1, 2].map((a) => Math.min(...boxes.map((b) => b.min[a]))), max: [0, 1, 2].map((a) => Math.max(...boxes.map((b) => b.max[a]))) }
-    : { min: [0, 0, 0], max: [63, 63, 63] };
+  const bounds = boxes.length ? boundsOf(boxes) : { min: [0, 0, 0], max: [63, 63, 63] };
   $("#contrast").hidden = !image || image.dataType === "uint8";
   $("#opacity-control").hidden = !(image && labels);
   if (view.opacity !== undefined) viewer.opacity = view.opacity;
@@ -283,7 +283,7 @@ async function applyHash() {
   if (!v.instance) state.instance = null;
   try {
     // Names the version does not have are left out rather than failing the page.
-    const present = () => instancesAt(state.node.UUID).some(([n]) => n === v.instance);
+    const present = () => state.present.some(([n]) => n === v.instance);
     await openRepo(v.repo, v.version, async () => {
       if (v.instance && present()) await openInstance(v.instance, v);
       else { state.instance = null; $("#instance-panel").hidden = true; }
@@ -329,15 +329,18 @@ function wireControls() {
     $("#cursor-point").textContent = hit ? hit.point.join(",") : "–";
     clearTimeout(hoverTimer);
     if (hit && viewer.labels) hoverTimer = setTimeout(() => describeLabel(hit.point), 120);
-    else { described++; $("#cursor-label").textContent = ""; }
+    else { described++; describedAt = ""; $("#cursor-label").textContent = ""; }
   });
 }
 
 /** The body and supervoxel under `point` and the body's size, asked of the server (exact at any zoom). */
-let described = 0;
+let described = 0, describedAt = "";
 async function describeLabel(point) {
-  const n = ++described;
   const layer = viewer.labels, uuid = viewer.uuid;
+  const where = `${uuid}/${layer.name}/${point.join(",")}`;
+  if (where === describedAt) return; // still the voxel described last
+  describedAt = where;
+  const n = ++described;
   const at = `/api/node/${uuid}/${encodeURIComponent(layer.name)}/label/${point.join("_")}`;
   // Label ids are uint64: read the digits from the text, not through a JSON number (exact only below 2^53).
   const labelOf = async (url) => (/"Label"\s*:\s*(\d+)/.exec(await api(url, "text")) || [])[1] ?? "0";
@@ -352,6 +355,7 @@ async function describeLabel(point) {
     }
   } catch (e) {
     text = e.message;
+    describedAt = "";
   }
   if (n === described && viewer.labels === layer && viewer.uuid === uuid) $("#cursor-label").textContent = text;
 }

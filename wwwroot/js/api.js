@@ -30,6 +30,12 @@ export function svgEl(tag, attrs = {}, text) {
 }
 
 export const short = (uuid) => uuid.slice(0, 8);
+
+/** The box ({min, max}, inclusive voxel corners) holding every one of `boxes` (at least one). */
+export const boundsOf = (boxes) => ({
+  min: [0, 1, 2].map((a) => Math.min(...boxes.map((b) => b.min[a]))),
+  max: [0, 1, 2].map((a) => Math.max(...boxes.map((b) => b.max[a]))),
+});
 export const when = (t) => (t ? new Date(t).toLocaleString() : "");
 
 export const IMAGE_TYPES = new Set(["uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk", "rgba8blk"]);

@@ -3,7 +3,7 @@
 const cache = new Map();
 
 /** A distinct, stable colour per label (label 0 is black): a 64-bit hash of the id, as HSV with high saturation. */
-export function labelColor(label) {
+function labelColor(label) {
   let c = cache.get(label);
   if (c) return c;
   if (label === 0n) c = [0, 0, 0];

@@ -49,7 +49,7 @@ export function renderDag(svg, nodes, onSelect) {
     const classes = ["dag-node", n.Locked ? "locked" : "open", merge ? "merge" : "", n.Archived ? "archived" : "", heads.has(n.VersionID) ? "head" : ""];
     const g = svgEl("g", { class: classes.filter(Boolean).join(" "), "data-uuid": n.UUID, transform: `translate(${p.x},${p.y})` });
     g.append(svgEl("title", {}, `${n.UUID}\n${n.Note || ""}`));
-    g.append(svgEl("rect", { width: W, height: H, rx: merge ? 14 : 3 }));
+    g.append(svgEl("rect", { width: W, height: H }));
     g.append(svgEl("text", { x: 8, y: 16 }, `${short(n.UUID)} ${n.Archived ? "archived" : n.Locked ? "🔒" : "open"}`));
     const branch = n.Branch ? n.Branch : "master";
     g.append(svgEl("text", { x: 8, y: 32, class: "dag-branch" }, heads.has(n.VersionID) ? `⎇ ${branch} (head)` : `branch ${branch}`));

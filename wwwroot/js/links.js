@@ -1,4 +1,5 @@
 // Links out of the viewer: deep links to a view (the URL's hash), and Neuroglancer states for a version.
+import { boundsOf } from "./api.js";
 
 // ---------------------------------------------------------------- deep links
 // #repo=<root uuid>&version=<uuid>&instance=<name>&plane=xy|xz|yz&pos=x,y,z&zoom=<screen pixels per voxel>
@@ -55,8 +56,8 @@ export function neuroglancerUrl(origin, uuid, layers, focus) {
   const extentsOf = (list) => list.map((l) => l.info?.Extended || {}).filter((e) => e.MinPoint && e.MaxPoint);
   const focused = extentsOf(layers.filter((l) => l.name === focus));
   const exts = focused.length ? focused : extentsOf(layers);
-  const lo = [0, 1, 2].map((a) => Math.min(...exts.map((e) => e.MinPoint[a])));
-  const hi = [0, 1, 2].map((a) => Math.max(...exts.map((e) => e.MaxPoint[a]) ) + 1);
+  const box = exts.length ? boundsOf(exts.map((e) => ({ min: e.MinPoint, max: e.MaxPoint }))) : null;
+  const lo = box?.min, hi = box?.max.map((v) => v + 1);
   const center = exts.length ? lo.map((v, a) => (v + hi[a]) / 2) : [0, 0, 0];
   const span = exts.length ? Math.max(...hi.map((v, a) => v - lo[a])) : 256;
   const first = layers[0]?.info?.Extended || {};

@@ -1,5 +1,5 @@
 // Pictures instead of tables: instance extents as boxes, a mutation log as a timeline, storage as bars.
-import { el, svgEl } from "./api.js";
+import { boundsOf, el, svgEl } from "./api.js";
 
 const COLORS = ["#2f7dd1", "#d1662f", "#2fa35b", "#a33fb8", "#c9a227", "#3fb8b0", "#b83f5d", "#6b7a8a"];
 
@@ -10,8 +10,8 @@ const COLORS = ["#2f7dd1", "#d1662f", "#2fa35b", "#a33fb8", "#c9a227", "#3fb8b0"
 export function extentsPicture(instances) {
   const svg = svgEl("svg", { class: "extents", role: "img", "aria-label": "Extents" });
   if (instances.length === 0) return svg;
-  const lo = [0, 1, 2].map((a) => Math.min(...instances.map((i) => i.min[a])));
-  const hi = [0, 1, 2].map((a) => Math.max(...instances.map((i) => i.max[a] + 1)));
+  const box = boundsOf(instances);
+  const lo = box.min, hi = box.max.map((v) => v + 1);
   const PW = 240, PAD = 22;
   const scale = PW / Math.max(1, hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
   const views = [{ title: "x–y (from above)", v: 1, x: PAD }, { title: "x–z (from the side)", v: 2, x: PAD * 2 + PW }];
@@ -39,7 +39,7 @@ export function extentsPicture(instances) {
 }
 
 /** Go's time format ("2006-01-02 15:04:05.9999999 +0000 UTC"), RFC 3339, or null. */
-export function parseTime(text) {
+function parseTime(text) {
   if (typeof text !== "string") return null;
   const iso = text.replace(/^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) ([+-]\d\d)(\d\d).*$/, "$1T$2$3:$4");
   const t = Date.parse(iso);

@@ -15,8 +15,8 @@ const TILE = 256, MAX_VISIBLE = 96, MAX_BYTES = 192 << 20, IN_FLIGHT = 6;
 export class SliceViewer {
   constructor(canvas, hooks) {
     this.canvas = canvas;
-    this.hooks = hooks; // { status(text), view(view), hover(hit) }
-    this.tiles = new Map(); // key -> { state: "loading"|"ready"|"failed", canvas, values, w, h }
+    this.hooks = hooks; // { status(text), view(view), contrast([lo, hi]) }
+    this.tiles = new Map(); // key -> { state: "queued"|"loading"|"ready"|"failed", layer, values, painted, w, h, bytes, used }
     this.queue = [];
     this.inFlight = 0;
     this.opacity = 0.5;
@@ -97,9 +97,8 @@ export class SliceViewer {
   }
 
   /** Fractional (u, v) voxel coordinates at canvas pixel (sx, sy). */
-  voxelAt(sx, sy) {
+  voxelAt(sx, sy, { w, h } = this.size()) {
     const p = PLANES[this.plane];
-    const { w, h } = this.size();
     return [this.pos[p.u] + 0.5 + (sx - w / 2) / this.scaleOf(p.u), this.pos[p.v] + 0.5 + (sy - h / 2) / this.scaleOf(p.v)];
   }
 
@@ -121,7 +120,7 @@ export class SliceViewer {
     // Tiles asked for but not yet started, or that failed, are asked for again if the new view needs them.
     this.queue = [];
     for (const [key, e] of this.tiles) if (e.state === "queued" || e.state === "failed") this.tiles.delete(key);
-    this.draw();
+    this.scheduleDraw(); // once per frame, however many pointer or wheel events came
     this.hooks.view?.(this.view());
   }
 
@@ -141,10 +140,9 @@ export class SliceViewer {
   }
 
   /** Tiles of `layer` at level k covering the visible area, nearest the centre first. */
-  visibleTiles(layer, k) {
+  visibleTiles(layer, k, size = this.size()) {
     const p = PLANES[this.plane];
-    const { w, h } = this.size();
-    const [u0, v0] = this.voxelAt(0, 0), [u1, v1] = this.voxelAt(w, h);
+    const [u0, v0] = this.voxelAt(0, 0, size), [u1, v1] = this.voxelAt(size.w, size.h, size);
     const s = 2 ** k;
     const at = Math.floor(this.pos[p.w] / s);
     const list = [];
@@ -162,7 +160,7 @@ export class SliceViewer {
     let entry = this.tiles.get(t.key);
     if (entry) this.tiles.delete(t.key); // re-inserted: the map's order is least recently used first
     else {
-      entry = { state: "queued", w: t.w, h: t.h };
+      entry = { state: "queued", w: t.w, h: t.h, layer };
       this.queue.push(() => this.load(layer, t, entry));
     }
     entry.used = this.drawn;
@@ -244,13 +242,14 @@ export class SliceViewer {
   /** Draws what is loaded (coarse tiles under fine ones; labels over the image) and asks for what is missing. */
   draw() {
     if (!this.uuid) return;
-    const { w, h } = this.size();
+    const size = this.size(), { w, h } = size;
     if (this.canvas.width !== w || this.canvas.height !== h) { this.canvas.width = w; this.canvas.height = h; }
     const ctx = this.canvas.getContext("2d", { willReadFrequently: true });
     ctx.imageSmoothingEnabled = false;
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, w, h);
     const p = PLANES[this.plane];
+    const su = this.scaleOf(p.u), sv = this.scaleOf(p.v);
     this.drawn++;
     let missing = 0, failed = 0, tooMany = 0;
     const fine = {};
@@ -259,15 +258,13 @@ export class SliceViewer {
       const levels = layer.levels > k ? [layer.levels, k] : [k]; // the coarsest level first, while the fitting one loads
       ctx.globalAlpha = layer === this.labels && this.image ? this.opacity : 1;
       for (const level of levels) {
-        const tiles = this.visibleTiles(layer, level);
+        const tiles = this.visibleTiles(layer, level, size);
         if (tiles.length > MAX_VISIBLE) { if (level === k) tooMany = tiles.length; continue; }
         for (const t of tiles) {
           const entry = this.request(layer, t);
-          entry.layer = layer;
           if (entry.state !== "ready") { if (level === k) { if (entry.state === "failed") failed++; else missing++; } continue; }
           const s = 2 ** level;
-          ctx.drawImage(this.painted(layer, entry), w / 2 + (t.ou * s - this.pos[p.u] - 0.5) * this.scaleOf(p.u), h / 2 + (t.ov * s - this.pos[p.v] - 0.5) * this.scaleOf(p.v),
-            t.w * s * this.scaleOf(p.u), t.h * s * this.scaleOf(p.v));
+          ctx.drawImage(this.painted(layer, entry), w / 2 + (t.ou * s - this.pos[p.u] - 0.5) * su, h / 2 + (t.ov * s - this.pos[p.v] - 0.5) * sv, t.w * s * su, t.h * s * sv);
         }
       }
     }
@@ -285,7 +282,7 @@ export class SliceViewer {
   hit(sx, sy) {
     const p = PLANES[this.plane];
     const [u, v] = this.voxelAt(sx, sy);
-    const point = [...this.pos].map(Math.round);
+    const point = this.pos.map(Math.round);
     point[p.u] = Math.floor(u); point[p.v] = Math.floor(v);
     if (point.some((c, a) => c < this.min[a] || c > this.max[a])) return null;
     const valueOf = (layer) => {

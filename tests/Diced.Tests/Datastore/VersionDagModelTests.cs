@@ -39,8 +39,7 @@ public class VersionDagModelTests
             var set = new HashSet<Node>();
             var stack = new Stack<Node>([this]);
             while (stack.Count > 0)
-                if (set.Add(stack.Peek()) && stack.Pop() is var n) foreach (var p in n.Parents) stack.Push(p);
-                else stack.Pop();
+                if (stack.Pop() is var n && set.Add(n)) foreach (var p in n.Parents) stack.Push(p);
             return set;
         }
     }

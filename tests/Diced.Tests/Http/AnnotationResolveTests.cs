@@ -16,12 +16,7 @@ public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixtu
 
     private static object El(int x, int y, int z, string kind, params string[] tags) => new { Pos = new[] { x, y, z }, Kind = kind, Tags = tags };
 
-    private async Task<string> Branch(string uuid, string name)
-    {
-        var r = await (await _c.PostAsync($"/api/node/{uuid}/branch", DvidClient.Json(new { branch = name }))).ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("child").GetString()!;
-    }
+    private Task<string> Branch(string uuid, string name) => _c.BranchAsync(uuid, name);
 
     private async Task Post(string uuid, params object[] elements)
         => await (await _c.PostAsync($"/api/node/{uuid}/syn/elements", DvidClient.Json(elements))).ExpectAsync(200);
@@ -72,10 +67,7 @@ public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixtu
             (y, x, "10,2,2 2,2,2 5,5,5", "10,2,2 5,5,5", "2,2,2", 1, 2),
         })
         {
-            var r = await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "syn" }, parents = new[] { first, second }, note = "r" }));
-            await r.ExpectAsync(200);
-            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-            var child = doc.RootElement.GetProperty("child").GetString()!;
+            var child = await (await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "syn" }, parents = new[] { first, second }, note = "r" }))).ChildAsync();
 
             Assert.Equal(label3, await Listed(child, "label/3"));
             Assert.Equal(tagT, await Listed(child, "tag/t"));
@@ -135,10 +127,7 @@ public class AnnotationResolveTests(ServerFixture f) : IClassFixture<ServerFixtu
         await _c.CommitAsync(b);
         Assert.Equal("2,2,2", await Listed(a, "label/9"));
 
-        var r = await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { b, a }, note = "b wins" }));
-        await r.ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        var child = doc.RootElement.GetProperty("child").GetString()!;
+        var child = await (await _c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { "seg" }, parents = new[] { b, a }, note = "b wins" }))).ChildAsync();
         using (var label = await _c.GetJsonAsync($"/api/node/{child}/seg/label/2_2_2"))
             Assert.Equal(3UL, label.RootElement.GetProperty("Label").GetUInt64()); // b's block: the voxel is 3 again
         Assert.Equal("2,2,2", await Listed(child, "label/3"));

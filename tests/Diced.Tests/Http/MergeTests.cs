@@ -29,25 +29,15 @@ public class MergeTests(ServerFixture f) : IClassFixture<ServerFixture>
         return (root, a, b);
     }
 
-    private async Task<string> Branch(string uuid, string name)
-    {
-        var r = await (await _c.PostAsync($"/api/node/{uuid}/branch", DvidClient.Json(new { branch = name }))).ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("child").GetString()!;
-    }
+    private Task<string> Branch(string uuid, string name) => _c.BranchAsync(uuid, name);
 
-    private Task WriteGrey(string uuid, int x, byte value)
-        => _c.PostAsync($"/api/node/{uuid}/grey/raw/0_1_2/8_8_8/{x}_0_0", new ByteArrayContent(Enumerable.Repeat(value, 512).ToArray())).ContinueWith(t => t.Result.ExpectAsync(200)).Unwrap();
+    private async Task WriteGrey(string uuid, int x, byte value)
+        => await (await _c.PostAsync($"/api/node/{uuid}/grey/raw/0_1_2/8_8_8/{x}_0_0", new ByteArrayContent(Enumerable.Repeat(value, 512).ToArray()))).ExpectAsync(200);
 
     private async Task<HttpResponseMessage> Merge(string root, params string[] parents)
         => await _c.PostAsync($"/api/repo/{root}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents, note = "merged" }));
 
-    private static async Task<string> Child(HttpResponseMessage r)
-    {
-        await r.ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("child").GetString()!;
-    }
+    private static Task<string> Child(HttpResponseMessage r) => r.ChildAsync();
 
     private async Task<byte[]> Grey(string uuid, int x) => await (await (await _c.GetAsync($"/api/node/{uuid}/grey/raw/0_1_2/8_8_8/{x}_0_0")).ExpectAsync(200)).Content.ReadAsByteArrayAsync();
 

@@ -55,9 +55,7 @@ public class VersionDagTests(ServerFixture f) : IClassFixture<ServerFixture>
         await _c.CommitAsync(root);
         var keep = await _c.NewVersionAsync(root);
         await _c.PutKeyAsync(keep, "kv", "a", "keep"u8.ToArray());
-        var r0 = await _c.PostAsync($"/api/node/{root}/branch", DvidClient.Json(new { branch = "scratch" }));
-        string scratch;
-        using (var doc = JsonDocument.Parse(await (await r0.ExpectAsync(200)).Content.ReadAsStringAsync())) scratch = doc.RootElement.GetProperty("child").GetString()!;
+        var scratch = await _c.BranchAsync(root, "scratch");
         await _c.PutKeyAsync(scratch, "kv", "a", "scratch"u8.ToArray());
         await _c.PutKeyAsync(scratch, "kv", "b", "scratch"u8.ToArray());
         await (await _c.DeleteAsync($"/api/node/{scratch}/kv/key/a")).ExpectAsync(200); // a tombstone over root's value
@@ -105,9 +103,7 @@ public class VersionDagTests(ServerFixture f) : IClassFixture<ServerFixture>
         await c.CreateInstanceAsync(root, "keyvalue", "kv");
         await c.PutKeyAsync(root, "kv", "k", "root"u8.ToArray());
         await c.CommitAsync(root);
-        var r0 = await (await c.PostAsync($"/api/node/{root}/branch", DvidClient.Json(new { branch = "old" }))).ExpectAsync(200);
-        string old;
-        using (var doc = JsonDocument.Parse(await r0.Content.ReadAsStringAsync())) old = doc.RootElement.GetProperty("child").GetString()!;
+        var old = await c.BranchAsync(root, "old");
         await c.PutKeyAsync(old, "kv", "k", "old"u8.ToArray()); // open when archived: committed by the archive
         var bad = await c.PostAsync($"/api/repo/{root}/archive/nosuch", new ByteArrayContent([]));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);

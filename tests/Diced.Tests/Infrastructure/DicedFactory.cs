@@ -73,17 +73,17 @@ public static class DvidClient
         => await (await c.PostAsync($"/api/node/{uuid}/commit", Json(new { note }))).ExpectAsync(200);
 
     public static async Task<string> NewVersionAsync(this HttpClient c, string uuid)
-    {
-        var r = await c.PostAsync($"/api/node/{uuid}/newversion", new ByteArrayContent([]));
-        await r.ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        return doc.RootElement.GetProperty("child").GetString()!;
-    }
+        => await (await c.PostAsync($"/api/node/{uuid}/newversion", new ByteArrayContent([]))).ChildAsync();
 
     public static async Task<string> BranchAsync(this HttpClient c, string uuid, string? branch, string note = "")
     {
         object body = branch is null ? new { note } : new { branch, note };
-        var r = await c.PostAsync($"/api/node/{uuid}/branch", Json(body));
+        return await (await c.PostAsync($"/api/node/{uuid}/branch", Json(body))).ChildAsync();
+    }
+
+    /// <summary>The <c>"child"</c> UUID of a 200 answer (newversion, branch, merge, resolve).</summary>
+    public static async Task<string> ChildAsync(this HttpResponseMessage r)
+    {
         await r.ExpectAsync(200);
         using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
         return doc.RootElement.GetProperty("child").GetString()!;

@@ -69,9 +69,7 @@ public sealed class DagWorkload(string root, string ndNode, string baseNode)
         var r = resolve
             ? await c.PostAsync($"/api/repo/{root}/resolve", DvidClient.Json(new { data = new[] { Kv }, parents = new[] { a, b }, note = "r" }))
             : await c.PostAsync($"/api/repo/{root}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents = new[] { a, b }, note = "m" }));
-        await r.ExpectAsync(200);
-        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
-        var child = doc.RootElement.GetProperty("child").GetString()!;
+        var child = await r.ChildAsync();
         Merged[child] = (a, b, resolve ? $"a{i}" : null);
         await c.PutKeyAsync(child, Kv, $"c{i}", JsonSerializer.SerializeToUtf8Bytes($"C{i}"));
         await c.CommitAsync(child);

@@ -70,18 +70,37 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f)
         return $"{f.Server.BaseAddress}neuroglancer/#!{Uri.EscapeDataString(JsonSerializer.Serialize(state))}";
     }
 
-    /// <summary>Pixels of the middle of the page that are clearly coloured (a segment's colour, not the grey UI or black).</summary>
-    private static int ColouredPixels(byte[] png)
+    /// <summary>Pixels of a screenshot (the middle half of it with <paramref name="middleOnly"/>) that are clearly
+    /// coloured (a segment's colour, not the grey UI or black), and pure greys of the fixture's bright (220) and dark (40) image.</summary>
+    private static (int Bright, int Dark, int Coloured) Classify(byte[] png, bool middleOnly = false)
     {
         using var bmp = SKBitmap.Decode(png);
-        int n = 0;
-        for (int y = bmp.Height / 4; y < bmp.Height * 3 / 4; y++)
-            for (int x = bmp.Width / 4; x < bmp.Width * 3 / 4; x++)
+        int bright = 0, dark = 0, coloured = 0;
+        var (x0, x1, y0, y1) = middleOnly ? (bmp.Width / 4, bmp.Width * 3 / 4, bmp.Height / 4, bmp.Height * 3 / 4) : (0, bmp.Width, 0, bmp.Height);
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
             {
                 var p = bmp.GetPixel(x, y);
-                if (Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue)) > 40) n++;
+                int spread = Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue));
+                if (spread > 40) coloured++;
+                else if (spread == 0 && p.Red is > 200 and < 240) bright++;
+                else if (spread == 0 && p.Red is > 25 and < 55) dark++;
             }
-        return n;
+        return (bright, dark, coloured);
+    }
+
+    private static int ColouredPixels(byte[] png) => Classify(png, middleOnly: true).Coloured;
+
+    /// <summary>Screenshots once a second until <paramref name="done"/> holds or 40 s pass; the last one.</summary>
+    private static async Task<byte[]> ScreenshotUntilAsync(IPage page, Func<byte[], bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        while (true)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            var png = await page.ScreenshotAsync();
+            if (done(png) || DateTime.UtcNow > deadline) return png;
+        }
     }
 
     private async Task<(byte[] Png, List<string> Failed, List<string> MeshRequests)> RenderAsync(params string[] segments)
@@ -99,15 +118,8 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f)
         var page = await context.NewPageAsync();
         await page.GotoAsync(StateUrl(segments));
         await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
-        byte[] png;
-        while (true)
-        {
-            await page.WaitForTimeoutAsync(1000);
-            png = await page.ScreenshotAsync();
-            bool done = segments.Length == 0 ? DateTime.UtcNow > deadline - TimeSpan.FromSeconds(35) : ColouredPixels(png) > 2000;
-            if (done || DateTime.UtcNow > deadline) break;
-        }
+        var started = DateTime.UtcNow;
+        var png = await ScreenshotUntilAsync(page, png => segments.Length == 0 ? DateTime.UtcNow > started + TimeSpan.FromSeconds(5) : ColouredPixels(png) > 2000);
         await context.CloseAsync();
         return (png, failed, meshes);
     }
@@ -126,26 +138,7 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f)
         var page = await context.NewPageAsync();
         await page.GotoAsync($"{f.Server.BaseAddress}neuroglancer/#!{Uri.EscapeDataString(JsonSerializer.Serialize(state))}");
         await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
-        (int Bright, int Dark) Count(byte[] png)
-        {
-            using var bmp = SKBitmap.Decode(png);
-            int bright = 0, dark = 0;
-            for (int y = 0; y < bmp.Height; y++)
-                for (int x = 0; x < bmp.Width; x++)
-                {
-                    var p = bmp.GetPixel(x, y);
-                    if (p.Red == p.Green && p.Green == p.Blue) { if (p.Red is > 200 and < 240) bright++; else if (p.Red is > 25 and < 55) dark++; }
-                }
-            return (bright, dark);
-        }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
-        (int Bright, int Dark) seen;
-        while (true)
-        {
-            await page.WaitForTimeoutAsync(1000);
-            seen = Count(await page.ScreenshotAsync());
-            if ((seen.Bright > 1000 && seen.Dark > 1000) || DateTime.UtcNow > deadline) break;
-        }
+        var seen = Classify(await ScreenshotUntilAsync(page, png => Classify(png) is { Bright: > 1000, Dark: > 1000 }));
         await context.CloseAsync();
         List<string> made;
         lock (requests) made = [.. requests];
@@ -188,29 +181,7 @@ public class NeuroglancerBrowserTests(NeuroglancerBrowserFixture f)
 
         await page.GotoAsync(new Uri(f.Server.BaseAddress, href).ToString());
         await page.WaitForFunctionAsync("() => window.viewer !== undefined", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
-        (int Bright, int Dark, int Coloured) Count(byte[] png)
-        {
-            using var bmp = SKBitmap.Decode(png);
-            int bright = 0, dark = 0, coloured = 0;
-            for (int y = 0; y < bmp.Height; y++)
-                for (int x = 0; x < bmp.Width; x++)
-                {
-                    var p = bmp.GetPixel(x, y);
-                    int spread = Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue));
-                    if (spread > 40) coloured++;
-                    else if (spread == 0 && p.Red is > 200 and < 240) bright++;
-                    else if (spread == 0 && p.Red is > 25 and < 55) dark++;
-                }
-            return (bright, dark, coloured);
-        }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
-        (int Bright, int Dark, int Coloured) seen;
-        while (true)
-        {
-            await page.WaitForTimeoutAsync(1000);
-            seen = Count(await page.ScreenshotAsync());
-            if ((seen.Bright > 1000 && seen.Dark > 1000 && seen.Coloured > 5000) || DateTime.UtcNow > deadline) break;
-        }
+        var seen = Classify(await ScreenshotUntilAsync(page, png => Classify(png) is { Bright: > 1000, Dark: > 1000, Coloured: > 5000 }));
         await context.CloseAsync();
         Assert.True(seen.Bright > 1000 && seen.Dark > 1000 && seen.Coloured > 5000,
             $"Neuroglancer drew {seen.Bright} bright and {seen.Dark} dark grey pixels and {seen.Coloured} segmentation-coloured ones; failed requests: {string.Join(", ", failed)}");

@@ -66,8 +66,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         var right = await c.BranchAsync(DagRepo, "right", "right side");
         await c.CommitAsync(left);
         await c.CommitAsync(right);
-        var merged = await (await c.PostAsync($"/api/repo/{DagRepo}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents = new[] { left, right }, note = "both sides" }))).ExpectAsync(200);
-        Merged = JsonDocument.Parse(await merged.Content.ReadAsStringAsync()).RootElement.GetProperty("child").GetString()!;
+        Merged = await (await c.PostAsync($"/api/repo/{DagRepo}/merge", DvidClient.Json(new { mergeType = "conflict-free", parents = new[] { left, right }, note = "both sides" }))).ChildAsync();
         (DagLeft, DagRight) = (left, right);
         await (await c.PostAsync($"/api/repo/{DagRepo}/archive/right", null)).ExpectAsync(200);
 
