@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using Diced.Codecs;
 using Diced.Datastore.Geometry;
@@ -31,11 +32,15 @@ public sealed class ImageBlockType(VoxelType voxel) : DataType
 
     public override bool Supports(CompressionKind kind) => base.Supports(kind) || (kind == CompressionKind.Jpeg && Voxel == VoxelType.Uint8);
 
+    /// <summary>Image type names (<c>uint8blk</c> …) and their voxel types; asked for every instance of a repo-info answer.</summary>
+    private static readonly FrozenDictionary<string, VoxelType> ImageTypes =
+        Enum.GetValues<VoxelType>().ToDictionary(v => v.DataTypeName() + "blk").ToFrozenDictionary(StringComparer.Ordinal);
+
     /// <summary>Whether <paramref name="typeName"/> is one of the image types (not a label type).</summary>
-    public static bool IsImageType(string typeName) => Enum.GetValues<VoxelType>().Any(v => v.DataTypeName() + "blk" == typeName);
+    public static bool IsImageType(string typeName) => ImageTypes.ContainsKey(typeName);
 
     /// <summary>The voxel type of image type <paramref name="typeName"/>.</summary>
-    public static VoxelType VoxelOf(string typeName) => Enum.GetValues<VoxelType>().First(v => v.DataTypeName() + "blk" == typeName);
+    public static VoxelType VoxelOf(string typeName) => ImageTypes.TryGetValue(typeName, out var v) ? v : throw new InvalidOperationException($"{typeName} is not an image type");
 
     public override ImmutableSortedDictionary<string, string> NormalizeSettings(IReadOnlyDictionary<string, string> config, CompressionSpec compression)
     {
